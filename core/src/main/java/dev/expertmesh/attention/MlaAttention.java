@@ -1,0 +1,217 @@
+package dev.expertmesh.attention;
+
+import dev.expertmesh.backend.Backend;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.tensor.Weight;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+
+/**
+ * Multi-head latent attention (DeepSeek-V2 §2.1) for one layer. Keys and values are never cached:
+ * only c = rmsNorm(x·W_DKVᵀ) and the rotated rope key are, and kv_b_proj rebuilds per-head keys
+ * and values from c. Prefill expands c into keys and values; decode instead absorbs kv_b_proj into
+ * the query (q·W_UK) and the output (W_UV·o), attending over the latent cache directly.
+ */
+public final class MlaAttention {
+    private final ModelConfig config;
+    private final Weight qProj;
+    private final Weight qAProj;
+    private final float[] qANorm;
+    private final Weight qBProj;
+    private final Weight kvAProjWithMqa;
+    private final float[] kvANorm;
+    private final Weight kvBProj;
+    private final Weight oProj;
+    /** kv_b_proj's rows for head h's keys (W_UK) and values (W_UV), each [dim, kvLoraRank]. */
+    private final Weight[] keyUp;
+    private final Weight[] valueUp;
+    private final YarnRope rope;
+    private final float softmaxScale;
+    private final float eps;
+
+    private MlaAttention(ModelConfig config, Weight qProj, Weight qAProj, float[] qANorm, Weight qBProj,
+                         Weight kvAProjWithMqa, float[] kvANorm, Weight kvBProj, Weight oProj, YarnRope rope) {
+        this.config = config;
+        this.qProj = qProj;
+        this.qAProj = qAProj;
+        this.qANorm = qANorm;
+        this.qBProj = qBProj;
+        this.kvAProjWithMqa = kvAProjWithMqa;
+        this.kvANorm = kvANorm;
+        this.kvBProj = kvBProj;
+        this.oProj = oProj;
+        this.rope = rope;
+        this.softmaxScale = (float) config.softmaxScale();
+        this.eps = (float) config.rmsNormEps();
+        int heads = config.numAttentionHeads();
+        int perHead = config.qkNopeHeadDim() + config.vHeadDim();
+        keyUp = new Weight[heads];
+        valueUp = new Weight[heads];
+        for (int h = 0; h < heads; h++) {
+            keyUp[h] = kvBProj.rowSlice(h * perHead, config.qkNopeHeadDim());
+            valueUp[h] = kvBProj.rowSlice(h * perHead + config.qkNopeHeadDim(), config.vHeadDim());
+        }
+    }
+
+    public static MlaAttention load(Checkpoint checkpoint, ModelConfig config, int layer, YarnRope rope, Arena arena) {
+        String p = "model.layers." + layer + ".self_attn.";
+        int hidden = config.hiddenSize();
+        int heads = config.numAttentionHeads();
+        int qWidth = heads * config.qkHeadDim();
+        Weight qProj = null;
+        Weight qAProj = null;
+        float[] qANorm = null;
+        Weight qBProj = null;
+        if (config.hasQLora()) {
+            qAProj = Weight.of(checkpoint.tensor(p + "q_a_proj.weight", config.qLoraRank(), hidden), arena);
+            qANorm = Weight.toFloats(checkpoint.tensor(p + "q_a_layernorm.weight", config.qLoraRank()));
+            qBProj = Weight.of(checkpoint.tensor(p + "q_b_proj.weight", qWidth, config.qLoraRank()), arena);
+        } else {
+            qProj = Weight.of(checkpoint.tensor(p + "q_proj.weight", qWidth, hidden), arena);
+        }
+        return new MlaAttention(config, qProj, qAProj, qANorm, qBProj,
+                Weight.of(checkpoint.tensor(p + "kv_a_proj_with_mqa.weight", config.latentCacheWidth(), hidden), arena),
+                Weight.toFloats(checkpoint.tensor(p + "kv_a_layernorm.weight", config.kvLoraRank())),
+                Weight.of(checkpoint.tensor(p + "kv_b_proj.weight",
+                        (long) heads * (config.qkNopeHeadDim() + config.vHeadDim()), config.kvLoraRank()), arena),
+                Weight.of(checkpoint.tensor(p + "o_proj.weight", hidden, (long) heads * config.vHeadDim()), arena),
+                rope);
+    }
+
+    /**
+     * Attention output o_proj(MLA(x)) for the rows of {@code chunks} (in order), appending their
+     * latents to the caches. Chunks of one token take the absorbed path, longer ones the expanded path.
+     */
+    public float[] forward(Backend backend, float[] x, List<SequenceChunk> chunks, List<LatentKvCache> caches, int layer) {
+        int rows = x.length / config.hiddenSize();
+        float[] q = queries(backend, x, rows);
+        float[] kv = new float[rows * config.latentCacheWidth()];
+        backend.matmul(kvAProjWithMqa, x, rows, kv);
+        int heads = config.numAttentionHeads();
+        float[] attended = new float[rows * heads * config.vHeadDim()];
+        float[] cos = new float[rope.pairs()];
+        float[] sin = new float[rope.pairs()];
+        int row = 0;
+        for (int i = 0; i < chunks.size(); i++) {
+            SequenceChunk chunk = chunks.get(i);
+            LatentKvCache cache = caches.get(i);
+            if (cache.length(layer) != chunk.start()) {
+                throw new IllegalStateException("sequence " + chunk.sequenceId() + " has " + cache.length(layer)
+                        + " cached tokens in layer " + layer + " but the chunk starts at " + chunk.start());
+            }
+            float[] cached = cache.reserve(layer, chunk.end());
+            for (int t = 0; t < chunk.length(); t++) {
+                int r = row + t;
+                rope.rotation(chunk.start() + t, cos, sin);
+                for (int h = 0; h < heads; h++) {
+                    backend.applyRope(q, (r * heads + h) * config.qkHeadDim() + config.qkNopeHeadDim(), cos, sin);
+                }
+                appendLatent(backend, kv, r, cached, chunk.start() + t, cos, sin);
+            }
+            cache.setLength(layer, chunk.end());
+            if (chunk.length() == 1) {
+                attendAbsorbed(backend, q, row, cached, chunk.end(), attended);
+            } else {
+                attendExpanded(backend, q, row, chunk, cached, attended);
+            }
+            row += chunk.length();
+        }
+        float[] out = new float[rows * config.hiddenSize()];
+        backend.matmul(oProj, attended, rows, out);
+        return out;
+    }
+
+    /** q = q_proj(x), or q_b_proj(rmsNorm(q_a_proj(x))) with query compression: [rows, heads·qkHeadDim]. */
+    private float[] queries(Backend backend, float[] x, int rows) {
+        float[] q = new float[rows * config.numAttentionHeads() * config.qkHeadDim()];
+        if (qProj != null) {
+            backend.matmul(qProj, x, rows, q);
+            return q;
+        }
+        int rank = config.qLoraRank();
+        float[] compressed = new float[rows * rank];
+        backend.matmul(qAProj, x, rows, compressed);
+        for (int r = 0; r < rows; r++) {
+            backend.rmsNorm(compressed, r * rank, qANorm, eps, compressed, r * rank);
+        }
+        backend.matmul(qBProj, compressed, rows, q);
+        return q;
+    }
+
+    /** Caches [rmsNorm(c) | rope(k_pe)] of row r of kv_a_proj_with_mqa's output at {@code position}. */
+    private void appendLatent(Backend backend, float[] kv, int r, float[] cached, int position, float[] cos, float[] sin) {
+        int width = config.latentCacheWidth();
+        int at = position * width;
+        backend.rmsNorm(kv, r * width, kvANorm, eps, cached, at);
+        System.arraycopy(kv, r * width + config.kvLoraRank(), cached, at + config.kvLoraRank(), config.qkRopeHeadDim());
+        backend.applyRope(cached, at + config.kvLoraRank(), cos, sin);
+    }
+
+    /**
+     * Prefill: expands the cached latents of positions [0, chunk.end) into per-head keys and values
+     * with kv_b_proj, then causal attention for each row of the chunk.
+     */
+    private void attendExpanded(Backend backend, float[] q, int firstRow, SequenceChunk chunk, float[] cached, float[] attended) {
+        int tokens = chunk.end();
+        int rank = config.kvLoraRank();
+        int width = config.latentCacheWidth();
+        int nope = config.qkNopeHeadDim();
+        int vDim = config.vHeadDim();
+        int heads = config.numAttentionHeads();
+        int perHead = nope + vDim;
+        float[] latents = new float[tokens * rank];
+        for (int t = 0; t < tokens; t++) {
+            System.arraycopy(cached, t * width, latents, t * rank, rank);
+        }
+        float[] keysValues = new float[tokens * heads * perHead];
+        backend.matmul(kvBProj, latents, tokens, keysValues);
+        float[] scores = new float[tokens];
+        for (int i = 0; i < chunk.length(); i++) {
+            int r = firstRow + i;
+            int visible = chunk.start() + i + 1;
+            for (int h = 0; h < heads; h++) {
+                int qAt = (r * heads + h) * config.qkHeadDim();
+                for (int t = 0; t < visible; t++) {
+                    int kAt = (t * heads + h) * perHead;
+                    scores[t] = (backend.dot(q, qAt, keysValues, kAt, nope)
+                            + backend.dot(q, qAt + nope, cached, t * width + rank, config.qkRopeHeadDim())) * softmaxScale;
+                }
+                backend.softmax(scores, 0, visible);
+                int outAt = (r * heads + h) * vDim;
+                for (int t = 0; t < visible; t++) {
+                    backend.axpy(scores[t], keysValues, (t * heads + h) * perHead + nope, attended, outAt, vDim);
+                }
+            }
+        }
+    }
+
+    /**
+     * Decode: one query row against {@code tokens} cached latents. Per head, the query is absorbed
+     * into latent space (W_UKᵀ·q_nope), attends over c and k_pe, and the latent output is expanded
+     * by W_UV: the cache is read once per head and never expanded.
+     */
+    private void attendAbsorbed(Backend backend, float[] q, int r, float[] cached, int tokens, float[] attended) {
+        int rank = config.kvLoraRank();
+        int width = config.latentCacheWidth();
+        int heads = config.numAttentionHeads();
+        float[] queryLatent = new float[rank];
+        float[] outputLatent = new float[rank];
+        float[] scores = new float[tokens];
+        for (int h = 0; h < heads; h++) {
+            int qAt = (r * heads + h) * config.qkHeadDim();
+            backend.matmulTransposed(keyUp[h], q, qAt, queryLatent, 0);
+            for (int t = 0; t < tokens; t++) {
+                scores[t] = (backend.dot(queryLatent, 0, cached, t * width, rank)
+                        + backend.dot(q, qAt + config.qkNopeHeadDim(), cached, t * width + rank, config.qkRopeHeadDim())) * softmaxScale;
+            }
+            backend.softmax(scores, 0, tokens);
+            java.util.Arrays.fill(outputLatent, 0f);
+            for (int t = 0; t < tokens; t++) {
+                backend.axpy(scores[t], cached, t * width, outputLatent, 0, rank);
+            }
+            backend.matmul(valueUp[h], outputLatent, 0, 1, attended, (r * heads + h) * config.vHeadDim());
+        }
+    }
+}

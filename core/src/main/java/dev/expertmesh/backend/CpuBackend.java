@@ -1,0 +1,246 @@
+package dev.expertmesh.backend;
+
+import dev.expertmesh.checkpoint.DType;
+import dev.expertmesh.tensor.Weight;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.stream.IntStream;
+
+/**
+ * The CPU backend: Vector API kernels, matrix products split by output rows over the common
+ * fork-join pool. BF16 weights are widened in registers (a BF16 value is the top half of an fp32),
+ * so a matrix-vector product streams 2 bytes per weight from memory.
+ */
+public final class CpuBackend implements Backend {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Below this many multiply-adds a product runs on the calling thread: forking costs more. */
+    private static final long PARALLEL_THRESHOLD = 1 << 16;
+    /** Batch rows multiplied against each weight row while it is in L1. */
+    private static final int BATCH_BLOCK = 4;
+
+    @Override
+    public void matmul(Weight w, float[] x, int xOffset, int batch, float[] out, int outOffset) {
+        int rows = w.rows();
+        long work = (long) rows * w.cols() * batch;
+        if (work < PARALLEL_THRESHOLD) {
+            matmulRows(w, x, xOffset, batch, out, outOffset, 0, rows);
+            return;
+        }
+        int chunks = Math.min(rows, 8 * Runtime.getRuntime().availableProcessors());
+        IntStream.range(0, chunks).parallel().forEach(chunk -> matmulRows(w, x, xOffset, batch, out, outOffset,
+                (int) ((long) rows * chunk / chunks), (int) ((long) rows * (chunk + 1) / chunks)));
+    }
+
+    private static void matmulRows(Weight w, float[] x, int xOffset, int batch, float[] out, int outOffset,
+                                   int rowStart, int rowEnd) {
+        int cols = w.cols();
+        int rows = w.rows();
+        for (int r = rowStart; r < rowEnd; r++) {
+            int b = 0;
+            if (batch == 1) {
+                out[outOffset + r] = dotRow(w, r, x, xOffset);
+                continue;
+            }
+            for (; b + BATCH_BLOCK <= batch; b += BATCH_BLOCK) {
+                dotRow4(w, r, x, xOffset + b * cols, cols, out, outOffset + b * rows + r, rows);
+            }
+            for (; b < batch; b++) {
+                out[outOffset + b * rows + r] = dotRow(w, r, x, xOffset + b * cols);
+            }
+        }
+    }
+
+    /** W[row]·x[xOffset, xOffset + cols), two accumulators to hide FMA latency. */
+    private static float dotRow(Weight w, int row, float[] x, int xOffset) {
+        int cols = w.cols();
+        MemorySegment data = w.data();
+        boolean bf16 = w.dtype() == DType.BF16;
+        long rowStart = (long) row * cols;
+        int lanes = F.length();
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int c = 0;
+        for (int bound = cols - 2 * lanes; c <= bound; c += 2 * lanes) {
+            acc0 = weights(data, bf16, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+            acc1 = weights(data, bf16, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
+        }
+        for (int bound = cols - lanes; c <= bound; c += lanes) {
+            acc0 = weights(data, bf16, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; c < cols; c++) {
+            sum += w.get(row, c) * x[xOffset + c];
+        }
+        return sum;
+    }
+
+    /** W[row] against four consecutive x rows: the weight vector is loaded once for all four. */
+    private static void dotRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
+        MemorySegment data = w.data();
+        boolean bf16 = w.dtype() == DType.BF16;
+        long rowStart = (long) row * cols;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        int c = 0;
+        for (int bound = F.loopBound(cols); c < bound; c += F.length()) {
+            FloatVector wv = weights(data, bf16, rowStart + c);
+            acc0 = wv.fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+            acc1 = wv.fma(FloatVector.fromArray(F, x, xOffset + cols + c), acc1);
+            acc2 = wv.fma(FloatVector.fromArray(F, x, xOffset + 2 * cols + c), acc2);
+            acc3 = wv.fma(FloatVector.fromArray(F, x, xOffset + 3 * cols + c), acc3);
+        }
+        float s0 = acc0.reduceLanes(VectorOperators.ADD);
+        float s1 = acc1.reduceLanes(VectorOperators.ADD);
+        float s2 = acc2.reduceLanes(VectorOperators.ADD);
+        float s3 = acc3.reduceLanes(VectorOperators.ADD);
+        for (; c < cols; c++) {
+            float wc = w.get(row, c);
+            s0 += wc * x[xOffset + c];
+            s1 += wc * x[xOffset + cols + c];
+            s2 += wc * x[xOffset + 2 * cols + c];
+            s3 += wc * x[xOffset + 3 * cols + c];
+        }
+        out[outIndex] = s0;
+        out[outIndex + outStride] = s1;
+        out[outIndex + 2 * outStride] = s2;
+        out[outIndex + 3 * outStride] = s3;
+    }
+
+    /** F.length() weights starting at element {@code index}, widened to fp32. */
+    private static FloatVector weights(MemorySegment data, boolean bf16, long index) {
+        if (bf16) {
+            return ((IntVector) ShortVector.fromMemorySegment(S, data, index * 2, LE)
+                    .convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats();
+        }
+        return FloatVector.fromMemorySegment(F, data, index * 4, LE);
+    }
+
+    @Override
+    public void matmulTransposed(Weight w, float[] x, int xOffset, float[] out, int outOffset) {
+        int cols = w.cols();
+        MemorySegment data = w.data();
+        boolean bf16 = w.dtype() == DType.BF16;
+        java.util.Arrays.fill(out, outOffset, outOffset + cols, 0f);
+        int bound = F.loopBound(cols);
+        for (int r = 0; r < w.rows(); r++) {
+            FloatVector xr = FloatVector.broadcast(F, x[xOffset + r]);
+            long rowStart = (long) r * cols;
+            int c = 0;
+            for (; c < bound; c += F.length()) {
+                weights(data, bf16, rowStart + c).fma(xr, FloatVector.fromArray(F, out, outOffset + c))
+                        .intoArray(out, outOffset + c);
+            }
+            for (; c < cols; c++) {
+                out[outOffset + c] += w.get(r, c) * x[xOffset + r];
+            }
+        }
+    }
+
+    @Override
+    public void rmsNorm(float[] x, int xOffset, float[] gain, float eps, float[] out, int outOffset) {
+        int n = gain.length;
+        float meanSquare = dot(x, xOffset, x, xOffset, n) / n;
+        float inverseRms = (float) (1.0 / Math.sqrt(meanSquare + eps));
+        for (int i = 0; i < n; i++) {
+            out[outOffset + i] = gain[i] * (x[xOffset + i] * inverseRms);
+        }
+    }
+
+    @Override
+    public void siluMul(float[] gate, float[] up, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            out[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+
+    @Override
+    public void softmax(float[] x, int offset, int length) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = offset; i < offset + length; i++) {
+            max = Math.max(max, x[i]);
+        }
+        float sum = 0;
+        for (int i = offset; i < offset + length; i++) {
+            float e = (float) Math.exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+        float inverse = 1f / sum;
+        for (int i = offset; i < offset + length; i++) {
+            x[i] *= inverse;
+        }
+    }
+
+    @Override
+    public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += a[aOffset + i] * b[bOffset + i];
+        }
+        return sum;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        FloatVector a = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector.fromArray(F, x, xOffset + i).fma(a, FloatVector.fromArray(F, y, yOffset + i)).intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
+
+    @Override
+    public void applyRope(float[] x, int offset, float[] cos, float[] sin) {
+        for (int i = 0; i < cos.length; i++) {
+            int even = offset + 2 * i;
+            float x0 = x[even];
+            float x1 = x[even + 1];
+            x[even] = x0 * cos[i] - x1 * sin[i];
+            x[even + 1] = x0 * sin[i] + x1 * cos[i];
+        }
+    }
+
+    @Override
+    public void topK(float[] x, int offset, int n, int k, int[] out) {
+        if (k > n) {
+            throw new IllegalArgumentException("top-" + k + " of " + n + " values");
+        }
+        // Insertion into a sorted buffer of k: O(n·k) at worst, O(n) for the usual case of few large values.
+        int filled = 0;
+        for (int i = 0; i < n; i++) {
+            float v = x[offset + i];
+            if (filled == k && !(v > x[offset + out[k - 1]])) {
+                continue;
+            }
+            int j = filled == k ? k - 1 : filled++;
+            while (j > 0 && v > x[offset + out[j - 1]]) {
+                out[j] = out[j - 1];
+                j--;
+            }
+            out[j] = i;
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package dev.expertmesh.engine;
+
+import dev.expertmesh.attention.SequenceChunk;
+import dev.expertmesh.backend.Backend;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.sampling.Sampler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The single-process engine: scores prompts, and generates for several sequences at once, one
+ * prefill step and then decode steps that batch every unfinished sequence.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Engine.class);
+
+    private final DeepseekModel model;
+    private final Checkpoint checkpoint;
+    private final Arena arena;
+    private final AtomicLong nextSequenceId = new AtomicLong();
+
+    private Engine(DeepseekModel model, Checkpoint checkpoint, Arena arena) {
+        this.model = model;
+        this.checkpoint = checkpoint;
+        this.arena = arena;
+    }
+
+    /** Opens a Hugging Face model directory (config.json and safetensors) on {@code backend}. */
+    public static Engine load(Path modelDir, Backend backend) {
+        long startNanos = System.nanoTime();
+        ModelConfig config = ModelConfig.load(modelDir);
+        Checkpoint checkpoint = Checkpoint.open(modelDir);
+        Arena arena = Arena.ofShared();
+        try {
+            DeepseekModel model = DeepseekModel.load(checkpoint, config, backend, arena);
+            log.info("Loaded {} ({} layers, hidden {}, {} routed experts) from {} in {} ms", config.modelType(),
+                    config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(), modelDir,
+                    (System.nanoTime() - startNanos) / 1_000_000);
+            return new Engine(model, checkpoint, arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    public ModelConfig config() {
+        return model.config();
+    }
+
+    public DeepseekModel model() {
+        return model;
+    }
+
+    /** Logits [prompt length, vocab] at every position of one forward pass over the prompt. */
+    public float[] score(int[] promptIds, LayerObserver observer) {
+        checkContext(promptIds.length);
+        long id = nextSequenceId.getAndIncrement();
+        try {
+            return model.forward(List.of(new SequenceChunk(id, 0, promptIds.length)), promptIds, true, observer);
+        } finally {
+            model.release(id);
+        }
+    }
+
+    public Generation generate(GenerationRequest request) {
+        return generate(List.of(request)).getFirst();
+    }
+
+    /** Generates for every request together: decode steps batch all unfinished sequences. */
+    public List<Generation> generate(List<GenerationRequest> requests) {
+        List<Running> running = new ArrayList<>();
+        for (GenerationRequest r : requests) {
+            checkContext(r.promptIds().length);
+            running.add(new Running(nextSequenceId.getAndIncrement(), r, new Sampler(r.sampling())));
+        }
+        try {
+            List<Running> active = running;
+            while (!active.isEmpty()) {
+                step(active);
+                active = active.stream().filter(r -> r.finish == null).toList();
+            }
+        } finally {
+            running.forEach(r -> model.release(r.id));
+        }
+        return running.stream()
+                .map(r -> new Generation(r.generated.stream().mapToInt(Integer::intValue).toArray(), r.finish, r.request.promptIds().length))
+                .toList();
+    }
+
+    /** One forward step: the whole prompt for sequences not yet started, the last token for the others. */
+    private void step(List<Running> active) {
+        List<SequenceChunk> chunks = new ArrayList<>(active.size());
+        int[] tokens = new int[active.stream().mapToInt(Running::pendingTokens).sum()];
+        int at = 0;
+        for (Running r : active) {
+            int[] pending = r.pending();
+            chunks.add(new SequenceChunk(r.id, r.length() - pending.length, pending.length));
+            System.arraycopy(pending, 0, tokens, at, pending.length);
+            at += pending.length;
+        }
+        float[] logits = model.forward(chunks, tokens, false, LayerObserver.NONE);
+        int vocab = config().vocabSize();
+        for (int i = 0; i < active.size(); i++) {
+            Running r = active.get(i);
+            int token = r.sampler.sample(model.backend(), logits, i * vocab, vocab);
+            r.generated.add(token);
+            if (config().eosTokenIds().contains(token)) {
+                r.finish = FinishReason.STOP;
+            } else if (r.generated.size() >= r.request.maxTokens() || r.length() >= config().maxPositionEmbeddings()) {
+                r.finish = FinishReason.LENGTH;
+            }
+        }
+    }
+
+    private void checkContext(int promptLength) {
+        if (promptLength == 0) {
+            throw new IllegalArgumentException("the prompt is empty: give at least one token id (usually bos)");
+        }
+        if (promptLength >= config().maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("the prompt has " + promptLength + " tokens; the model's context is "
+                    + config().maxPositionEmbeddings() + " (max_position_embeddings)");
+        }
+    }
+
+    /** Releases the checkpoint mapping: nothing loaded from this engine may be used afterwards. */
+    @Override
+    public void close() {
+        arena.close();
+        checkpoint.close();
+    }
+
+    /** A sequence being generated. */
+    private static final class Running {
+        final long id;
+        final GenerationRequest request;
+        final Sampler sampler;
+        final List<Integer> generated = new ArrayList<>();
+        FinishReason finish;
+
+        Running(long id, GenerationRequest request, Sampler sampler) {
+            this.id = id;
+            this.request = request;
+            this.sampler = sampler;
+        }
+
+        int length() {
+            return request.promptIds().length + generated.size();
+        }
+
+        /** Tokens not yet in the cache: the prompt before the first step, then the last sampled token. */
+        int[] pending() {
+            return generated.isEmpty() ? request.promptIds() : new int[]{generated.getLast()};
+        }
+
+        int pendingTokens() {
+            return pending().length;
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package dev.expertmesh.engine;
+
+/** Why a generation ended, by the names OpenAI-style APIs use. */
+public enum FinishReason {
+    /** An end-of-sequence token was produced. */
+    STOP,
+    /** max tokens, or the model's context length, was reached. */
+    LENGTH;
+
+    public String apiName() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.expertmesh.moe;
+
+import dev.expertmesh.backend.Backend;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.tensor.Weight;
+
+import java.lang.foreign.Arena;
+
+/** A SwiGLU feed-forward network: down(silu(gate(x)) ⊙ up(x)). Routed, shared and dense MLPs alike. */
+public record Expert(Weight gate, Weight up, Weight down) {
+
+    /** Loads {@code prefix}gate_proj / up_proj / down_proj, checking shapes against hidden and intermediate sizes. */
+    public static Expert load(Checkpoint checkpoint, String prefix, int hidden, int intermediate, Arena arena) {
+        return new Expert(
+                Weight.of(checkpoint.tensor(prefix + "gate_proj.weight", intermediate, hidden), arena),
+                Weight.of(checkpoint.tensor(prefix + "up_proj.weight", intermediate, hidden), arena),
+                Weight.of(checkpoint.tensor(prefix + "down_proj.weight", hidden, intermediate), arena));
+    }
+
+    public int intermediateSize() {
+        return gate.rows();
+    }
+
+    /** The expert's output for {@code rows} rows of x. */
+    public float[] forward(Backend backend, float[] x, int rows) {
+        int n = rows * intermediateSize();
+        float[] g = new float[n];
+        float[] u = new float[n];
+        backend.matmul(gate, x, rows, g);
+        backend.matmul(up, x, rows, u);
+        backend.siluMul(g, u, g, n);
+        float[] out = new float[rows * down.rows()];
+        backend.matmul(down, g, rows, out);
+        return out;
+    }
+}

@@ -1,0 +1,10 @@
+package dev.expertmesh.moe;
+
+/**
+ * The expert half of a decoder layer: rows of post-attention-normed hidden states, each with its
+ * (expert id, weight) pairs, in; Σ weight · expert(x) per row out. Runs in-process or on expert workers.
+ */
+public interface ExpertStage {
+
+    float[] forward(int layer, float[] x, ExpertRoutes routes);
+}

@@ -1,0 +1,77 @@
+package dev.expertmesh.moe;
+
+import dev.expertmesh.backend.Backend;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.model.ModelConfig;
+
+import java.lang.foreign.Arena;
+
+/**
+ * Every layer's experts in this process. Tokens are grouped by expert, so each chosen expert's
+ * weights are streamed once per step whatever the number of tokens routed to it.
+ */
+public final class LocalExpertStage implements ExpertStage {
+    private final Backend backend;
+    /** experts[layer][id], ids as in {@link ExpertRoutes}. */
+    private final Expert[][] experts;
+
+    private LocalExpertStage(Backend backend, Expert[][] experts) {
+        this.backend = backend;
+        this.experts = experts;
+    }
+
+    public static LocalExpertStage load(Checkpoint checkpoint, ModelConfig config, Backend backend, Arena arena) {
+        int hidden = config.hiddenSize();
+        Expert[][] experts = new Expert[config.numHiddenLayers()][];
+        for (int layer = 0; layer < experts.length; layer++) {
+            String mlp = "model.layers." + layer + ".mlp.";
+            if (!config.isMoeLayer(layer)) {
+                experts[layer] = new Expert[]{Expert.load(checkpoint, mlp, hidden, config.intermediateSize(), arena)};
+                continue;
+            }
+            int routed = config.nRoutedExperts();
+            experts[layer] = new Expert[routed + (config.nSharedExperts() > 0 ? 1 : 0)];
+            for (int e = 0; e < routed; e++) {
+                experts[layer][e] = Expert.load(checkpoint, mlp + "experts." + e + ".", hidden, config.moeIntermediateSize(), arena);
+            }
+            if (config.nSharedExperts() > 0) {
+                experts[layer][routed] = Expert.load(checkpoint, mlp + "shared_experts.", hidden,
+                        config.moeIntermediateSize() * config.nSharedExperts(), arena);
+            }
+        }
+        return new LocalExpertStage(backend, experts);
+    }
+
+    @Override
+    public float[] forward(int layer, float[] x, ExpertRoutes routes) {
+        int hidden = x.length / routes.tokens();
+        float[] out = new float[x.length];
+        Expert[] layerExperts = experts[layer];
+        int[] count = new int[layerExperts.length];
+        for (int id : routes.expertIds()) {
+            count[id]++;
+        }
+        for (int id = 0; id < layerExperts.length; id++) {
+            if (count[id] == 0) {
+                continue;
+            }
+            int[] tokens = new int[count[id]];
+            float[] weights = new float[count[id]];
+            float[] gathered = new float[count[id] * hidden];
+            int n = 0;
+            for (int slot = 0; slot < routes.expertIds().length; slot++) {
+                if (routes.expertIds()[slot] == id) {
+                    tokens[n] = slot / routes.k();
+                    weights[n] = routes.weights()[slot];
+                    System.arraycopy(x, tokens[n] * hidden, gathered, n * hidden, hidden);
+                    n++;
+                }
+            }
+            float[] expertOut = layerExperts[id].forward(backend, gathered, n);
+            for (int i = 0; i < n; i++) {
+                backend.axpy(weights[i], expertOut, i * hidden, out, tokens[i] * hidden, hidden);
+            }
+        }
+        return out;
+    }
+}
