@@ -1,0 +1,151 @@
+package dev.expertmesh.launcher;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.expertmesh.checkpoint.SafetensorsFile;
+import dev.expertmesh.tensor.Weight;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The score and generate commands as a user runs them, checked against transformers' reference outputs. */
+class ExpertMeshCommandTest {
+    private static final Path MODELS = Path.of(System.getProperty("expertmesh.testdata", "../testdata")).resolve("models");
+
+    private record Run(int exitCode, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cmd = ExpertMesh.commandLine();
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int code = cmd.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private static long[] golden(Path model, String name, SafetensorsFile file) {
+        try (Arena arena = Arena.ofConfined()) {
+            var t = file.map(name, arena);
+            long[] out = new long[Math.toIntExact(t.info().elementCount())];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = t.data().getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i);
+            }
+            return out;
+        }
+    }
+
+    private static String ids(long[] ids) {
+        return Arrays.stream(ids).mapToObj(Long::toString).collect(Collectors.joining(","));
+    }
+
+    @Test
+    void scoreWritesTheLogitsAtEveryPositionAsSafetensors(@TempDir Path tmp) {
+        Path model = MODELS.resolve("tiny-v2");
+        Path output = tmp.resolve("logits.safetensors");
+        try (var golden = SafetensorsFile.open(model.resolve("golden.safetensors"))) {
+            long[] prompt = golden(model, "p2.input_ids", golden);
+            Run r = run("score", "--model", model.toString(), "--prompt-ids", ids(prompt), "--output", output.toString());
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            try (var written = SafetensorsFile.open(output); Arena arena = Arena.ofConfined()) {
+                var logits = written.map("logits", arena);
+                assertThat(logits.shape()).containsExactly(prompt.length, 1024);
+                float[] actual = Weight.toFloats(logits);
+                float[] expected = Weight.toFloats(golden.map("p2.logits", arena));
+                double diff = 0;
+                double norm = 0;
+                for (int i = 0; i < expected.length; i++) {
+                    diff += (actual[i] - expected[i]) * (double) (actual[i] - expected[i]);
+                    norm += expected[i] * (double) expected[i];
+                }
+                assertThat(Math.sqrt(diff / norm)).isLessThan(1e-5);
+            }
+        }
+    }
+
+    @Test
+    void generateJsonPrintsTheGreedyTokensOfTransformers() throws Exception {
+        Path model = MODELS.resolve("tiny-v3");
+        try (var golden = SafetensorsFile.open(model.resolve("golden.safetensors"))) {
+            long[] expected = golden(model, "p1.greedy_tokens", golden);
+            Run r = run("generate", "--model", model.toString(), "--prompt-ids", ids(golden(model, "p1.input_ids", golden)),
+                    "--max-tokens", String.valueOf(expected.length), "--format", "json");
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            JsonNode json = new ObjectMapper().readTree(r.out());
+            long[] tokens = new long[json.get("token_ids").size()];
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = json.get("token_ids").get(i).asLong();
+            }
+            assertThat(tokens).containsExactly(expected);
+            assertThat(json.get("finish_reason").asText()).isEqualTo("length");
+            assertThat(json.get("prompt_tokens").asInt()).isEqualTo(6);
+        }
+    }
+
+    @Test
+    void seededSamplingRepeats() {
+        String[] args = {"generate", "--model", MODELS.resolve("tiny-v2-lite").toString(), "--prompt-ids", "0,5,9",
+                "--max-tokens", "12", "--temperature", "1.0", "--top-p", "0.9", "--seed", "7", "--format", "json"};
+        Run first = run(args);
+        Run second = run(args);
+        assertThat(first.exitCode()).as(first.err()).isZero();
+        assertThat(first.out().replaceAll("\"seconds\":[0-9.]+", ""))
+                .isEqualTo(second.out().replaceAll("\"seconds\":[0-9.]+", ""));
+    }
+
+    @Test
+    void badInputGetsOneLineErrorsWithoutStackTraces(@TempDir Path tmp) throws Exception {
+        Path model = MODELS.resolve("tiny-v2-lite");
+        Run missing = run("generate", "--model", tmp.resolve("absent").toString(), "--prompt-ids", "0", "--max-tokens", "2");
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.err()).contains("config.json not found").doesNotContain("\tat ");
+
+        Run badIds = run("generate", "--model", model.toString(), "--prompt-ids", "0,five", "--max-tokens", "2");
+        assertThat(badIds.exitCode()).isEqualTo(2);
+        assertThat(badIds.err()).contains("'five' is not a token id");
+
+        Run outOfVocab = run("generate", "--model", model.toString(), "--prompt-ids", "0,5000", "--max-tokens", "2");
+        assertThat(outOfVocab.exitCode()).isEqualTo(2);
+        assertThat(outOfVocab.err()).contains("token id 5000 is outside the vocabulary [0, 1024)");
+
+        Run badTopP = run("generate", "--model", model.toString(), "--prompt-ids", "0", "--max-tokens", "2", "--top-p", "0");
+        assertThat(badTopP.exitCode()).isEqualTo(2);
+        assertThat(badTopP.err()).contains("top-p");
+
+        Path copy = Files.createDirectory(tmp.resolve("mismatched"));
+        try (var files = Files.list(model)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Files.writeString(copy.resolve("config.json"), Files.readString(model.resolve("config.json")).replace("\"hidden_size\": 64", "\"hidden_size\": 80"));
+        Run mismatched = run("score", "--model", copy.toString(), "--prompt-ids", "0", "--output", tmp.resolve("x").toString());
+        assertThat(mismatched.exitCode()).isEqualTo(2);
+        assertThat(mismatched.err()).contains("model-00001-of-00002.safetensors: tensor model.layers.0.")
+                .contains("has shape [64] but config.json implies [80]")
+                .doesNotContain("\tat ");
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : new String[]{"score", "generate"}) {
+            Run r = run(command, "--help");
+            assertThat(r.exitCode()).isZero();
+            assertThat(r.out()).contains("Usage: expertmesh " + command).contains("--model").contains("--prompt-ids");
+        }
+        assertThat(run("--help").out()).contains("score").contains("generate");
+    }
+}
