@@ -88,8 +88,9 @@ public final class Checkpoint implements AutoCloseable {
         return fileOfTensor.keySet();
     }
 
-    public boolean contains(String name) {
-        return fileOfTensor.containsKey(name);
+    /** The size of every tensor's data, from the headers alone. */
+    public long totalBytes() {
+        return tensorNames().stream().mapToLong(name -> info(name).byteSize()).sum();
     }
 
     public TensorInfo info(String name) {

@@ -16,6 +16,7 @@ import java.util.Map;
 
 /** Writes F32 tensors as a .safetensors file that Hugging Face's safetensors library reads. */
 public final class SafetensorsWriter {
+    private static final int WRITE_CHUNK_FLOATS = 1 << 20;
     private final Map<String, float[]> data = new LinkedHashMap<>();
     private final Map<String, long[]> shapes = new LinkedHashMap<>();
 
@@ -50,10 +51,14 @@ public final class SafetensorsWriter {
         try (OutputStream out = Files.newOutputStream(path)) {
             out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
             out.write(headerBytes);
+            ByteBuffer buf = ByteBuffer.allocate(WRITE_CHUNK_FLOATS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
             for (float[] values : data.values()) {
-                ByteBuffer buf = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                buf.asFloatBuffer().put(values);
-                out.write(buf.array());
+                for (int from = 0; from < values.length; from += WRITE_CHUNK_FLOATS) {
+                    int n = Math.min(WRITE_CHUNK_FLOATS, values.length - from);
+                    buf.clear();
+                    buf.asFloatBuffer().put(values, from, n);
+                    out.write(buf.array(), 0, n * Float.BYTES);
+                }
             }
         }
     }

@@ -41,9 +41,9 @@ public final class Engine implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             DeepseekModel model = DeepseekModel.load(checkpoint, config, backend, arena);
-            log.info("Loaded {} ({} layers, hidden {}, {} routed experts) from {} in {} ms", config.modelType(),
-                    config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(), modelDir,
-                    (System.nanoTime() - startNanos) / 1_000_000);
+            log.info("Mapped {} ({} layers, hidden {}, {} routed experts, {} GB) from {} in {} ms; weights page in on first use",
+                    config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(),
+                    String.format("%.2f", checkpoint.totalBytes() / 1e9), modelDir, (System.nanoTime() - startNanos) / 1_000_000);
             return new Engine(model, checkpoint, arena);
         } catch (RuntimeException e) {
             arena.close();

@@ -5,9 +5,6 @@ import dev.expertmesh.sampling.SamplingParams;
 /** A prompt of token ids to continue by at most {@code maxTokens} tokens. */
 public record GenerationRequest(int[] promptIds, SamplingParams sampling, int maxTokens) {
     public GenerationRequest {
-        if (promptIds.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty: give at least one token id (usually bos)");
-        }
         if (maxTokens < 1) {
             throw new IllegalArgumentException("max tokens must be at least 1, got " + maxTokens);
         }
