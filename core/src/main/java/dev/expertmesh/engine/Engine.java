@@ -41,9 +41,9 @@ public final class Engine implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             DeepseekModel model = DeepseekModel.load(checkpoint, config, backend, arena);
-            log.info("Mapped {} ({} layers, hidden {}, {} routed experts, {} GB) from {} in {} ms; weights page in on first use",
+            log.info("Mapped {} ({} layers, hidden {}, {} routed experts, {} MB) from {} in {} ms; weights page in on first use",
                     config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(),
-                    String.format("%.2f", checkpoint.totalBytes() / 1e9), modelDir, (System.nanoTime() - startNanos) / 1_000_000);
+                    String.format("%.1f", checkpoint.totalBytes() / 1e6), modelDir, (System.nanoTime() - startNanos) / 1_000_000);
             return new Engine(model, checkpoint, arena);
         } catch (RuntimeException e) {
             arena.close();
