@@ -2,6 +2,7 @@ package dev.expertmesh.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.expertmesh.Fixtures;
 import dev.expertmesh.checkpoint.SafetensorsFile;
 import dev.expertmesh.tensor.Weight;
 import org.junit.jupiter.api.Test;
@@ -11,8 +12,6 @@ import picocli.CommandLine;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.foreign.Arena;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -22,7 +21,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The score and generate commands as a user runs them, checked against transformers' reference outputs. */
 class ExpertMeshCommandTest {
-    private static final Path MODELS = Path.of(System.getProperty("expertmesh.testdata", "../testdata")).resolve("models");
 
     private record Run(int exitCode, String out, String err) {
     }
@@ -37,67 +35,49 @@ class ExpertMeshCommandTest {
         return new Run(code, out.toString(), err.toString());
     }
 
-    private static long[] golden(Path model, String name, SafetensorsFile file) {
-        try (Arena arena = Arena.ofConfined()) {
-            var t = file.map(name, arena);
-            long[] out = new long[Math.toIntExact(t.info().elementCount())];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = t.data().getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i);
-            }
-            return out;
-        }
-    }
-
-    private static String ids(long[] ids) {
-        return Arrays.stream(ids).mapToObj(Long::toString).collect(Collectors.joining(","));
+    private static String commaSeparated(int[] ids) {
+        return Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
 
     @Test
     void scoreWritesTheLogitsAtEveryPositionAsSafetensors(@TempDir Path tmp) {
-        Path model = MODELS.resolve("tiny-v2");
         Path output = tmp.resolve("logits.safetensors");
-        try (var golden = SafetensorsFile.open(model.resolve("golden.safetensors"))) {
-            long[] prompt = golden(model, "p2.input_ids", golden);
-            Run r = run("score", "--model", model.toString(), "--prompt-ids", ids(prompt), "--output", output.toString());
+        try (var golden = Fixtures.golden("tiny-v2")) {
+            int[] prompt = golden.ints("p2.input_ids");
+            Run r = run("score", "--model", Fixtures.model("tiny-v2").toString(), "--prompt-ids", commaSeparated(prompt),
+                    "--output", output.toString());
             assertThat(r.exitCode()).as(r.err()).isZero();
+            assertThat(r.out()).contains("wrote logits [37, 1024]");
             try (var written = SafetensorsFile.open(output); Arena arena = Arena.ofConfined()) {
                 var logits = written.map("logits", arena);
                 assertThat(logits.shape()).containsExactly(prompt.length, 1024);
-                float[] actual = Weight.toFloats(logits);
-                float[] expected = Weight.toFloats(golden.map("p2.logits", arena));
-                double diff = 0;
-                double norm = 0;
-                for (int i = 0; i < expected.length; i++) {
-                    diff += (actual[i] - expected[i]) * (double) (actual[i] - expected[i]);
-                    norm += expected[i] * (double) expected[i];
-                }
-                assertThat(Math.sqrt(diff / norm)).isLessThan(1e-5);
+                assertThat(Fixtures.relativeError(Weight.toFloats(logits), golden.floats("p2.logits"))).isLessThan(1e-5);
             }
         }
     }
 
     @Test
     void generateJsonPrintsTheGreedyTokensOfTransformers() throws Exception {
-        Path model = MODELS.resolve("tiny-v3");
-        try (var golden = SafetensorsFile.open(model.resolve("golden.safetensors"))) {
-            long[] expected = golden(model, "p1.greedy_tokens", golden);
-            Run r = run("generate", "--model", model.toString(), "--prompt-ids", ids(golden(model, "p1.input_ids", golden)),
+        try (var golden = Fixtures.golden("tiny-v3")) {
+            int[] expected = golden.ints("p1.greedy_tokens");
+            Run r = run("generate", "--model", Fixtures.model("tiny-v3").toString(), "--prompt-ids", commaSeparated(golden.ints("p1.input_ids")),
                     "--max-tokens", String.valueOf(expected.length), "--format", "json");
             assertThat(r.exitCode()).as(r.err()).isZero();
             JsonNode json = new ObjectMapper().readTree(r.out());
-            long[] tokens = new long[json.get("token_ids").size()];
+            int[] tokens = new int[json.get("token_ids").size()];
             for (int i = 0; i < tokens.length; i++) {
-                tokens[i] = json.get("token_ids").get(i).asLong();
+                tokens[i] = json.get("token_ids").get(i).asInt();
             }
             assertThat(tokens).containsExactly(expected);
             assertThat(json.get("finish_reason").asText()).isEqualTo("length");
             assertThat(json.get("prompt_tokens").asInt()).isEqualTo(6);
+            assertThat(json.get("completion_tokens").asInt()).isEqualTo(expected.length);
         }
     }
 
     @Test
     void seededSamplingRepeats() {
-        String[] args = {"generate", "--model", MODELS.resolve("tiny-v2-lite").toString(), "--prompt-ids", "0,5,9",
+        String[] args = {"generate", "--model", Fixtures.model("tiny-v2-lite").toString(), "--prompt-ids", "0,5,9",
                 "--max-tokens", "12", "--temperature", "1.0", "--top-p", "0.9", "--seed", "7", "--format", "json"};
         Run first = run(args);
         Run second = run(args);
@@ -108,7 +88,7 @@ class ExpertMeshCommandTest {
 
     @Test
     void badInputGetsOneLineErrorsWithoutStackTraces(@TempDir Path tmp) throws Exception {
-        Path model = MODELS.resolve("tiny-v2-lite");
+        Path model = Fixtures.model("tiny-v2-lite");
         Run missing = run("generate", "--model", tmp.resolve("absent").toString(), "--prompt-ids", "0", "--max-tokens", "2");
         assertThat(missing.exitCode()).isEqualTo(2);
         assertThat(missing.err()).contains("config.json not found").doesNotContain("\tat ");
