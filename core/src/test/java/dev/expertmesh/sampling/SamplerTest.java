@@ -47,6 +47,16 @@ class SamplerTest {
     }
 
     @Test
+    void vanishingTemperatureApproachesTheArgmaxWithoutOverflow() {
+        float[] x = logits(50, 23, 6);
+        Sampler sampler = new Sampler(new SamplingParams(1e-40, 0, 1, 3L));
+
+        for (int i = 0; i < 20; i++) {
+            assertThat(sampler.sample(backend, x, 0, 50)).isEqualTo(23);
+        }
+    }
+
+    @Test
     void sameSeedGivesTheSameSequenceOfDraws() {
         float[] x = logits(50, 3, 2);
         SamplingParams params = new SamplingParams(1.0, 0, 1, 42L);
