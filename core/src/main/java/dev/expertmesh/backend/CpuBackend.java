@@ -77,7 +77,7 @@ public final class CpuBackend implements Backend {
         for (int bound = cols - lanes; c <= bound; c += lanes) {
             acc0 = weights(data, bf16, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc0.add(acc1));
         for (; c < cols; c++) {
             sum += w.get(row, c) * x[xOffset + c];
         }
@@ -101,10 +101,10 @@ public final class CpuBackend implements Backend {
             acc2 = wv.fma(FloatVector.fromArray(F, x, xOffset + 2 * cols + c), acc2);
             acc3 = wv.fma(FloatVector.fromArray(F, x, xOffset + 3 * cols + c), acc3);
         }
-        float s0 = acc0.reduceLanes(VectorOperators.ADD);
-        float s1 = acc1.reduceLanes(VectorOperators.ADD);
-        float s2 = acc2.reduceLanes(VectorOperators.ADD);
-        float s3 = acc3.reduceLanes(VectorOperators.ADD);
+        float s0 = sumLanes(acc0);
+        float s1 = sumLanes(acc1);
+        float s2 = sumLanes(acc2);
+        float s3 = sumLanes(acc3);
         for (; c < cols; c++) {
             float wc = w.get(row, c);
             s0 += wc * x[xOffset + c];
@@ -116,6 +116,18 @@ public final class CpuBackend implements Backend {
         out[outIndex + outStride] = s1;
         out[outIndex + 2 * outStride] = s2;
         out[outIndex + 3 * outStride] = s3;
+    }
+
+    /**
+     * The lanes' sum in lane order. reduceLanes(ADD) may reassociate once C2 compiles it, so the same
+     * product would round differently before and after warm-up.
+     */
+    private static float sumLanes(FloatVector v) {
+        float sum = 0;
+        for (float lane : v.toArray()) {
+            sum += lane;
+        }
+        return sum;
     }
 
     /** F.length() weights starting at element {@code index}, widened to fp32. */
@@ -193,7 +205,7 @@ public final class CpuBackend implements Backend {
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (; i < n; i++) {
             sum += a[aOffset + i] * b[bOffset + i];
         }
