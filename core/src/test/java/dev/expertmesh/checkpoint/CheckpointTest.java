@@ -76,6 +76,25 @@ class CheckpointTest {
 
 
     @Test
+    void indexThatIsNotJsonIsRejectedNamingTheIndex() throws IOException {
+        Files.writeString(dir.resolve(Checkpoint.INDEX_FILE), "{\"weight_map\": ");
+
+        assertThatThrownBy(() -> Checkpoint.open(dir))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining(dir.resolve(Checkpoint.INDEX_FILE).toString());
+    }
+
+    @Test
+    void indexWithoutWeightMapIsRejectedNamingTheIndex() throws IOException {
+        Files.writeString(dir.resolve(Checkpoint.INDEX_FILE), "{\"metadata\": {}}");
+
+        assertThatThrownBy(() -> Checkpoint.open(dir))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining(dir.resolve(Checkpoint.INDEX_FILE).toString())
+                .hasMessageContaining("weight_map");
+    }
+
+    @Test
     void tensorListedInIndexButAbsentFromShardIsRejectedNamingShardAndTensor() throws IOException {
         new SafetensorsWriter().addF32("x", new float[]{1}, 1).write(dir.resolve("shard.safetensors"));
         writeIndex("{\"x\": \"shard.safetensors\", \"ghost.weight\": \"shard.safetensors\"}");
