@@ -24,8 +24,10 @@ public final class Sampler {
         }
         int[] candidates = candidatesByLogit(backend, logits, offset, vocab);
         float[] probs = new float[candidates.length];
+        // Shifted by the highest logit (candidates[0]) first, so a tiny temperature cannot overflow to +inf.
+        float maxLogit = logits[offset + candidates[0]];
         for (int i = 0; i < candidates.length; i++) {
-            probs[i] = (float) (logits[offset + candidates[i]] / params.temperature());
+            probs[i] = (float) ((logits[offset + candidates[i]] - maxLogit) / params.temperature());
         }
         backend.softmax(probs, 0, probs.length);
         int kept = nucleus(probs);
