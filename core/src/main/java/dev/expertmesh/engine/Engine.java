@@ -72,20 +72,23 @@ public final class Engine implements AutoCloseable {
     }
 
     public Generation generate(GenerationRequest request) {
-        return generate(List.of(request)).getFirst();
+        return generate(List.of(request), TokenSink.NONE).getFirst();
     }
 
-    /** Generates for every request together: decode steps batch all unfinished sequences. */
-    public List<Generation> generate(List<GenerationRequest> requests) {
+    /**
+     * Generates for every request together: decode steps batch all unfinished sequences. Each token
+     * goes to {@code sink} as soon as it is sampled.
+     */
+    public List<Generation> generate(List<GenerationRequest> requests, TokenSink sink) {
         List<Running> running = new ArrayList<>();
         for (GenerationRequest r : requests) {
             checkContext(r.promptIds().length);
-            running.add(new Running(nextSequenceId.getAndIncrement(), r, new Sampler(r.sampling())));
+            running.add(new Running(running.size(), nextSequenceId.getAndIncrement(), r, new Sampler(r.sampling())));
         }
         try {
             List<Running> active = running;
             while (!active.isEmpty()) {
-                step(active);
+                step(active, sink);
                 active = active.stream().filter(r -> r.finish == null).toList();
             }
         } finally {
@@ -97,7 +100,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /** One forward step: the whole prompt for sequences not yet started, the last token for the others. */
-    private void step(List<Running> active) {
+    private void step(List<Running> active, TokenSink sink) {
         List<SequenceChunk> chunks = new ArrayList<>(active.size());
         int[] tokens = new int[active.stream().mapToInt(Running::pendingTokens).sum()];
         int at = 0;
@@ -113,6 +116,7 @@ public final class Engine implements AutoCloseable {
             Running r = active.get(i);
             int token = r.sampler.sample(model.backend(), logits, i * vocab, vocab);
             r.generated.add(token);
+            sink.accept(r.index, token);
             if (config().eosTokenIds().contains(token)) {
                 r.finish = FinishReason.STOP;
             } else if (r.generated.size() >= r.request.maxTokens() || r.length() >= config().maxPositionEmbeddings()) {
@@ -140,13 +144,15 @@ public final class Engine implements AutoCloseable {
 
     /** A sequence being generated. */
     private static final class Running {
+        final int index;
         final long id;
         final GenerationRequest request;
         final Sampler sampler;
         final List<Integer> generated = new ArrayList<>();
         FinishReason finish;
 
-        Running(long id, GenerationRequest request, Sampler sampler) {
+        Running(int index, long id, GenerationRequest request, Sampler sampler) {
+            this.index = index;
             this.id = id;
             this.request = request;
             this.sampler = sampler;

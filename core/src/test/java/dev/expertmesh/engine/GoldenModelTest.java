@@ -70,6 +70,25 @@ class GoldenModelTest {
 
     @ParameterizedTest
     @MethodSource("models")
+    void generatingSeveralPromptsTogetherGivesEachItsOwnGreedyTokensAsTheyArrive(String model) {
+        Engine engine = engines.get(model);
+        try (var golden = Fixtures.golden(model)) {
+            int[][] expected = {golden.ints("p1.greedy_tokens"), golden.ints("p2.greedy_tokens")};
+            List<List<Integer>> streamed = List.of(new java.util.ArrayList<>(), new java.util.ArrayList<>());
+            List<Generation> generations = engine.generate(List.of(
+                    new GenerationRequest(golden.ints("p1.input_ids"), SamplingParams.GREEDY, expected[0].length),
+                    new GenerationRequest(golden.ints("p2.input_ids"), SamplingParams.GREEDY, expected[1].length - 5)),
+                    (request, token) -> streamed.get(request).add(token));
+            assertThat(generations.get(0).tokenIds()).containsExactly(expected[0]);
+            assertThat(generations.get(1).tokenIds()).containsExactly(Arrays.copyOf(expected[1], expected[1].length - 5));
+            for (int i = 0; i < 2; i++) {
+                assertThat(streamed.get(i)).containsExactly(Arrays.stream(generations.get(i).tokenIds()).boxed().toArray(Integer[]::new));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
     void routerChoicesAndHiddenStatesOfEveryLayerMatchTransformers(String model) {
         Engine engine = engines.get(model);
         int hidden = engine.config().hiddenSize();
