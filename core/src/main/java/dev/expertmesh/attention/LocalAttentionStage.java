@@ -1,7 +1,7 @@
 package dev.expertmesh.attention;
 
 import dev.expertmesh.backend.Backend;
-import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.tensor.Weight;
 
@@ -26,14 +26,14 @@ public final class LocalAttentionStage implements AttentionStage {
         this.layers = layers;
     }
 
-    public static LocalAttentionStage load(Checkpoint checkpoint, ModelConfig config, Backend backend, Arena arena) {
+    public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
         int n = config.numHiddenLayers();
         YarnRope rope = new YarnRope(config);
         float[][] norms = new float[n][];
         MlaAttention[] layers = new MlaAttention[n];
         for (int layer = 0; layer < n; layer++) {
-            norms[layer] = Weight.toFloats(checkpoint.tensor("model.layers." + layer + ".input_layernorm.weight", config.hiddenSize()));
-            layers[layer] = MlaAttention.load(checkpoint, config, layer, rope, arena);
+            norms[layer] = Weight.toFloats(weights.tensor("model.layers." + layer + ".input_layernorm.weight", config.hiddenSize()));
+            layers[layer] = MlaAttention.load(weights, config, layer, rope, arena);
         }
         return new LocalAttentionStage(config, backend, norms, layers);
     }

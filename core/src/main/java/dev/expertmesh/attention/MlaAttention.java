@@ -1,7 +1,7 @@
 package dev.expertmesh.attention;
 
 import dev.expertmesh.backend.Backend;
-import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.tensor.Weight;
 
@@ -55,7 +55,7 @@ public final class MlaAttention {
         }
     }
 
-    public static MlaAttention load(Checkpoint checkpoint, ModelConfig config, int layer, YarnRope rope, Arena arena) {
+    public static MlaAttention load(TensorSource weights, ModelConfig config, int layer, YarnRope rope, Arena arena) {
         String p = "model.layers." + layer + ".self_attn.";
         int hidden = config.hiddenSize();
         int heads = config.numAttentionHeads();
@@ -65,18 +65,18 @@ public final class MlaAttention {
         float[] qANorm = null;
         Weight qBProj = null;
         if (config.hasQLora()) {
-            qAProj = Weight.of(checkpoint.tensor(p + "q_a_proj.weight", config.qLoraRank(), hidden), arena);
-            qANorm = Weight.toFloats(checkpoint.tensor(p + "q_a_layernorm.weight", config.qLoraRank()));
-            qBProj = Weight.of(checkpoint.tensor(p + "q_b_proj.weight", qWidth, config.qLoraRank()), arena);
+            qAProj = Weight.of(weights.tensor(p + "q_a_proj.weight", config.qLoraRank(), hidden), arena);
+            qANorm = Weight.toFloats(weights.tensor(p + "q_a_layernorm.weight", config.qLoraRank()));
+            qBProj = Weight.of(weights.tensor(p + "q_b_proj.weight", qWidth, config.qLoraRank()), arena);
         } else {
-            qProj = Weight.of(checkpoint.tensor(p + "q_proj.weight", qWidth, hidden), arena);
+            qProj = Weight.of(weights.tensor(p + "q_proj.weight", qWidth, hidden), arena);
         }
         return new MlaAttention(config, qProj, qAProj, qANorm, qBProj,
-                Weight.of(checkpoint.tensor(p + "kv_a_proj_with_mqa.weight", config.latentCacheWidth(), hidden), arena),
-                Weight.toFloats(checkpoint.tensor(p + "kv_a_layernorm.weight", config.kvLoraRank())),
-                Weight.of(checkpoint.tensor(p + "kv_b_proj.weight",
+                Weight.of(weights.tensor(p + "kv_a_proj_with_mqa.weight", config.latentCacheWidth(), hidden), arena),
+                Weight.toFloats(weights.tensor(p + "kv_a_layernorm.weight", config.kvLoraRank())),
+                Weight.of(weights.tensor(p + "kv_b_proj.weight",
                         (long) heads * (config.qkNopeHeadDim() + config.vHeadDim()), config.kvLoraRank()), arena),
-                Weight.of(checkpoint.tensor(p + "o_proj.weight", hidden, (long) heads * config.vHeadDim()), arena),
+                Weight.of(weights.tensor(p + "o_proj.weight", hidden, (long) heads * config.vHeadDim()), arena),
                 rope);
     }
 

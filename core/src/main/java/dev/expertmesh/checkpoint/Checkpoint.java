@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,7 +17,7 @@ import java.util.Set;
  * model.safetensors. Tensors are memory-mapped on request, so opening costs one header read per
  * shard whatever the checkpoint's size, and a reader that asks for a few experts maps only those.
  */
-public final class Checkpoint implements AutoCloseable {
+public final class Checkpoint implements TensorSource {
     public static final String INDEX_FILE = "model.safetensors.index.json";
     public static final String SINGLE_FILE = "model.safetensors";
 
@@ -88,7 +87,7 @@ public final class Checkpoint implements AutoCloseable {
         return fileOfTensor.keySet();
     }
 
-    /** The size of every tensor's data, from the headers alone. */
+    @Override
     public long totalBytes() {
         return tensorNames().stream().mapToLong(name -> info(name).byteSize()).sum();
     }
@@ -102,13 +101,9 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     /** Maps a tensor after checking that its shape is {@code expectedShape}. */
+    @Override
     public Tensor tensor(String name, long... expectedShape) {
-        TensorInfo info = info(name);
-        if (!Arrays.equals(info.shape(), expectedShape)) {
-            throw new CheckpointException(info.file() + ": tensor " + name + " has shape " + info.shapeString()
-                    + " but config.json implies " + Arrays.toString(expectedShape)
-                    + " (checkpoint and config.json do not belong together)");
-        }
+        TensorSource.checkShape(info(name), expectedShape);
         return fileOfTensor.get(name).map(name, arena);
     }
 

@@ -4,7 +4,7 @@ import dev.expertmesh.attention.AttentionStage;
 import dev.expertmesh.attention.LocalAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.backend.Backend;
-import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
@@ -45,27 +45,27 @@ public final class DeepseekModel {
         this.lmHead = lmHead;
     }
 
-    /** Every weight of the model from one checkpoint, run in this process. */
-    public static DeepseekModel load(Checkpoint checkpoint, ModelConfig config, Backend backend, Arena arena) {
+    /** Every weight of the model from one source, run in this process. */
+    public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
         int hidden = config.hiddenSize();
         int layers = config.numHiddenLayers();
         float[][] postNorms = new float[layers][];
         Router[] routers = new Router[layers];
         for (int layer = 0; layer < layers; layer++) {
-            postNorms[layer] = Weight.toFloats(checkpoint.tensor("model.layers." + layer + ".post_attention_layernorm.weight", hidden));
+            postNorms[layer] = Weight.toFloats(weights.tensor("model.layers." + layer + ".post_attention_layernorm.weight", hidden));
             if (config.isMoeLayer(layer)) {
-                routers[layer] = Router.load(checkpoint, config, layer, arena);
+                routers[layer] = Router.load(weights, config, layer, arena);
             }
         }
-        Weight embed = Weight.of(checkpoint.tensor("model.embed_tokens.weight", config.vocabSize(), hidden), arena);
+        Weight embed = Weight.of(weights.tensor("model.embed_tokens.weight", config.vocabSize(), hidden), arena);
         Weight lmHead = config.tieWordEmbeddings()
                 ? embed
-                : Weight.of(checkpoint.tensor("lm_head.weight", config.vocabSize(), hidden), arena);
+                : Weight.of(weights.tensor("lm_head.weight", config.vocabSize(), hidden), arena);
         return new DeepseekModel(config, backend, embed,
-                LocalAttentionStage.load(checkpoint, config, backend, arena),
+                LocalAttentionStage.load(weights, config, backend, arena),
                 postNorms, routers,
-                LocalExpertStage.load(checkpoint, config, backend, arena),
-                Weight.toFloats(checkpoint.tensor("model.norm.weight", hidden)),
+                LocalExpertStage.load(weights, config, backend, arena),
+                Weight.toFloats(weights.tensor("model.norm.weight", hidden)),
                 lmHead);
     }
 

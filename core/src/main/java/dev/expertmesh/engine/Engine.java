@@ -3,6 +3,7 @@ package dev.expertmesh.engine;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.sampling.Sampler;
 import org.slf4j.Logger;
@@ -23,31 +24,35 @@ public final class Engine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Engine.class);
 
     private final DeepseekModel model;
-    private final Checkpoint checkpoint;
+    private final TensorSource weights;
     private final Arena arena;
     private final AtomicLong nextSequenceId = new AtomicLong();
 
-    private Engine(DeepseekModel model, Checkpoint checkpoint, Arena arena) {
+    private Engine(DeepseekModel model, TensorSource weights, Arena arena) {
         this.model = model;
-        this.checkpoint = checkpoint;
+        this.weights = weights;
         this.arena = arena;
     }
 
     /** Opens a Hugging Face model directory (config.json and safetensors) on {@code backend}. */
     public static Engine load(Path modelDir, Backend backend) {
-        long startNanos = System.nanoTime();
         ModelConfig config = ModelConfig.load(modelDir);
-        Checkpoint checkpoint = Checkpoint.open(modelDir);
+        return create(config, Checkpoint.open(modelDir), backend, modelDir.toString());
+    }
+
+    /** An engine over {@code weights} (from {@code origin}, for the log), which it closes when closed. */
+    public static Engine create(ModelConfig config, TensorSource weights, Backend backend, String origin) {
+        long startNanos = System.nanoTime();
         Arena arena = Arena.ofShared();
         try {
-            DeepseekModel model = DeepseekModel.load(checkpoint, config, backend, arena);
-            log.info("Mapped {} ({} layers, hidden {}, {} routed experts, {} MB) from {} in {} ms; weights page in on first use",
+            DeepseekModel model = DeepseekModel.load(weights, config, backend, arena);
+            log.info("Loaded {} ({} layers, hidden {}, {} routed experts, {} MB) from {} in {} ms; weights page in on first use",
                     config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(),
-                    String.format("%.1f", checkpoint.totalBytes() / 1e6), modelDir, (System.nanoTime() - startNanos) / 1_000_000);
-            return new Engine(model, checkpoint, arena);
+                    String.format("%.1f", weights.totalBytes() / 1e6), origin, (System.nanoTime() - startNanos) / 1_000_000);
+            return new Engine(model, weights, arena);
         } catch (RuntimeException e) {
             arena.close();
-            checkpoint.close();
+            weights.close();
             throw e;
         }
     }
@@ -135,11 +140,11 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Releases the checkpoint mapping: nothing loaded from this engine may be used afterwards. */
+    /** Releases the weights: nothing loaded from this engine may be used afterwards. */
     @Override
     public void close() {
         arena.close();
-        checkpoint.close();
+        weights.close();
     }
 
     /** A sequence being generated. */

@@ -1,7 +1,7 @@
 package dev.expertmesh.moe;
 
 import dev.expertmesh.backend.Backend;
-import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
@@ -10,11 +10,11 @@ import java.lang.foreign.Arena;
 public record Expert(Weight gate, Weight up, Weight down) {
 
     /** Loads {@code prefix}gate_proj / up_proj / down_proj, checking shapes against hidden and intermediate sizes. */
-    public static Expert load(Checkpoint checkpoint, String prefix, int hidden, int intermediate, Arena arena) {
+    public static Expert load(TensorSource weights, String prefix, int hidden, int intermediate, Arena arena) {
         return new Expert(
-                Weight.of(checkpoint.tensor(prefix + "gate_proj.weight", intermediate, hidden), arena),
-                Weight.of(checkpoint.tensor(prefix + "up_proj.weight", intermediate, hidden), arena),
-                Weight.of(checkpoint.tensor(prefix + "down_proj.weight", hidden, intermediate), arena));
+                Weight.of(weights.tensor(prefix + "gate_proj.weight", intermediate, hidden), arena),
+                Weight.of(weights.tensor(prefix + "up_proj.weight", intermediate, hidden), arena),
+                Weight.of(weights.tensor(prefix + "down_proj.weight", hidden, intermediate), arena));
     }
 
     public int intermediateSize() {

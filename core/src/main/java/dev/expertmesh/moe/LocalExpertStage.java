@@ -1,7 +1,7 @@
 package dev.expertmesh.moe;
 
 import dev.expertmesh.backend.Backend;
-import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 
 import java.lang.foreign.Arena;
@@ -20,22 +20,22 @@ public final class LocalExpertStage implements ExpertStage {
         this.experts = experts;
     }
 
-    public static LocalExpertStage load(Checkpoint checkpoint, ModelConfig config, Backend backend, Arena arena) {
+    public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
         int hidden = config.hiddenSize();
         Expert[][] experts = new Expert[config.numHiddenLayers()][];
         for (int layer = 0; layer < experts.length; layer++) {
             String mlp = "model.layers." + layer + ".mlp.";
             if (!config.isMoeLayer(layer)) {
-                experts[layer] = new Expert[]{Expert.load(checkpoint, mlp, hidden, config.intermediateSize(), arena)};
+                experts[layer] = new Expert[]{Expert.load(weights, mlp, hidden, config.intermediateSize(), arena)};
                 continue;
             }
             int routed = config.nRoutedExperts();
             experts[layer] = new Expert[routed + (config.nSharedExperts() > 0 ? 1 : 0)];
             for (int e = 0; e < routed; e++) {
-                experts[layer][e] = Expert.load(checkpoint, mlp + "experts." + e + ".", hidden, config.moeIntermediateSize(), arena);
+                experts[layer][e] = Expert.load(weights, mlp + "experts." + e + ".", hidden, config.moeIntermediateSize(), arena);
             }
             if (config.nSharedExperts() > 0) {
-                experts[layer][routed] = Expert.load(checkpoint, mlp + "shared_experts.", hidden,
+                experts[layer][routed] = Expert.load(weights, mlp + "shared_experts.", hidden,
                         config.moeIntermediateSize() * config.nSharedExperts(), arena);
             }
         }

@@ -1,7 +1,7 @@
 package dev.expertmesh.moe;
 
 import dev.expertmesh.backend.Backend;
-import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.model.RoutingMethod;
 import dev.expertmesh.model.ScoringFunction;
@@ -31,13 +31,13 @@ public final class Router {
         this.scalingFactor = scalingFactor;
     }
 
-    public static Router load(Checkpoint checkpoint, ModelConfig config, int layer, Arena arena) {
+    public static Router load(TensorSource weights, ModelConfig config, int layer, Arena arena) {
         String p = "model.layers." + layer + ".mlp.gate.";
         int experts = config.nRoutedExperts();
         float[] bias = config.topkMethod() == RoutingMethod.NOAUX_TC
-                ? Weight.toFloats(checkpoint.tensor(p + "e_score_correction_bias", experts))
+                ? Weight.toFloats(weights.tensor(p + "e_score_correction_bias", experts))
                 : null;
-        return new Router(Weight.of(checkpoint.tensor(p + "weight", experts, config.hiddenSize()), arena),
+        return new Router(Weight.of(weights.tensor(p + "weight", experts, config.hiddenSize()), arena),
                 config.scoringFunc(), Routing.of(config, bias), config.numExpertsPerTok(),
                 config.normTopkProb(), (float) config.routedScalingFactor());
     }

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** The {@code expertmesh} command. */
 @Command(name = "expertmesh", mixinStandardHelpOptions = true, version = "ExpertMesh 0.1.0",
         description = "Expert-parallel inference for DeepSeek-V2-Lite, DeepSeek-V2 and DeepSeek-V3.",
-        subcommands = {ScoreCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
 public final class ExpertMesh {
     private static final Logger log = LoggerFactory.getLogger(ExpertMesh.class);
 

@@ -1,11 +1,13 @@
 package dev.expertmesh.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.Generation;
 import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.sampling.SamplingParams;
+import dev.expertmesh.tokenizer.StreamingDetokenizer;
+import dev.expertmesh.tokenizer.Tokenizer;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,18 +17,23 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Continues the prompt: prefill, then decoding step by step with the latent KV cache, "
-                + "until an end-of-sequence token or --max-tokens.")
+                + "until an end-of-sequence token or --max-tokens. With a tokenizer, text streams as it is generated.")
 final class GenerateCommand implements Callable<Integer> {
     enum Format { text, json }
 
     @Mixin
-    ModelOptions options;
+    ModelOptions model;
+
+    @ArgGroup(multiplicity = "1")
+    PromptOptions prompt;
 
     @Option(names = "--max-tokens", required = true, paramLabel = "N", description = "Most tokens to generate.")
     int maxTokens;
@@ -47,7 +54,7 @@ final class GenerateCommand implements Callable<Integer> {
     Long seed;
 
     @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
-            description = "text (token ids and the finish reason) or json (one line). Default: ${DEFAULT-VALUE}.")
+            description = "text (streamed text with a tokenizer, else token ids) or json (one line at the end). Default: ${DEFAULT-VALUE}.")
     Format format;
 
     @Spec
@@ -55,29 +62,48 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        var request = new GenerationRequest(options.promptIds(), new SamplingParams(temperature, topK, topP, seed), maxTokens);
-        try (Engine engine = Engine.load(options.model, new CpuBackend())) {
+        Optional<Tokenizer> tokenizer = model.openTokenizer();
+        try (Engine engine = model.openEngine()) {
+            var request = new GenerationRequest(prompt.tokenIds(tokenizer), new SamplingParams(temperature, topK, topP, seed), maxTokens);
+            PrintWriter out = spec.commandLine().getOut();
+            List<Integer> eos = engine.config().eosTokenIds();
+            StreamingDetokenizer stream = tokenizer.filter(t -> format == Format.text).map(StreamingDetokenizer::new).orElse(null);
             long start = System.nanoTime();
-            Generation g = engine.generate(request);
+            Generation g = engine.generate(List.of(request), (r, token) -> {
+                if (stream != null && !eos.contains(token)) {
+                    out.print(stream.add(token));
+                    out.flush();
+                }
+            }).getFirst();
             double seconds = (System.nanoTime() - start) / 1e9;
-            print(g, seconds, spec.commandLine().getOut());
+            if (stream != null) {
+                out.println(stream.finish());
+            }
+            print(g, tokenizer, eos, seconds, out, stream != null);
+        } finally {
+            tokenizer.ifPresent(Tokenizer::close);
         }
         return 0;
     }
 
-    private void print(Generation g, double seconds, PrintWriter out) throws Exception {
+    private void print(Generation g, Optional<Tokenizer> tokenizer, List<Integer> eos, double seconds, PrintWriter out,
+                       boolean streamed) throws Exception {
+        int[] ids = g.tokenIds();
         if (format == Format.json) {
             Map<String, Object> json = new LinkedHashMap<>();
-            json.put("token_ids", g.tokenIds());
+            json.put("token_ids", ids);
+            tokenizer.ifPresent(t -> json.put("text", t.decode(Arrays.stream(ids).filter(id -> !eos.contains(id)).toArray())));
             json.put("finish_reason", g.finishReason().apiName());
             json.put("prompt_tokens", g.promptTokens());
-            json.put("completion_tokens", g.tokenIds().length);
+            json.put("completion_tokens", ids.length);
             json.put("seconds", Math.round(seconds * 1000) / 1000.0);
             out.println(new ObjectMapper().writeValueAsString(json));
             return;
         }
-        out.println(Arrays.stream(g.tokenIds()).mapToObj(Integer::toString).collect(Collectors.joining(",")));
-        out.printf("finish reason: %s, %d tokens in %.2f s (%.1f tokens/s)%n", g.finishReason().apiName(),
-                g.tokenIds().length, seconds, g.tokenIds().length / seconds);
+        if (!streamed) {
+            out.println(Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        }
+        spec.commandLine().getErr().printf("[%s, %d tokens in %.2f s, %.1f tokens/s]%n", g.finishReason().apiName(),
+                ids.length, seconds, ids.length / seconds);
     }
 }

@@ -1,27 +1,33 @@
 package dev.expertmesh.launcher;
 
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.engine.Engine;
+import dev.expertmesh.tokenizer.Tokenizer;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.Optional;
 
-/** The options every model command takes: the checkpoint and the prompt. */
+/** Which model to run, and where its tokenizer comes from. */
 final class ModelOptions {
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model directory: config.json and *.safetensors (sharded with model.safetensors.index.json, or one model.safetensors).")
+            description = "Hugging Face model directory: config.json and *.safetensors (sharded with "
+                    + "model.safetensors.index.json, or one model.safetensors), tokenizer.json optional.")
     Path model;
 
-    @Option(names = "--prompt-ids", required = true, paramLabel = "IDS", split = ",",
-            description = "Prompt token ids, comma-separated, e.g. 0,5,9 (start with the model's bos id).")
-    String[] promptIds;
+    @Option(names = "--tokenizer", paramLabel = "DIR",
+            description = "Take tokenizer.json and tokenizer_config.json from this directory instead of --model's.")
+    Path tokenizer;
 
-    int[] promptIds() {
-        return Arrays.stream(promptIds).map(String::strip).mapToInt(id -> {
-            try {
-                return Integer.parseInt(id);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--prompt-ids: '" + id + "' is not a token id (expected integers like 0,5,9)");
-            }
-        }).toArray();
+    Engine openEngine() {
+        return Engine.load(model, new CpuBackend());
+    }
+
+    /** The tokenizer of --tokenizer, else of the model directory if it has one. */
+    Optional<Tokenizer> openTokenizer() {
+        if (tokenizer != null) {
+            return Optional.of(Tokenizer.load(tokenizer));
+        }
+        return Tokenizer.existsIn(model) ? Optional.of(Tokenizer.load(model)) : Optional.empty();
     }
 }

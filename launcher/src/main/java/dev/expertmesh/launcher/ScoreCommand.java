@@ -1,16 +1,18 @@
 package dev.expertmesh.launcher;
 
-import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.SafetensorsWriter;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.tokenizer.Tokenizer;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "score", mixinStandardHelpOptions = true,
@@ -18,7 +20,10 @@ import java.util.concurrent.Callable;
                 + "as a safetensors file with one F32 tensor 'logits' [prompt length, vocab].")
 final class ScoreCommand implements Callable<Integer> {
     @Mixin
-    ModelOptions options;
+    ModelOptions model;
+
+    @ArgGroup(multiplicity = "1")
+    PromptOptions prompt;
 
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "The .safetensors file to write.")
     Path output;
@@ -28,8 +33,10 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        int[] ids = options.promptIds();
-        try (Engine engine = Engine.load(options.model, new CpuBackend())) {
+        Optional<Tokenizer> tokenizer = prompt.isText() ? model.openTokenizer() : Optional.empty();
+        int[] ids = prompt.tokenIds(tokenizer);
+        tokenizer.ifPresent(Tokenizer::close);
+        try (Engine engine = model.openEngine()) {
             float[] logits = engine.score(ids, LayerObserver.NONE);
             int vocab = engine.config().vocabSize();
             new SafetensorsWriter().addF32("logits", logits, ids.length, vocab).write(output);

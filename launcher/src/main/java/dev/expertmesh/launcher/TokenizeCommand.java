@@ -1,0 +1,62 @@
+package dev.expertmesh.launcher;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.expertmesh.tokenizer.ChatMessage;
+import dev.expertmesh.tokenizer.Tokenizer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+@Command(name = "tokenize", mixinStandardHelpOptions = true,
+        description = "Prints the token ids of a text, or of a conversation rendered with the chat template.")
+final class TokenizeCommand implements Callable<Integer> {
+    enum Format { text, json }
+
+    static final class Source {
+        @Option(names = "--model", paramLabel = "DIR", description = "A model directory with tokenizer.json.")
+        Path model;
+
+        @Option(names = "--tokenizer", paramLabel = "DIR", description = "A directory with tokenizer.json (and tokenizer_config.json).")
+        Path tokenizer;
+    }
+
+    static final class Input {
+        @Option(names = "--text", paramLabel = "S", description = "The text to encode (no bos is added).")
+        String text;
+
+        @Option(names = "--chat", paramLabel = "JSON", description = "A JSON array of {\"role\", \"content\"} messages.")
+        String chat;
+    }
+
+    @ArgGroup(multiplicity = "1")
+    Source source;
+
+    @ArgGroup(multiplicity = "1")
+    Input input;
+
+    @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
+            description = "text (comma-separated ids, ready for --prompt-ids) or json (one line). Default: ${DEFAULT-VALUE}.")
+    Format format;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Tokenizer tokenizer = Tokenizer.load(source.tokenizer != null ? source.tokenizer : source.model)) {
+            int[] ids = input.text != null ? tokenizer.encode(input.text) : tokenizer.encodeChat(ChatMessage.parseList(input.chat));
+            spec.commandLine().getOut().println(format == Format.json
+                    ? new ObjectMapper().writeValueAsString(Map.of("token_ids", ids))
+                    : Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        }
+        return 0;
+    }
+}
