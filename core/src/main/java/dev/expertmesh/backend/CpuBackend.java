@@ -77,7 +77,7 @@ public final class CpuBackend implements Backend {
         for (int bound = cols - lanes; c <= bound; c += lanes) {
             acc0 = weights(data, bf16, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc0.add(acc1));
         for (; c < cols; c++) {
             sum += w.get(row, c) * x[xOffset + c];
         }
@@ -126,10 +126,10 @@ public final class CpuBackend implements Backend {
             even2 = wv.fma(FloatVector.fromArray(F, x, x2 + c), even2);
             even3 = wv.fma(FloatVector.fromArray(F, x, x3 + c), even3);
         }
-        float s0 = even0.add(odd0).reduceLanes(VectorOperators.ADD);
-        float s1 = even1.add(odd1).reduceLanes(VectorOperators.ADD);
-        float s2 = even2.add(odd2).reduceLanes(VectorOperators.ADD);
-        float s3 = even3.add(odd3).reduceLanes(VectorOperators.ADD);
+        float s0 = sumLanes(even0.add(odd0));
+        float s1 = sumLanes(even1.add(odd1));
+        float s2 = sumLanes(even2.add(odd2));
+        float s3 = sumLanes(even3.add(odd3));
         for (; c < cols; c++) {
             float wc = w.get(row, c);
             s0 += wc * x[xOffset + c];
@@ -141,6 +141,18 @@ public final class CpuBackend implements Backend {
         out[outIndex + outStride] = s1;
         out[outIndex + 2 * outStride] = s2;
         out[outIndex + 3 * outStride] = s3;
+    }
+
+    /**
+     * The lanes added first to last. Compiled code may reassociate reduceLanes(ADD) differently from
+     * the interpreter, and a sum must not depend on whether its caller has been JIT-compiled yet.
+     */
+    private static float sumLanes(FloatVector v) {
+        float sum = 0;
+        for (int i = 0; i < v.length(); i++) {
+            sum += v.lane(i);
+        }
+        return sum;
     }
 
     /** F.length() weights starting at element {@code index}, widened to fp32. */
@@ -218,7 +230,7 @@ public final class CpuBackend implements Backend {
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (; i < n; i++) {
             sum += a[aOffset + i] * b[bOffset + i];
         }
