@@ -84,33 +84,58 @@ public final class CpuBackend implements Backend {
         return sum;
     }
 
-    /** W[row] against four consecutive x rows: the weight vector is loaded once for all four. */
+    /**
+     * W[row] against four consecutive x rows: each weight vector is loaded once for all four. Every
+     * row is summed in exactly {@link #dotRow}'s order (even and odd vectors in two accumulators,
+     * then the vector tail, the reduction, the scalar tail), so a token's result does not depend on
+     * how many tokens share the step; the eight independent accumulators also hide FMA latency.
+     */
     private static void dotRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
         MemorySegment data = w.data();
         boolean bf16 = w.dtype() == DType.BF16;
         long rowStart = (long) row * cols;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
+        int lanes = F.length();
+        int x1 = xOffset + cols;
+        int x2 = xOffset + 2 * cols;
+        int x3 = xOffset + 3 * cols;
+        FloatVector even0 = FloatVector.zero(F);
+        FloatVector even1 = FloatVector.zero(F);
+        FloatVector even2 = FloatVector.zero(F);
+        FloatVector even3 = FloatVector.zero(F);
+        FloatVector odd0 = FloatVector.zero(F);
+        FloatVector odd1 = FloatVector.zero(F);
+        FloatVector odd2 = FloatVector.zero(F);
+        FloatVector odd3 = FloatVector.zero(F);
         int c = 0;
-        for (int bound = F.loopBound(cols); c < bound; c += F.length()) {
-            FloatVector wv = weights(data, bf16, rowStart + c);
-            acc0 = wv.fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
-            acc1 = wv.fma(FloatVector.fromArray(F, x, xOffset + cols + c), acc1);
-            acc2 = wv.fma(FloatVector.fromArray(F, x, xOffset + 2 * cols + c), acc2);
-            acc3 = wv.fma(FloatVector.fromArray(F, x, xOffset + 3 * cols + c), acc3);
+        for (int bound = cols - 2 * lanes; c <= bound; c += 2 * lanes) {
+            FloatVector we = weights(data, bf16, rowStart + c);
+            FloatVector wo = weights(data, bf16, rowStart + c + lanes);
+            even0 = we.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
+            even1 = we.fma(FloatVector.fromArray(F, x, x1 + c), even1);
+            even2 = we.fma(FloatVector.fromArray(F, x, x2 + c), even2);
+            even3 = we.fma(FloatVector.fromArray(F, x, x3 + c), even3);
+            odd0 = wo.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd0);
+            odd1 = wo.fma(FloatVector.fromArray(F, x, x1 + c + lanes), odd1);
+            odd2 = wo.fma(FloatVector.fromArray(F, x, x2 + c + lanes), odd2);
+            odd3 = wo.fma(FloatVector.fromArray(F, x, x3 + c + lanes), odd3);
         }
-        float s0 = sumLanes(acc0);
-        float s1 = sumLanes(acc1);
-        float s2 = sumLanes(acc2);
-        float s3 = sumLanes(acc3);
+        for (int bound = cols - lanes; c <= bound; c += lanes) {
+            FloatVector wv = weights(data, bf16, rowStart + c);
+            even0 = wv.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
+            even1 = wv.fma(FloatVector.fromArray(F, x, x1 + c), even1);
+            even2 = wv.fma(FloatVector.fromArray(F, x, x2 + c), even2);
+            even3 = wv.fma(FloatVector.fromArray(F, x, x3 + c), even3);
+        }
+        float s0 = sumLanes(even0.add(odd0));
+        float s1 = sumLanes(even1.add(odd1));
+        float s2 = sumLanes(even2.add(odd2));
+        float s3 = sumLanes(even3.add(odd3));
         for (; c < cols; c++) {
             float wc = w.get(row, c);
             s0 += wc * x[xOffset + c];
-            s1 += wc * x[xOffset + cols + c];
-            s2 += wc * x[xOffset + 2 * cols + c];
-            s3 += wc * x[xOffset + 3 * cols + c];
+            s1 += wc * x[x1 + c];
+            s2 += wc * x[x2 + c];
+            s3 += wc * x[x3 + c];
         }
         out[outIndex] = s0;
         out[outIndex + outStride] = s1;
@@ -119,8 +144,8 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * The lanes' sum in lane order. reduceLanes(ADD) may add in any order, and does differ between
-     * interpreted and compiled code, which would make a row's result depend on JIT state and batch.
+     * The lanes added first to last. Compiled code may reassociate reduceLanes(ADD) differently from
+     * the interpreter, and a sum must not depend on whether its caller has been JIT-compiled yet.
      */
     private static float sumLanes(FloatVector v) {
         float sum = 0;

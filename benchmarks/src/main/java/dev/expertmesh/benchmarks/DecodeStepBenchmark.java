@@ -1,0 +1,96 @@
+package dev.expertmesh.benchmarks;
+
+import dev.expertmesh.attention.SequenceChunk;
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.engine.DeepseekModel;
+import dev.expertmesh.engine.Engine;
+import dev.expertmesh.engine.LayerObserver;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One decode step of a DeepSeek-V2-Lite-width model (one dense and two MoE layers, random BF16
+ * weights) for {@code batch} sequences, each after a short prompt. The step's weight traffic is
+ * counted from the experts it actually routed to.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class DecodeStepBenchmark {
+    private static final int LAYERS = 3;
+    private static final int PROMPT_LENGTH = 8;
+
+    @Param({"1", "8"})
+    public int batch;
+
+    private SyntheticV2Lite synthetic;
+    private Engine engine;
+    private DeepseekModel model;
+    private DecodeStepTraffic traffic;
+    private int[][] prompts;
+    private int[] stepTokens;
+    /** Position of the next decode step's token: every sequence has the same length. */
+    private int position;
+
+    @Setup(Level.Trial)
+    public void load() throws IOException {
+        synthetic = SyntheticV2Lite.create(LAYERS, 42);
+        engine = Engine.load(synthetic.directory(), new CpuBackend());
+        model = engine.model();
+        traffic = new DecodeStepTraffic(synthetic.tensors());
+        SplittableRandom random = new SplittableRandom(3);
+        int vocab = synthetic.config().vocabSize();
+        prompts = new int[batch][];
+        for (int s = 0; s < batch; s++) {
+            prompts[s] = random.ints(PROMPT_LENGTH, 0, vocab).toArray();
+        }
+        stepTokens = random.ints(batch, 0, vocab).toArray();
+    }
+
+    /** Restarts every sequence from its prompt, so the context does not grow from iteration to iteration. */
+    @Setup(Level.Iteration)
+    public void prefill() {
+        List<SequenceChunk> chunks = new ArrayList<>();
+        int[] tokens = new int[batch * PROMPT_LENGTH];
+        for (int s = 0; s < batch; s++) {
+            model.release(s);
+            chunks.add(new SequenceChunk(s, 0, PROMPT_LENGTH));
+            System.arraycopy(prompts[s], 0, tokens, s * PROMPT_LENGTH, PROMPT_LENGTH);
+        }
+        model.forward(chunks, tokens, false, LayerObserver.NONE);
+        position = PROMPT_LENGTH;
+    }
+
+    @TearDown(Level.Trial)
+    public void delete() throws IOException {
+        engine.close();
+        synthetic.close();
+    }
+
+    @Benchmark
+    public float[] decodeStep(BytesStreamed streamed) {
+        List<SequenceChunk> chunks = new ArrayList<>(batch);
+        for (int s = 0; s < batch; s++) {
+            chunks.add(new SequenceChunk(s, position, 1));
+        }
+        RoutedExperts routed = new RoutedExperts(LAYERS);
+        float[] logits = model.forward(chunks, stepTokens, false, routed);
+        position++;
+        streamed.add(traffic.bytes(routed, batch));
+        return logits;
+    }
+}

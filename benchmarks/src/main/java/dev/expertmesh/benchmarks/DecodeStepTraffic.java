@@ -1,0 +1,49 @@
+package dev.expertmesh.benchmarks;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Weight bytes one decode step reads, summed over the checkpoint's own tensors: every tensor once,
+ * except that a routed expert is read only if its layer chose it for some token of the step (the
+ * expert stage streams each chosen expert once, whatever the number of its tokens) and the
+ * embedding only one row per token.
+ */
+final class DecodeStepTraffic {
+    private static final Pattern ROUTED_EXPERT = Pattern.compile("model\\.layers\\.(\\d+)\\.mlp\\.experts\\.(\\d+)\\..*");
+    private static final String EMBEDDING = "model.embed_tokens.weight";
+
+    private long alwaysReadBytes;
+    private long embeddingRowBytes;
+    private final List<ExpertTensor> expertTensors = new ArrayList<>();
+
+    /** One routed expert's matrix. */
+    private record ExpertTensor(int layer, int expert, long bytes) {
+    }
+
+    DecodeStepTraffic(List<TensorSpec> tensors) {
+        for (TensorSpec t : tensors) {
+            Matcher expert = ROUTED_EXPERT.matcher(t.name());
+            if (t.name().equals(EMBEDDING)) {
+                embeddingRowBytes = t.byteSize() / t.shape()[0];
+            } else if (expert.matches()) {
+                expertTensors.add(new ExpertTensor(Integer.parseInt(expert.group(1)), Integer.parseInt(expert.group(2)), t.byteSize()));
+            } else {
+                alwaysReadBytes += t.byteSize();
+            }
+        }
+    }
+
+    /** Bytes read by a step over {@code tokens} tokens whose routing {@code routed} observed. */
+    long bytes(RoutedExperts routed, int tokens) {
+        long bytes = alwaysReadBytes + tokens * embeddingRowBytes;
+        for (ExpertTensor t : expertTensors) {
+            if (routed.contains(t.layer(), t.expert())) {
+                bytes += t.bytes();
+            }
+        }
+        return bytes;
+    }
+}

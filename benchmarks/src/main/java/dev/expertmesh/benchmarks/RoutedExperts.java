@@ -1,0 +1,29 @@
+package dev.expertmesh.benchmarks;
+
+import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.moe.ExpertRoutes;
+
+import java.util.BitSet;
+
+/** The distinct routed experts each layer chose during one forward pass, seen from inside it. */
+final class RoutedExperts implements LayerObserver {
+    private final BitSet[] chosen;
+
+    RoutedExperts(int layers) {
+        chosen = new BitSet[layers];
+        for (int layer = 0; layer < layers; layer++) {
+            chosen[layer] = new BitSet();
+        }
+    }
+
+    @Override
+    public void routed(int layer, ExpertRoutes routes) {
+        for (int id : routes.expertIds()) {
+            chosen[layer].set(id);
+        }
+    }
+
+    boolean contains(int layer, int expert) {
+        return chosen[layer].get(expert);
+    }
+}

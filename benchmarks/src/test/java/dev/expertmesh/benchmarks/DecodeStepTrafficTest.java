@@ -1,0 +1,30 @@
+package dev.expertmesh.benchmarks;
+
+import dev.expertmesh.moe.ExpertRoutes;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class DecodeStepTrafficTest {
+    private final DecodeStepTraffic traffic = new DecodeStepTraffic(List.of(
+            new TensorSpec("model.embed_tokens.weight", 10, 4),
+            new TensorSpec("model.layers.0.self_attn.o_proj.weight", 4, 4),
+            new TensorSpec("model.layers.0.mlp.experts.0.up_proj.weight", 2, 4),
+            new TensorSpec("model.layers.0.mlp.experts.1.up_proj.weight", 2, 4),
+            new TensorSpec("model.layers.0.mlp.experts.2.up_proj.weight", 2, 4),
+            new TensorSpec("lm_head.weight", 10, 4)));
+
+    @Test
+    void countsEachChosenExpertOnceAndOneEmbeddingRowPerToken() {
+        RoutedExperts routed = new RoutedExperts(1);
+        routed.routed(0, new ExpertRoutes(2, 2, new int[]{2, 0, 2, 0}, new float[4]));
+
+        long embeddingRows = 2 * 4 * 2;
+        long attention = 4 * 4 * 2;
+        long twoExperts = 2 * (2 * 4 * 2);
+        long lmHead = 10 * 4 * 2;
+        assertEquals(embeddingRows + attention + twoExperts + lmHead, traffic.bytes(routed, 2));
+    }
+}
