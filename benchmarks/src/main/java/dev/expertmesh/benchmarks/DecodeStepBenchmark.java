@@ -2,9 +2,11 @@ package dev.expertmesh.benchmarks;
 
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.demo.RandomWeights;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.model.ModelConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -16,7 +18,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -37,7 +38,6 @@ public class DecodeStepBenchmark {
     @Param({"1", "8"})
     public int batch;
 
-    private SyntheticV2Lite synthetic;
     private Engine engine;
     private DeepseekModel model;
     private DecodeStepTraffic traffic;
@@ -47,13 +47,14 @@ public class DecodeStepBenchmark {
     private int position;
 
     @Setup(Level.Trial)
-    public void load() throws IOException {
-        synthetic = SyntheticV2Lite.create(LAYERS, 42);
-        engine = Engine.load(synthetic.directory(), new CpuBackend());
+    public void load() {
+        RandomWeights weights = new RandomWeights(42);
+        ModelConfig config = ModelConfig.parse(V2LiteConfig.withLayers(LAYERS));
+        engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes");
         model = engine.model();
-        traffic = new DecodeStepTraffic(synthetic.tensors());
+        traffic = new DecodeStepTraffic(weights.made());
         SplittableRandom random = new SplittableRandom(3);
-        int vocab = synthetic.config().vocabSize();
+        int vocab = config.vocabSize();
         prompts = new int[batch][];
         for (int s = 0; s < batch; s++) {
             prompts[s] = random.ints(PROMPT_LENGTH, 0, vocab).toArray();
@@ -76,9 +77,8 @@ public class DecodeStepBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void delete() throws IOException {
+    public void close() {
         engine.close();
-        synthetic.close();
     }
 
     @Benchmark

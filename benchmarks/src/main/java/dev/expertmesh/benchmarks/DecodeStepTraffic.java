@@ -1,12 +1,14 @@
 package dev.expertmesh.benchmarks;
 
+import dev.expertmesh.checkpoint.TensorInfo;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Weight bytes one decode step reads, summed over the checkpoint's own tensors: every tensor once,
+ * Weight bytes one decode step reads, summed over the model's tensors: every tensor once,
  * except that a routed expert is read only if its layer chose it for some token of the step (the
  * expert stage streams each chosen expert once, whatever the number of its tokens) and the
  * embedding only one row per token.
@@ -23,8 +25,8 @@ final class DecodeStepTraffic {
     private record ExpertTensor(int layer, int expert, long bytes) {
     }
 
-    DecodeStepTraffic(List<TensorSpec> tensors) {
-        for (TensorSpec t : tensors) {
+    DecodeStepTraffic(List<TensorInfo> tensors) {
+        for (TensorInfo t : tensors) {
             Matcher expert = ROUTED_EXPERT.matcher(t.name());
             if (t.name().equals(EMBEDDING)) {
                 embeddingRowBytes = t.byteSize() / t.shape()[0];

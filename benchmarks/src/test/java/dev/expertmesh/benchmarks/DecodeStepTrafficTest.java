@@ -1,5 +1,7 @@
 package dev.expertmesh.benchmarks;
 
+import dev.expertmesh.checkpoint.DType;
+import dev.expertmesh.checkpoint.TensorInfo;
 import dev.expertmesh.moe.ExpertRoutes;
 import org.junit.jupiter.api.Test;
 
@@ -9,12 +11,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class DecodeStepTrafficTest {
     private final DecodeStepTraffic traffic = new DecodeStepTraffic(List.of(
-            new TensorSpec("model.embed_tokens.weight", 10, 4),
-            new TensorSpec("model.layers.0.self_attn.o_proj.weight", 4, 4),
-            new TensorSpec("model.layers.0.mlp.experts.0.up_proj.weight", 2, 4),
-            new TensorSpec("model.layers.0.mlp.experts.1.up_proj.weight", 2, 4),
-            new TensorSpec("model.layers.0.mlp.experts.2.up_proj.weight", 2, 4),
-            new TensorSpec("lm_head.weight", 10, 4)));
+            bf16("model.embed_tokens.weight", 10, 4),
+            bf16("model.layers.0.self_attn.o_proj.weight", 4, 4),
+            bf16("model.layers.0.mlp.experts.0.up_proj.weight", 2, 4),
+            bf16("model.layers.0.mlp.experts.1.up_proj.weight", 2, 4),
+            bf16("model.layers.0.mlp.experts.2.up_proj.weight", 2, 4),
+            bf16("lm_head.weight", 10, 4)));
+
+    private static TensorInfo bf16(String name, long rows, long cols) {
+        return new TensorInfo(name, null, DType.BF16, new long[]{rows, cols}, 0, rows * cols * 2);
+    }
 
     @Test
     void countsEachChosenExpertOnceAndOneEmbeddingRowPerToken() {

@@ -9,7 +9,8 @@ import dev.expertmesh.tensor.Weight;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
 /**
@@ -25,7 +26,7 @@ public final class RandomWeights implements TensorSource {
 
     private final long seed;
     private final Arena arena = Arena.ofShared();
-    private final AtomicLong bytes = new AtomicLong();
+    private final List<TensorInfo> made = new CopyOnWriteArrayList<>();
 
     public RandomWeights(long seed) {
         this.seed = seed;
@@ -49,8 +50,9 @@ public final class RandomWeights implements TensorSource {
                 data.setAtIndex(Weight.BF16, i, (short) (Float.floatToRawIntBits(value) >>> 16));
             }
         });
-        bytes.addAndGet(count * 2);
-        return new Tensor(new TensorInfo(name, null, DType.BF16, shape, 0, count * 2), data);
+        TensorInfo info = new TensorInfo(name, null, DType.BF16, shape, 0, count * 2);
+        made.add(info);
+        return new Tensor(info, data);
     }
 
     /** Standard deviation: 0.2 around 1 for norms, small for biases, 1/√fan-in for matrices (2/√ for routers). */
@@ -67,7 +69,12 @@ public final class RandomWeights implements TensorSource {
 
     @Override
     public long totalBytes() {
-        return bytes.get();
+        return made.stream().mapToLong(TensorInfo::byteSize).sum();
+    }
+
+    /** Every tensor made so far, in the order asked for. */
+    public List<TensorInfo> made() {
+        return List.copyOf(made);
     }
 
     @Override

@@ -37,7 +37,7 @@ public final class Engine implements AutoCloseable {
     /** Opens a Hugging Face model directory (config.json and safetensors) on {@code backend}. */
     public static Engine load(Path modelDir, Backend backend) {
         ModelConfig config = ModelConfig.load(modelDir);
-        return create(config, Checkpoint.open(modelDir), backend, modelDir.toString());
+        return create(config, Checkpoint.open(modelDir), backend, modelDir + " (memory-mapped: weights page in on first use)");
     }
 
     /** An engine over {@code weights} (from {@code origin}, for the log), which it closes when closed. */
@@ -46,7 +46,7 @@ public final class Engine implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             DeepseekModel model = DeepseekModel.load(weights, config, backend, arena);
-            log.info("Loaded {} ({} layers, hidden {}, {} routed experts, {} MB) from {} in {} ms; weights page in on first use",
+            log.info("Loaded {} ({} layers, hidden {}, {} routed experts, {} MB) from {} in {} ms",
                     config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(),
                     String.format("%.1f", weights.totalBytes() / 1e6), origin, (System.nanoTime() - startNanos) / 1_000_000);
             return new Engine(model, weights, arena);

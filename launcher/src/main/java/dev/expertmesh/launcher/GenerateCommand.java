@@ -35,7 +35,7 @@ final class GenerateCommand implements Callable<Integer> {
     @ArgGroup(multiplicity = "1")
     PromptOptions prompt;
 
-    @Option(names = "--max-tokens", required = true, paramLabel = "N", description = "Most tokens to generate.")
+    @Option(names = "--max-tokens", defaultValue = "64", paramLabel = "N", description = "Most tokens to generate. Default: ${DEFAULT-VALUE}.")
     int maxTokens;
 
     @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",

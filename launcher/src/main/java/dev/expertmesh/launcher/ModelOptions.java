@@ -1,6 +1,7 @@
 package dev.expertmesh.launcher;
 
 import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.demo.DemoModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.tokenizer.Tokenizer;
 import picocli.CommandLine.Option;
@@ -12,22 +13,31 @@ import java.util.Optional;
 final class ModelOptions {
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "Hugging Face model directory: config.json and *.safetensors (sharded with "
-                    + "model.safetensors.index.json, or one model.safetensors), tokenizer.json optional.")
-    Path model;
+                    + "model.safetensors.index.json, or one model.safetensors), tokenizer.json optional. "
+                    + "'demo' is a built-in model with random weights and DeepSeek-V3's tokenizer: it needs no download "
+                    + "and its text is gibberish.")
+    String model;
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
             description = "Take tokenizer.json and tokenizer_config.json from this directory instead of --model's.")
     Path tokenizer;
 
     Engine openEngine() {
-        return Engine.load(model, new CpuBackend());
+        return model.equals(DemoModel.NAME) ? DemoModel.engine(new CpuBackend()) : Engine.load(Path.of(model), new CpuBackend());
     }
 
-    /** The tokenizer of --tokenizer, else of the model directory if it has one. */
     Optional<Tokenizer> openTokenizer() {
-        if (tokenizer != null) {
-            return Optional.of(Tokenizer.load(tokenizer));
+        return openTokenizer(model, tokenizer);
+    }
+
+    /** The tokenizer of {@code tokenizerDir} if given, else the model's own if it has one. */
+    static Optional<Tokenizer> openTokenizer(String model, Path tokenizerDir) {
+        if (tokenizerDir != null) {
+            return Optional.of(Tokenizer.load(tokenizerDir));
         }
-        return Tokenizer.existsIn(model) ? Optional.of(Tokenizer.load(model)) : Optional.empty();
+        if (model.equals(DemoModel.NAME)) {
+            return Optional.of(DemoModel.tokenizer());
+        }
+        return Tokenizer.existsIn(Path.of(model)) ? Optional.of(Tokenizer.load(Path.of(model))) : Optional.empty();
     }
 }

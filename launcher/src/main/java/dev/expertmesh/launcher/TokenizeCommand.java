@@ -21,8 +21,8 @@ final class TokenizeCommand implements Callable<Integer> {
     enum Format { text, json }
 
     static final class Source {
-        @Option(names = "--model", paramLabel = "DIR", description = "A model directory with tokenizer.json.")
-        Path model;
+        @Option(names = "--model", paramLabel = "DIR", description = "A model directory with tokenizer.json, or 'demo'.")
+        String model;
 
         @Option(names = "--tokenizer", paramLabel = "DIR", description = "A directory with tokenizer.json (and tokenizer_config.json).")
         Path tokenizer;
@@ -51,7 +51,8 @@ final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Tokenizer tokenizer = Tokenizer.load(source.tokenizer != null ? source.tokenizer : source.model)) {
+        try (Tokenizer tokenizer = ModelOptions.openTokenizer(source.model, source.tokenizer).orElseThrow(() ->
+                new IllegalArgumentException(source.model + " has no " + Tokenizer.FILE + "; give --tokenizer DIR"))) {
             int[] ids = input.text != null ? tokenizer.encode(input.text) : tokenizer.encodeChat(ChatMessage.parseList(input.chat));
             spec.commandLine().getOut().println(format == Format.json
                     ? new ObjectMapper().writeValueAsString(Map.of("token_ids", ids))

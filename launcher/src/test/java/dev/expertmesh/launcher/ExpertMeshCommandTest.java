@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.expertmesh.Fixtures;
 import dev.expertmesh.checkpoint.SafetensorsFile;
+import dev.expertmesh.demo.DemoModel;
+import dev.expertmesh.tokenizer.Tokenizer;
 import dev.expertmesh.tensor.Weight;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -127,5 +129,53 @@ class ExpertMeshCommandTest {
             assertThat(r.out()).contains("Usage: expertmesh " + command).contains("--model").contains("--prompt-ids");
         }
         assertThat(run("--help").out()).contains("score").contains("generate");
+    }
+
+    @Test
+    void theDemoModelStreamsTextForATextPromptAndForAChat() throws Exception {
+        Run text = run("generate", "--model", "demo", "--prompt", "Hello", "--max-tokens", "8", "--format", "json");
+        assertThat(text.exitCode()).as(text.err()).isZero();
+        JsonNode json = new ObjectMapper().readTree(text.out());
+        assertThat(json.get("completion_tokens").asInt()).isBetween(1, 8);
+        assertThat(json.get("prompt_tokens").asInt()).isEqualTo(1);
+        try (Tokenizer tokenizer = DemoModel.tokenizer()) {
+            int[] ids = new int[json.get("token_ids").size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = json.get("token_ids").get(i).asInt();
+            }
+            assertThat(json.get("text").asText()).isEqualTo(tokenizer.decode(ids));
+
+            Run streamed = run("generate", "--model", "demo", "--prompt", "Hello", "--max-tokens", "8");
+            assertThat(streamed.exitCode()).as(streamed.err()).isZero();
+            assertThat(streamed.out()).isEqualTo(tokenizer.decode(ids) + System.lineSeparator());
+            assertThat(streamed.err()).contains("tokens/s");
+        }
+
+        Run chat = run("generate", "--model", "demo", "--chat", "[{\"role\": \"user\", \"content\": \"Hi\"}]", "--max-tokens", "3", "--format", "json");
+        assertThat(chat.exitCode()).as(chat.err()).isZero();
+        assertThat(new ObjectMapper().readTree(chat.out()).get("prompt_tokens").asInt()).isEqualTo(4);
+    }
+
+    @Test
+    void tokenizePrintsTheIdsOfTextAndOfAChat() throws Exception {
+        Run text = run("tokenize", "--model", "demo", "--text", "Hello, world!");
+        assertThat(text.exitCode()).as(text.err()).isZero();
+        assertThat(text.out().strip()).isEqualTo("19923,14,2058,3");
+
+        Run chat = run("tokenize", "--tokenizer", tokenizerDirectory().toString(),
+                "--chat", "[{\"role\": \"user\", \"content\": \"Hi\"}]", "--format", "json");
+        assertThat(chat.exitCode()).as(chat.err()).isZero();
+        assertThat(new ObjectMapper().readTree(chat.out()).get("token_ids").toString()).isEqualTo("[0,128803,23166,128804]");
+    }
+
+    @Test
+    void aTextPromptWithoutATokenizerIsRefusedWithTheFix() {
+        Run r = run("generate", "--model", Fixtures.model("tiny-v2").toString(), "--prompt", "Hello", "--max-tokens", "2");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--prompt needs a tokenizer").contains("--tokenizer DIR").contains("--prompt-ids");
+    }
+
+    private static Path tokenizerDirectory() throws Exception {
+        return Path.of(DemoModel.class.getResource("/dev/expertmesh/demo/tokenizer.json").toURI()).getParent();
     }
 }
