@@ -1,21 +1,25 @@
 package dev.expertmesh.checkpoint;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A Hugging Face checkpoint directory: shards named by model.safetensors.index.json, or one
- * model.safetensors. Tensors are memory-mapped on request, so opening costs one header read per
- * shard whatever the checkpoint's size, and a reader that asks for a few experts maps only those.
+ * model.safetensors. Opening reads one header per shard whatever the checkpoint's size; a shard is
+ * memory-mapped when one of its tensors is first asked for, and only the pages of tensors actually
+ * read are ever loaded, so a reader that asks for a few experts touches only those.
  */
 public final class Checkpoint implements TensorSource {
     public static final String INDEX_FILE = "model.safetensors.index.json";
@@ -24,6 +28,7 @@ public final class Checkpoint implements TensorSource {
     private final Path directory;
     private final Map<String, SafetensorsFile> fileOfTensor;
     private final Arena arena = Arena.ofShared();
+    private final Map<SafetensorsFile, MemorySegment> mappedFiles = new ConcurrentHashMap<>();
 
     private Checkpoint(Path directory, Map<String, SafetensorsFile> fileOfTensor) {
         this.directory = directory;
@@ -51,7 +56,7 @@ public final class Checkpoint implements TensorSource {
         try {
             weightMap = new ObjectMapper().readTree(index.toFile()).path("weight_map");
         } catch (IOException e) {
-            throw new CheckpointException(index + ": cannot read the shard index: " + e.getMessage(), e);
+            throw new CheckpointException(index + ": cannot read the shard index: " + oneLine(e), e);
         }
         if (!weightMap.isObject() || weightMap.isEmpty()) {
             throw new CheckpointException(index + ": no 'weight_map' object naming the shards");
@@ -79,8 +84,8 @@ public final class Checkpoint implements TensorSource {
         return new Checkpoint(directory, fileOfTensor);
     }
 
-    public Path directory() {
-        return directory;
+    private static String oneLine(IOException e) {
+        return e instanceof JsonProcessingException json ? json.getOriginalMessage() : String.valueOf(e.getMessage());
     }
 
     public Set<String> tensorNames() {
@@ -100,17 +105,22 @@ public final class Checkpoint implements TensorSource {
         return file.tensors().get(name);
     }
 
-    /** Maps a tensor after checking that its shape is {@code expectedShape}. */
+    /** A tensor's bytes, in its shard's mapping (made when the shard is first needed), after checking its shape. */
     @Override
     public Tensor tensor(String name, long... expectedShape) {
-        TensorSource.checkShape(info(name), expectedShape);
-        return fileOfTensor.get(name).map(name, arena);
+        TensorInfo info = info(name);
+        TensorSource.checkShape(info, expectedShape);
+        MemorySegment file = mappedFiles.computeIfAbsent(fileOfTensor.get(name), shard -> shard.mapFile(arena));
+        return new Tensor(info, file.asSlice(info.fileOffset(), info.byteSize()));
     }
 
-    /** Unmaps every tensor mapped through this checkpoint; they must not be used afterwards. */
+    /** Unmaps the shards; no tensor of this checkpoint may be used afterwards. */
     @Override
     public void close() {
-        arena.close();
-        fileOfTensor.values().stream().distinct().forEach(SafetensorsFile::close);
+        try {
+            arena.close();
+        } finally {
+            fileOfTensor.values().stream().distinct().forEach(SafetensorsFile::close);
+        }
     }
 }

@@ -105,6 +105,10 @@ public final class SafetensorsFile implements AutoCloseable {
     private static TensorInfo parseEntry(Path path, String name, JsonNode entry, long dataStart) {
         String where = path + ": tensor " + name;
         DType dtype = DType.fromSafetensorsName(entry.path("dtype").asText());
+        if (dtype == null && entry.path("dtype").asText().startsWith("F8")) {
+            throw new CheckpointException(where + ": FP8 weights (" + entry.path("dtype").asText() + ") are not supported yet;"
+                    + " convert the checkpoint to BF16 first (DeepSeek-V3: inference/fp8_cast_bf16.py in DeepSeek's repository)");
+        }
         if (dtype == null) {
             throw new CheckpointException(where + ": unsupported dtype '" + entry.path("dtype").asText()
                     + "' (ExpertMesh reads BF16, F16, F32, I32, I64)");
@@ -157,6 +161,19 @@ public final class SafetensorsFile implements AutoCloseable {
             return new Tensor(info, data);
         } catch (IOException e) {
             throw new CheckpointException(path + ": cannot map tensor " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Maps the whole file read-only; its tensors are slices at their {@link TensorInfo#fileOffset()}.
+     * One mapping per file keeps a checkpoint of tens of thousands of tensors (DeepSeek-V3) far from
+     * the kernel's limit on mappings per process; only the pages of tensors actually read are loaded.
+     */
+    public MemorySegment mapFile(Arena arena) {
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot map: " + e.getMessage(), e);
         }
     }
 

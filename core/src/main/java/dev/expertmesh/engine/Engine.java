@@ -13,6 +13,7 @@ import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -22,6 +23,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Engine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Engine.class);
+    /**
+     * Longest piece of a prompt in one forward pass: bounds the activations of a long prompt (its
+     * logits alone would be [length, vocab]) and lets decode steps of other sequences interleave.
+     */
+    static final int PREFILL_CHUNK = 512;
+    private static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
 
     private final DeepseekModel model;
     private final TensorSource weights;
@@ -50,7 +57,7 @@ public final class Engine implements AutoCloseable {
                     config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(),
                     String.format("%.1f", weights.totalBytes() / 1e6), origin, (System.nanoTime() - startNanos) / 1_000_000);
             return new Engine(model, weights, arena);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             arena.close();
             weights.close();
             throw e;
@@ -65,12 +72,27 @@ public final class Engine implements AutoCloseable {
         return model;
     }
 
-    /** Logits [prompt length, vocab] at every position of one forward pass over the prompt. */
+    /**
+     * Logits [prompt length, vocab] at every position of a forward pass over the prompt (run in
+     * chunks of {@link #PREFILL_CHUNK} tokens; the observer sees each chunk's pass).
+     */
     public float[] score(int[] promptIds, LayerObserver observer) {
-        checkContext(promptIds.length);
+        checkPrompt(promptIds.length, config().maxPositionEmbeddings());
+        int vocab = config().vocabSize();
+        if ((long) promptIds.length * vocab > MAX_ARRAY_LENGTH) {
+            throw new IllegalArgumentException("scoring " + promptIds.length + " tokens gives " + promptIds.length + " x " + vocab
+                    + " logits, more than one array holds; score at most " + MAX_ARRAY_LENGTH / vocab + " tokens at a time");
+        }
+        float[] logits = new float[promptIds.length * vocab];
         long id = nextSequenceId.getAndIncrement();
         try {
-            return model.forward(List.of(new SequenceChunk(id, 0, promptIds.length)), promptIds, true, observer);
+            for (int start = 0; start < promptIds.length; start += PREFILL_CHUNK) {
+                int length = Math.min(PREFILL_CHUNK, promptIds.length - start);
+                float[] chunk = model.forward(List.of(new SequenceChunk(id, start, length)),
+                        Arrays.copyOfRange(promptIds, start, start + length), true, observer);
+                System.arraycopy(chunk, 0, logits, start * vocab, chunk.length);
+            }
+            return logits;
         } finally {
             model.release(id);
         }
@@ -87,7 +109,7 @@ public final class Engine implements AutoCloseable {
     public List<Generation> generate(List<GenerationRequest> requests, TokenSink sink) {
         List<Running> running = new ArrayList<>();
         for (GenerationRequest r : requests) {
-            checkContext(r.promptIds().length);
+            checkPrompt(r.promptIds().length, config().maxPositionEmbeddings() - 1);
             running.add(new Running(running.size(), nextSequenceId.getAndIncrement(), r, new Sampler(r.sampling())));
         }
         try {
@@ -104,21 +126,29 @@ public final class Engine implements AutoCloseable {
                 .toList();
     }
 
-    /** One forward step: the whole prompt for sequences not yet started, the last token for the others. */
+    /**
+     * One forward step: for each sequence, its tokens not yet in the cache, at most a prefill chunk;
+     * those whose cache then holds everything get their next token sampled.
+     */
     private void step(List<Running> active, TokenSink sink) {
         List<SequenceChunk> chunks = new ArrayList<>(active.size());
-        int[] tokens = new int[active.stream().mapToInt(Running::pendingTokens).sum()];
+        List<int[]> pending = active.stream().map(Running::pending).toList();
+        int[] tokens = new int[pending.stream().mapToInt(p -> p.length).sum()];
         int at = 0;
-        for (Running r : active) {
-            int[] pending = r.pending();
-            chunks.add(new SequenceChunk(r.id, r.length() - pending.length, pending.length));
-            System.arraycopy(pending, 0, tokens, at, pending.length);
-            at += pending.length;
+        for (int i = 0; i < active.size(); i++) {
+            int[] p = pending.get(i);
+            chunks.add(new SequenceChunk(active.get(i).id, active.get(i).cached, p.length));
+            System.arraycopy(p, 0, tokens, at, p.length);
+            at += p.length;
         }
         float[] logits = model.forward(chunks, tokens, false, LayerObserver.NONE);
         int vocab = config().vocabSize();
         for (int i = 0; i < active.size(); i++) {
             Running r = active.get(i);
+            r.cached += pending.get(i).length;
+            if (r.cached < r.length()) {
+                continue;
+            }
             int token = r.sampler.sample(model.backend(), logits, i * vocab, vocab);
             r.generated.add(token);
             sink.accept(r.index, token);
@@ -130,21 +160,24 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    private void checkContext(int promptLength) {
-        if (promptLength == 0) {
+    private static void checkPrompt(int length, int maxLength) {
+        if (length == 0) {
             throw new IllegalArgumentException("the prompt is empty: give at least one token id (usually bos)");
         }
-        if (promptLength >= config().maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("the prompt has " + promptLength + " tokens; the model's context is "
-                    + config().maxPositionEmbeddings() + " (max_position_embeddings)");
+        if (length > maxLength) {
+            throw new IllegalArgumentException("the prompt has " + length + " tokens, more than the " + maxLength
+                    + " this model takes here (max_position_embeddings)");
         }
     }
 
     /** Releases the weights: nothing loaded from this engine may be used afterwards. */
     @Override
     public void close() {
-        arena.close();
-        weights.close();
+        try {
+            arena.close();
+        } finally {
+            weights.close();
+        }
     }
 
     /** A sequence being generated. */
@@ -154,6 +187,8 @@ public final class Engine implements AutoCloseable {
         final GenerationRequest request;
         final Sampler sampler;
         final List<Integer> generated = new ArrayList<>();
+        /** Tokens already in the cache. */
+        int cached;
         FinishReason finish;
 
         Running(int index, long id, GenerationRequest request, Sampler sampler) {
@@ -167,13 +202,13 @@ public final class Engine implements AutoCloseable {
             return request.promptIds().length + generated.size();
         }
 
-        /** Tokens not yet in the cache: the prompt before the first step, then the last sampled token. */
+        /** The next tokens to put in the cache: the prompt a chunk at a time, then each sampled token. */
         int[] pending() {
-            return generated.isEmpty() ? request.promptIds() : new int[]{generated.getLast()};
-        }
-
-        int pendingTokens() {
-            return pending().length;
+            int[] prompt = request.promptIds();
+            if (cached < prompt.length) {
+                return Arrays.copyOfRange(prompt, cached, Math.min(prompt.length, cached + PREFILL_CHUNK));
+            }
+            return new int[]{generated.getLast()};
         }
     }
 }

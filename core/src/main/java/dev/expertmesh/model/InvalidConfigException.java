@@ -5,4 +5,8 @@ public final class InvalidConfigException extends RuntimeException {
     public InvalidConfigException(String message) {
         super(message);
     }
+
+    public InvalidConfigException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

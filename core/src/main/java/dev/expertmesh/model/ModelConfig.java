@@ -1,5 +1,6 @@
 package dev.expertmesh.model;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -55,13 +56,15 @@ public record ModelConfig(
             root = new ObjectMapper().readTree(Files.readString(file));
         } catch (NoSuchFileException e) {
             throw new InvalidConfigException(file + " not found; --model must point at a Hugging Face model directory");
+        } catch (JsonProcessingException e) {
+            throw new InvalidConfigException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new InvalidConfigException(file + ": cannot read: " + e.getMessage());
+            throw new InvalidConfigException(file + ": cannot read: " + e.getMessage(), e);
         }
         try {
             return parse(root);
         } catch (InvalidConfigException e) {
-            throw new InvalidConfigException(file + ": " + e.getMessage());
+            throw new InvalidConfigException(file + ": " + e.getMessage(), e);
         }
     }
 
@@ -74,10 +77,8 @@ public record ModelConfig(
         if (!"deepseek_v2".equals(modelType) && !"deepseek_v3".equals(modelType)) {
             throw new InvalidConfigException("model_type '" + modelType + "' is not supported (expected deepseek_v2 or deepseek_v3)");
         }
-        if (root.hasNonNull("quantization_config")) {
-            throw new InvalidConfigException("quantized checkpoints (quantization_config "
-                    + root.get("quantization_config").path("quant_method").asText("?")
-                    + ") are not supported yet; use a BF16 checkpoint (DeepSeek-V3: convert with its fp8_cast_bf16.py)");
+        if (json.bool("attention_bias", false)) {
+            throw new InvalidConfigException("attention_bias true is not supported: DeepSeek's attention projections have no bias");
         }
         String act = json.string("hidden_act", "silu");
         if (!act.equals("silu")) {
@@ -164,6 +165,13 @@ public record ModelConfig(
             if (topkMethod == RoutingMethod.NOAUX_TC && nRoutedExperts / Math.max(nGroup, 1) < 2) {
                 problems.add("noaux_tc scores a group by its two best experts, so each group needs at least 2");
             }
+        }
+        if (nSharedExperts < 0) {
+            problems.add("n_shared_experts must be 0 or more, got " + nSharedExperts);
+        }
+        if (modelType.equals("deepseek_v2") && normTopkProb && numExpertsPerTok > 1) {
+            problems.add("norm_topk_prob true with deepseek_v2: DeepSeek's V2 code then skips routed_scaling_factor"
+                    + " and transformers' ignores the flag, and no released V2 checkpoint sets it");
         }
         if (qkRopeHeadDim % 2 != 0) {
             problems.add("qk_rope_head_dim " + qkRopeHeadDim + " must be even (RoPE rotates pairs)");

@@ -87,7 +87,7 @@ class SafetensorsFileTest {
 
 
     @Test
-    void unsupportedDtypeIsRejectedNamingFileTensorAndDtype() throws IOException {
+    void fp8WeightsAreRejectedNamingFileTensorAndTheConversion() throws IOException {
         Path file = dir.resolve("fp8.safetensors");
         RawSafetensors.write(file, "{\"q\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}", new byte[2]);
 
@@ -95,7 +95,20 @@ class SafetensorsFileTest {
                 .isInstanceOf(CheckpointException.class)
                 .hasMessageContaining(file.toString())
                 .hasMessageContaining("tensor q")
-                .hasMessageContaining("F8_E4M3");
+                .hasMessageContaining("F8_E4M3")
+                .hasMessageContaining("convert the checkpoint to BF16");
+    }
+
+    @Test
+    void unsupportedDtypeIsRejectedNamingFileTensorAndDtype() throws IOException {
+        Path file = dir.resolve("bool.safetensors");
+        RawSafetensors.write(file, "{\"m\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[0,2]}}", new byte[2]);
+
+        assertThatThrownBy(() -> SafetensorsFile.open(file))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining(file.toString())
+                .hasMessageContaining("tensor m")
+                .hasMessageContaining("unsupported dtype 'BOOL'");
     }
 
 

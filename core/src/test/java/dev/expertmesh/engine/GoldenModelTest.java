@@ -177,6 +177,30 @@ class GoldenModelTest {
 
     @ParameterizedTest
     @MethodSource("models")
+    void aPromptPrefilledInChunksAttendsOverTheCachedChunksBeforeIt(String model) {
+        DeepseekModel m = engines.get(model).model();
+        int vocab = engines.get(model).config().vocabSize();
+        try (var golden = Fixtures.golden(model)) {
+            int[] ids = golden.ints("p3.input_ids");
+            float[] expected = golden.floats("p3.logits");
+            long sequence = 4_000_000;
+            int chunk = 64;
+            try {
+                for (int start = 0; start < ids.length; start += chunk) {
+                    int length = Math.min(chunk, ids.length - start);
+                    float[] logits = m.forward(List.of(new SequenceChunk(sequence, start, length)),
+                            Arrays.copyOfRange(ids, start, start + length), true, LayerObserver.NONE);
+                    assertThat(Fixtures.relativeError(logits, 0, expected, start * vocab, length * vocab))
+                            .as("%s positions %d..%d", model, start, start + length).isLessThan(LOGITS_TOLERANCE);
+                }
+            } finally {
+                m.release(sequence);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("models")
     void batchedDecodeStepEqualsEachSequenceDecodedAlone(String model) {
         Engine engine = engines.get(model);
         DeepseekModel m = engine.model();

@@ -99,10 +99,9 @@ class ModelConfigTest {
     }
 
     @Test
-    void parsesDeepSeekV3WithoutItsFp8QuantizationConfig() {
-        ObjectNode json = published("deepseek-v3");
-        json.remove("quantization_config");
-        ModelConfig c = ModelConfig.parse(json);
+    void parsesDeepSeekV3AsPublishedQuantizationConfigIncluded() {
+        // fp8_cast_bf16.py converts the weights but leaves config.json as it is: the weights' dtypes decide.
+        ModelConfig c = ModelConfig.parse(published("deepseek-v3"));
 
         assertThat(c.modelType()).isEqualTo("deepseek_v3");
         assertThat(c.vocabSize()).isEqualTo(129280);
@@ -127,13 +126,6 @@ class ModelConfigTest {
         assertThat(c.yarn()).isEqualTo(new YarnScaling(40, 4096, 32, 1, 1.0, 1.0));
         assertThat(c.bosTokenId()).isZero();
         assertThat(c.eosTokenIds()).containsExactly(1);
-    }
-
-    @Test
-    void fp8QuantizedV3IsRejectedAskingForABf16Checkpoint() {
-        assertThatThrownBy(() -> ModelConfig.parse(published("deepseek-v3")))
-                .isInstanceOf(InvalidConfigException.class)
-                .hasMessageContainingAll("quantization_config", "fp8", "BF16");
     }
 
     @Test
@@ -166,9 +158,7 @@ class ModelConfigTest {
         assertThat(lite.isMoeLayer(0)).isFalse();
         assertThat(IntStream.range(1, 27)).allMatch(lite::isMoeLayer);
 
-        ObjectNode v3json = published("deepseek-v3");
-        v3json.remove("quantization_config");
-        ModelConfig v3 = ModelConfig.parse(v3json);
+        ModelConfig v3 = ModelConfig.parse(published("deepseek-v3"));
         assertThat(IntStream.range(0, 3)).noneMatch(v3::isMoeLayer);
         assertThat(IntStream.range(3, 61)).allMatch(v3::isMoeLayer);
     }
