@@ -158,7 +158,10 @@ public final class ClusterMember implements AutoCloseable {
 
     /** Leaves the cluster; the descriptor goes first so that others stop routing here at once. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         listeners.clear();
         hazelcast.getCluster().removeMembershipListener(membershipRegistration);
