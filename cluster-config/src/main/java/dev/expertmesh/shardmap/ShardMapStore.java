@@ -1,0 +1,148 @@
+package dev.expertmesh.shardmap;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.hazelcast.core.EntryEvent;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import com.hazelcast.map.listener.EntryAddedListener;
+import com.hazelcast.map.listener.EntryUpdatedListener;
+import dev.expertmesh.membership.Subscription;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The cluster's current shard map, one entry of a Hazelcast map holding its protobuf bytes. An IMap rather than
+ * an IAtomicReference because the latter needs the CP subsystem, which a small AP cluster does not run.
+ */
+public final class ShardMapStore implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ShardMapStore.class);
+    static final String MAP = "expertmesh.shard-map";
+    static final String KEY = "current";
+
+    private final IMap<String, byte[]> map;
+    private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
+    // Workers load weights in their listener; that must not hold up Hazelcast's event threads.
+    private final ExecutorService events = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("shard-map-events").daemon().factory());
+    private final UUID registration;
+
+    public ShardMapStore(HazelcastInstance hazelcast) {
+        this.map = hazelcast.getMap(MAP);
+        this.registration = map.addEntryListener(new Changes(), true);
+    }
+
+    public Optional<ShardMap> current() {
+        return Optional.ofNullable(map.get(KEY)).map(ShardMapStore::parse);
+    }
+
+    /**
+     * Stores {@code placement} as the next epoch (the previous one plus 1, or 1 for the first) and returns it as
+     * stored; the epoch {@code placement} carries is ignored. Compare-and-set, so two publishers never share an epoch.
+     */
+    public ShardMap publish(ShardMap placement) {
+        while (true) {
+            byte[] previous = map.get(KEY);
+            long epoch = previous == null ? 1 : parse(previous).epoch() + 1;
+            ShardMap next = placement.withEpoch(epoch);
+            byte[] bytes = next.toProto().toByteArray();
+            boolean stored = previous == null ? map.putIfAbsent(KEY, bytes) == null : map.replace(KEY, previous, bytes);
+            if (stored) {
+                return next;
+            }
+        }
+    }
+
+    /**
+     * Calls {@code listener} with the current map, if any, and then each newer one, in epoch order on a thread of
+     * this store's; an epoch is never delivered twice.
+     */
+    public Subscription subscribe(Consumer<ShardMap> listener) {
+        var subscriber = new Subscriber(listener);
+        subscribers.add(subscriber);
+        post(() -> current().ifPresent(subscriber::offer));
+        return () -> subscribers.remove(subscriber);
+    }
+
+    @Override
+    public void close() {
+        subscribers.clear();
+        map.removeEntryListener(registration);
+        events.shutdownNow();
+        try {
+            events.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void post(Runnable task) {
+        try {
+            events.execute(task);
+        } catch (RejectedExecutionException e) {
+            // A change that raced close(): nobody listens any more.
+        }
+    }
+
+    private static ShardMap parse(byte[] bytes) {
+        try {
+            return ShardMap.fromProto(dev.expertmesh.proto.ShardMap.parseFrom(bytes));
+        } catch (InvalidProtocolBufferException e) {
+            throw new UncheckedIOException("corrupt shard map in " + MAP, e);
+        }
+    }
+
+    /**
+     * Tracks what one listener has seen, because the first delivery may race a change already queued. Touched
+     * only on the store's event thread.
+     */
+    private static final class Subscriber {
+        private final Consumer<ShardMap> listener;
+        private long delivered = ShardMap.UNPUBLISHED;
+
+        Subscriber(Consumer<ShardMap> listener) {
+            this.listener = listener;
+        }
+
+        void offer(ShardMap shardMap) {
+            if (shardMap.epoch() <= delivered) {
+                return;
+            }
+            delivered = shardMap.epoch();
+            try {
+                listener.accept(shardMap);
+            } catch (RuntimeException e) {
+                log.warn("shard map listener failed on epoch {}: {}", shardMap.epoch(), e.toString(), e);
+            }
+        }
+    }
+
+    private final class Changes implements EntryAddedListener<String, byte[]>, EntryUpdatedListener<String, byte[]> {
+        @Override
+        public void entryAdded(EntryEvent<String, byte[]> event) {
+            changed(event.getValue());
+        }
+
+        @Override
+        public void entryUpdated(EntryEvent<String, byte[]> event) {
+            changed(event.getValue());
+        }
+
+        private void changed(byte[] bytes) {
+            post(() -> {
+                ShardMap shardMap = parse(bytes);
+                subscribers.forEach(subscriber -> subscriber.offer(shardMap));
+            });
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.expertmesh.shardmap;
+
+import dev.expertmesh.model.ModelConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ContiguousPlacementTest {
+    private static final ModelConfig V2_LITE = Configs.v2Lite();
+    private static final PlacementPolicy POLICY = new PlacementPolicy.Contiguous();
+
+    private static List<Integer> range(int from, int toExclusive) {
+        return IntStream.range(from, toExclusive).boxed().toList();
+    }
+
+    @Test
+    void oneWorkerHostsEveryExpertOfEveryMoeLayer() {
+        ShardMap map = POLICY.place(V2_LITE, List.of("a"));
+
+        assertThat(map.epoch()).isEqualTo(ShardMap.UNPUBLISHED);
+        assertThat(map.layers().keySet()).containsExactlyElementsOf(range(1, 27));
+        for (int layer = 1; layer < 27; layer++) {
+            assertThat(map.expertsOf("a", layer)).isEqualTo(range(0, 64));
+        }
+        assertThat(map.workersOf(26, 63)).containsExactly("a");
+    }
+
+    @Test
+    void twoWorkersSplitInHalves() {
+        ShardMap map = POLICY.place(V2_LITE, List.of("a", "b"));
+
+        for (int layer = 1; layer < 27; layer++) {
+            assertThat(map.expertsOf("a", layer)).isEqualTo(range(0, 32));
+            assertThat(map.expertsOf("b", layer)).isEqualTo(range(32, 64));
+        }
+        assertThat(map.workersOf(5, 31)).containsExactly("a");
+        assertThat(map.workersOf(5, 32)).containsExactly("b");
+    }
+
+    @Test
+    void threeWorkersGiveTheRemainderToTheFirst() {
+        ShardMap map = POLICY.place(V2_LITE, List.of("a", "b", "c"));
+
+        for (int layer = 1; layer < 27; layer++) {
+            assertThat(map.expertsOf("a", layer)).isEqualTo(range(0, 22));
+            assertThat(map.expertsOf("b", layer)).isEqualTo(range(22, 43));
+            assertThat(map.expertsOf("c", layer)).isEqualTo(range(43, 64));
+        }
+    }
+
+    @Test
+    void denseLayersPlaceNoRoutedExperts() {
+        ShardMap map = POLICY.place(V2_LITE, List.of("a", "b"));
+
+        // Layer 0 is V2-Lite's dense MLP, which every expert worker holds, like the shared experts.
+        assertThat(map.expertsOf("a", 0)).isEmpty();
+        assertThat(map.expertsOf("b", 0)).isEmpty();
+        assertThatThrownBy(() -> map.workersOf(0, 0)).hasMessageContaining("layer 0 is not an MoE layer");
+        assertThatThrownBy(() -> map.workersOf(1, 64)).hasMessageContaining("expert 64 is not in 0..63");
+        assertThat(map.expertsOf("stranger", 1)).isEmpty();
+    }
+
+    @Test
+    void refusesAnEmptyWorkerList() {
+        assertThatThrownBy(() -> POLICY.place(V2_LITE, List.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no expert workers");
+    }
+}

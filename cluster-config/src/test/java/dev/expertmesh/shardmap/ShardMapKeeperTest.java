@@ -1,0 +1,85 @@
+package dev.expertmesh.shardmap;
+
+import dev.expertmesh.membership.ClusterMember;
+import dev.expertmesh.membership.TestCluster;
+import dev.expertmesh.proto.Role;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+
+import static dev.expertmesh.membership.TestCluster.await;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ShardMapKeeperTest {
+
+    private static ShardMap next(BlockingQueue<ShardMap> seen) throws InterruptedException {
+        ShardMap map = seen.poll(10, TimeUnit.SECONDS);
+        assertThat(map).as("a shard map within 10 s").isNotNull();
+        return map;
+    }
+
+    private static List<Integer> range(int from, int toExclusive) {
+        return IntStream.range(from, toExclusive).boxed().toList();
+    }
+
+    @Test
+    void republishesWhenExpertWorkersJoinOrLeave() throws InterruptedException {
+        try (var cluster = new TestCluster(4)) {
+            ClusterMember coordinator = cluster.start(0, Role.COORDINATOR);
+            try (var coordinatorStore = new ShardMapStore(coordinator.hazelcast());
+                 var keeper = ShardMapKeeper.start(coordinator, coordinatorStore, Configs.v2Lite(),
+                         new PlacementPolicy.Contiguous())) {
+                ClusterMember attention = cluster.start(1, Role.ATTENTION_WORKER);
+                await(Duration.ofSeconds(5), "the attention worker joins", () -> coordinator.members().size() == 2);
+                assertThat(coordinatorStore.current()).as("no map without expert workers").isEmpty();
+
+                ClusterMember first = cluster.start(2, Role.EXPERT_WORKER);
+                try (var workerStore = new ShardMapStore(first.hazelcast())) {
+                    BlockingQueue<ShardMap> seen = new LinkedBlockingQueue<>();
+                    workerStore.subscribe(seen::add);
+
+                    ShardMap one = next(seen);
+                    assertThat(one.epoch()).isEqualTo(1);
+                    assertThat(one.expertsOf(first.nodeId(), 1)).isEqualTo(range(0, 64));
+                    assertThat(one.expertsOf(attention.nodeId(), 1)).isEmpty();
+
+                    ClusterMember second = cluster.start(3, Role.EXPERT_WORKER);
+                    ShardMap two = next(seen);
+                    assertThat(two.epoch()).isEqualTo(2);
+                    List<String> ordered = List.of(first.nodeId(), second.nodeId()).stream().sorted().toList();
+                    assertThat(two.expertsOf(ordered.get(0), 26)).isEqualTo(range(0, 32));
+                    assertThat(two.expertsOf(ordered.get(1), 26)).isEqualTo(range(32, 64));
+                    assertThatThrownBy(() -> two.checkEpoch(one.epoch()))
+                            .hasMessage("shard map epoch 2 expected, request has 1: the coordinator's map is out of date");
+
+                    second.close();
+                    ShardMap three = next(seen);
+                    assertThat(three.epoch()).isEqualTo(3);
+                    assertThat(three.expertsOf(first.nodeId(), 1)).isEqualTo(range(0, 64));
+                    assertThat(coordinatorStore.current()).contains(three);
+                    assertThat(seen).as("one map per change of expert workers").isEmpty();
+                }
+            }
+        }
+    }
+
+    @Test
+    void epochsOnlyGrow() {
+        try (var cluster = new TestCluster(1)) {
+            ClusterMember member = cluster.start(0, Role.COORDINATOR);
+            try (var store = new ShardMapStore(member.hazelcast())) {
+                ShardMap placement = new PlacementPolicy.Contiguous().place(Configs.v2Lite(), List.of("a"));
+
+                assertThat(store.publish(placement.withEpoch(41)).epoch()).isEqualTo(1);
+                assertThat(store.publish(placement).epoch()).isEqualTo(2);
+                assertThat(store.current()).contains(placement.withEpoch(2));
+            }
+        }
+    }
+}
