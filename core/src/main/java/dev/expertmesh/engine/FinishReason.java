@@ -1,5 +1,7 @@
 package dev.expertmesh.engine;
 
+import java.util.Locale;
+
 /** Why a generation ended, by the names OpenAI-style APIs use. */
 public enum FinishReason {
     /** An end-of-sequence token was produced. */
@@ -8,6 +10,6 @@ public enum FinishReason {
     LENGTH;
 
     public String apiName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -14,22 +14,7 @@ import java.lang.foreign.Arena;
  * k of them by the layer's {@link Routing}, and weighs each by its score, normalized if
  * norm_topk_prob and scaled by routed_scaling_factor.
  */
-public final class Router {
-    private final Weight gate;
-    private final ScoringFunction scoring;
-    private final Routing routing;
-    private final int topK;
-    private final boolean normalize;
-    private final float scalingFactor;
-
-    public Router(Weight gate, ScoringFunction scoring, Routing routing, int topK, boolean normalize, float scalingFactor) {
-        this.gate = gate;
-        this.scoring = scoring;
-        this.routing = routing;
-        this.topK = topK;
-        this.normalize = normalize;
-        this.scalingFactor = scalingFactor;
-    }
+public record Router(Weight gate, ScoringFunction scoring, Routing routing, int topK, boolean normalize, float scalingFactor) {
 
     public static Router load(TensorSource weights, ModelConfig config, int layer, Arena arena) {
         String p = "model.layers." + layer + ".mlp.gate.";
@@ -42,7 +27,7 @@ public final class Router {
                 config.normTopkProb(), (float) config.routedScalingFactor());
     }
 
-    /** routeTopK: the k experts and weights of each of the rows of {@code x}. */
+    /** The k experts and weights of each of the rows of {@code x}. */
     public ExpertRoutes route(Backend backend, float[] x, int rows) {
         int experts = gate.rows();
         float[] scores = new float[rows * experts];

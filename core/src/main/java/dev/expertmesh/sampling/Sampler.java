@@ -45,13 +45,28 @@ public final class Sampler {
         return candidates[kept - 1];
     }
 
-    /** Token ids sorted by logit, highest first: the top-k of them, or all when top-k is off. */
+    /**
+     * The candidate token ids, highest logit first: the top-k of them, or all when top-k is off (in
+     * id order when top-p is off too, since only the nucleus needs them sorted).
+     */
     private int[] candidatesByLogit(Backend backend, float[] logits, int offset, int vocab) {
         int k = params.topK() == 0 ? vocab : Math.min(params.topK(), vocab);
         if (k < vocab) {
             int[] top = new int[k];
             backend.topK(logits, offset, vocab, k, top);
             return top;
+        }
+        if (params.topP() >= 1) {
+            int[] all = new int[vocab];
+            backend.topK(logits, offset, vocab, 1, all);
+            // The highest first (the temperature shift subtracts candidates[0]'s logit), the rest in id order.
+            int best = all[0];
+            for (int i = 0, id = 0; id < vocab; id++) {
+                if (id != best) {
+                    all[++i] = id;
+                }
+            }
+            return all;
         }
         // A full sort by (logit, id): order-preserving int keys of the floats in the high half.
         long[] keyed = new long[vocab];

@@ -1,6 +1,7 @@
 package dev.expertmesh.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -9,6 +10,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -42,12 +44,22 @@ public final class Tokenizer implements AutoCloseable {
             throw new IllegalArgumentException(directory + " has no " + FILE
                     + ": use --prompt-ids, or --tokenizer DIR to take the tokenizer from another directory");
         }
+        Path config = directory.resolve(CONFIG_FILE);
+        JsonNode tokenizerConfig = null;
+        if (Files.isRegularFile(config)) {
+            try {
+                tokenizerConfig = new ObjectMapper().readTree(config.toFile());
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException(config + ": not valid JSON: " + e.getOriginalMessage(), e);
+            } catch (IOException e) {
+                throw new IllegalArgumentException(config + ": cannot read: " + e.getMessage(), e);
+            }
+        }
         try (InputStream json = Files.newInputStream(file)) {
-            Path config = directory.resolve(CONFIG_FILE);
-            JsonNode tokenizerConfig = Files.isRegularFile(config) ? new ObjectMapper().readTree(config.toFile()) : null;
             return create(json, tokenizerConfig);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(file + ": cannot read the tokenizer: " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            // The Rust library reports a malformed tokenizer.json as a RuntimeException.
+            throw new IllegalArgumentException(file + ": not a tokenizer the Hugging Face tokenizers library reads: " + e.getMessage(), e);
         }
     }
 
@@ -82,7 +94,7 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /** The ids of a conversation rendered by the chat template, ready for the assistant's reply. */
-    public int[] encodeChat(java.util.List<ChatMessage> messages) {
+    public int[] encodeChat(List<ChatMessage> messages) {
         ChatTemplate template = chatTemplate().orElseThrow(() -> new IllegalArgumentException(
                 "this tokenizer has no chat_template in " + CONFIG_FILE + "; use --prompt instead of --chat"));
         return encode(template.render(messages, true));

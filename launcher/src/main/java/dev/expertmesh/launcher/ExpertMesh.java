@@ -7,6 +7,10 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+
 /** The {@code expertmesh} command. */
 @Command(name = "expertmesh", mixinStandardHelpOptions = true, version = "ExpertMesh 0.1.0",
         description = "Expert-parallel inference for DeepSeek-V2-Lite, DeepSeek-V2 and DeepSeek-V3.",
@@ -23,14 +27,23 @@ public final class ExpertMesh {
         return new CommandLine(new ExpertMesh())
                 .setExecutionExceptionHandler((e, cmd, parseResult) -> {
                     if (e instanceof InvalidConfigException || e instanceof CheckpointException
-                            || e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
-                        cmd.getErr().println("error: " + e.getMessage());
+                            || e instanceof IllegalArgumentException || e instanceof IOException) {
+                        cmd.getErr().println("error: " + describe(e));
                         log.debug("{} failed", cmd.getCommandName(), e);
                         return 2;
                     }
-                    cmd.getErr().println("error: " + e + " (this is a bug in ExpertMesh; the stack trace follows)");
+                    cmd.getErr().println("error: " + e + " (a bug in ExpertMesh: please report it with the stack trace that follows)");
                     e.printStackTrace(cmd.getErr());
                     return 1;
                 });
+    }
+
+    /** The one line a user sees: file-system errors carry only a path as their message, so name the problem too. */
+    private static String describe(Exception e) {
+        return switch (e) {
+            case NoSuchFileException missing -> missing.getFile() + ": no such file or directory";
+            case AccessDeniedException denied -> denied.getFile() + ": permission denied";
+            default -> e.getMessage();
+        };
     }
 }

@@ -21,14 +21,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Continues the prompt: prefill, then decoding step by step with the latent KV cache, "
                 + "until an end-of-sequence token or --max-tokens. With a tokenizer, text streams as it is generated.")
 final class GenerateCommand implements Callable<Integer> {
-    enum Format { text, json }
-
     @Mixin
     ModelOptions model;
 
@@ -55,19 +52,20 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
             description = "text (streamed text with a tokenizer, else token ids) or json (one line at the end). Default: ${DEFAULT-VALUE}.")
-    Format format;
+    Output.Format format;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, seed);
         Optional<Tokenizer> tokenizer = model.openTokenizer();
         try (Engine engine = model.openEngine()) {
-            var request = new GenerationRequest(prompt.tokenIds(tokenizer), new SamplingParams(temperature, topK, topP, seed), maxTokens);
+            var request = new GenerationRequest(prompt.tokenIds(tokenizer), sampling, maxTokens);
             PrintWriter out = spec.commandLine().getOut();
             List<Integer> eos = engine.config().eosTokenIds();
-            StreamingDetokenizer stream = tokenizer.filter(t -> format == Format.text).map(StreamingDetokenizer::new).orElse(null);
+            StreamingDetokenizer stream = tokenizer.filter(t -> format == Output.Format.text).map(StreamingDetokenizer::new).orElse(null);
             long start = System.nanoTime();
             Generation g = engine.generate(List.of(request), (r, token) -> {
                 if (stream != null && !eos.contains(token)) {
@@ -89,7 +87,7 @@ final class GenerateCommand implements Callable<Integer> {
     private void print(Generation g, Optional<Tokenizer> tokenizer, List<Integer> eos, double seconds, PrintWriter out,
                        boolean streamed) throws Exception {
         int[] ids = g.tokenIds();
-        if (format == Format.json) {
+        if (format == Output.Format.json) {
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("token_ids", ids);
             tokenizer.ifPresent(t -> json.put("text", t.decode(Arrays.stream(ids).filter(id -> !eos.contains(id)).toArray())));
@@ -101,7 +99,7 @@ final class GenerateCommand implements Callable<Integer> {
             return;
         }
         if (!streamed) {
-            out.println(Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+            out.println(Output.commaSeparated(ids));
         }
         spec.commandLine().getErr().printf("[%s, %d tokens in %.2f s, %.1f tokens/s]%n", g.finishReason().apiName(),
                 ids.length, seconds, ids.length / seconds);

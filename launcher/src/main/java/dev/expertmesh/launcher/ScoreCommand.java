@@ -11,6 +11,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -33,9 +34,17 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Path directory = output.toAbsolutePath().getParent();
+        if (!Files.isDirectory(directory)) {
+            throw new IllegalArgumentException("--output " + output + ": directory " + directory + " does not exist");
+        }
+        int[] ids;
         Optional<Tokenizer> tokenizer = prompt.isText() ? model.openTokenizer() : Optional.empty();
-        int[] ids = prompt.tokenIds(tokenizer);
-        tokenizer.ifPresent(Tokenizer::close);
+        try {
+            ids = prompt.tokenIds(tokenizer);
+        } finally {
+            tokenizer.ifPresent(Tokenizer::close);
+        }
         try (Engine engine = model.openEngine()) {
             float[] logits = engine.score(ids, LayerObserver.NONE);
             int vocab = engine.config().vocabSize();

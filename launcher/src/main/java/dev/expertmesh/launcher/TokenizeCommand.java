@@ -10,16 +10,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
         description = "Prints the token ids of a text, or of a conversation rendered with the chat template.")
 final class TokenizeCommand implements Callable<Integer> {
-    enum Format { text, json }
-
     static final class Source {
         @Option(names = "--model", paramLabel = "DIR", description = "A model directory with tokenizer.json, or 'demo'.")
         String model;
@@ -44,7 +40,7 @@ final class TokenizeCommand implements Callable<Integer> {
 
     @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
             description = "text (comma-separated ids, ready for --prompt-ids) or json (one line). Default: ${DEFAULT-VALUE}.")
-    Format format;
+    Output.Format format;
 
     @Spec
     CommandSpec spec;
@@ -54,9 +50,9 @@ final class TokenizeCommand implements Callable<Integer> {
         try (Tokenizer tokenizer = ModelOptions.openTokenizer(source.model, source.tokenizer).orElseThrow(() ->
                 new IllegalArgumentException(source.model + " has no " + Tokenizer.FILE + "; give --tokenizer DIR"))) {
             int[] ids = input.text != null ? tokenizer.encode(input.text) : tokenizer.encodeChat(ChatMessage.parseList(input.chat));
-            spec.commandLine().getOut().println(format == Format.json
+            spec.commandLine().getOut().println(format == Output.Format.json
                     ? new ObjectMapper().writeValueAsString(Map.of("token_ids", ids))
-                    : Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+                    : Output.commaSeparated(ids));
         }
         return 0;
     }
