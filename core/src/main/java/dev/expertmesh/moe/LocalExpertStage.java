@@ -71,7 +71,9 @@ public final class LocalExpertStage implements ExpertStage {
         Expert[] layerExperts = experts[layer];
         int[] count = new int[layerExperts.length];
         for (int id : routes.expertIds()) {
-            count[id]++;
+            if (id >= 0) {
+                count[id]++;
+            }
         }
         for (int id = 0; id < layerExperts.length; id++) {
             if (count[id] == 0) {
