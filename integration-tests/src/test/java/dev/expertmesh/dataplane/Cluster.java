@@ -47,6 +47,18 @@ final class Cluster implements AutoCloseable {
         return peers;
     }
 
+    /** Shuts the named expert worker down while its clients still hold streams to it. */
+    void stopExpertWorker(String name) throws InterruptedException {
+        for (AutoCloseable server : servers) {
+            if (server instanceof ExpertWorkerServer worker && worker.name().equals(name)) {
+                worker.close();
+                servers.remove(server);
+                return;
+            }
+        }
+        throw new IllegalArgumentException("no expert worker " + name);
+    }
+
     List<AttentionWorkerServer> startAttentionWorkers(String prefix, int count) {
         List<AttentionWorkerServer> started = new ArrayList<>();
         for (int w = 0; w < count; w++) {
