@@ -11,22 +11,33 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** Attention for every layer in this process, with a latent cache per sequence. */
+/** Attention for every layer in this process, each sequence's latent cache in blocks of one pool. */
 public final class LocalAttentionStage implements AttentionStage {
     private final ModelConfig config;
     private final Backend backend;
     private final float[][] inputNorms;
     private final MlaAttention[] layers;
+    private final LatentBlockPool pool;
     private final Map<Long, LatentKvCache> caches = new ConcurrentHashMap<>();
 
-    private LocalAttentionStage(ModelConfig config, Backend backend, float[][] inputNorms, MlaAttention[] layers) {
+    private LocalAttentionStage(ModelConfig config, Backend backend, float[][] inputNorms, MlaAttention[] layers, LatentBlockPool pool) {
         this.config = config;
         this.backend = backend;
         this.inputNorms = inputNorms;
         this.layers = layers;
+        this.pool = pool;
     }
 
+    /** With a pool bounded only by the heap. */
     public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
+        return load(weights, config, backend, arena, LatentBlockPool.unbounded(config.numHiddenLayers(), config.latentCacheWidth()));
+    }
+
+    public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena, LatentBlockPool pool) {
+        if (pool.layers() != config.numHiddenLayers() || pool.width() != config.latentCacheWidth()) {
+            throw new IllegalArgumentException("the latent block pool is for " + pool.layers() + " layers of width " + pool.width()
+                    + " but the model has " + config.numHiddenLayers() + " layers of width " + config.latentCacheWidth());
+        }
         int n = config.numHiddenLayers();
         YarnRope rope = new YarnRope(config);
         float[][] norms = new float[n][];
@@ -35,11 +46,25 @@ public final class LocalAttentionStage implements AttentionStage {
             norms[layer] = Weight.toFloats(weights.tensor("model.layers." + layer + ".input_layernorm.weight", config.hiddenSize()));
             layers[layer] = MlaAttention.load(weights, config, layer, rope, arena);
         }
-        return new LocalAttentionStage(config, backend, norms, layers);
+        return new LocalAttentionStage(config, backend, norms, layers, pool);
+    }
+
+    public LatentBlockPool pool() {
+        return pool;
     }
 
     @Override
     public float[] forward(int layer, List<SequenceChunk> chunks, float[] hidden) {
+        float[] out = attentionOutput(layer, chunks, hidden);
+        backend.axpy(1f, hidden, 0, out, 0, hidden.length);
+        return out;
+    }
+
+    /**
+     * o_proj(MLA(input_layernorm(x))) without the residual, for callers that keep the residual
+     * stream themselves at a higher precision than they can send it.
+     */
+    public float[] attentionOutput(int layer, List<SequenceChunk> chunks, float[] hidden) {
         int dim = config.hiddenSize();
         int rows = hidden.length / dim;
         float[] normed = new float[hidden.length];
@@ -48,16 +73,16 @@ public final class LocalAttentionStage implements AttentionStage {
         }
         List<LatentKvCache> chunkCaches = new ArrayList<>(chunks.size());
         for (SequenceChunk chunk : chunks) {
-            chunkCaches.add(caches.computeIfAbsent(chunk.sequenceId(),
-                    id -> new LatentKvCache(config.numHiddenLayers(), config.latentCacheWidth(), chunk.end())));
+            chunkCaches.add(caches.computeIfAbsent(chunk.sequenceId(), id -> new LatentKvCache(id, pool)));
         }
-        float[] out = layers[layer].forward(backend, normed, chunks, chunkCaches, layer);
-        backend.axpy(1f, hidden, 0, out, 0, hidden.length);
-        return out;
+        return layers[layer].forward(backend, normed, chunks, chunkCaches, layer);
     }
 
     @Override
     public void release(long sequenceId) {
-        caches.remove(sequenceId);
+        LatentKvCache cache = caches.remove(sequenceId);
+        if (cache != null) {
+            cache.free();
+        }
     }
 }

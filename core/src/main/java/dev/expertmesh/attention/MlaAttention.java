@@ -101,20 +101,20 @@ public final class MlaAttention {
                 throw new IllegalStateException("sequence " + chunk.sequenceId() + " has " + cache.length(layer)
                         + " cached tokens in layer " + layer + " but the chunk starts at " + chunk.start());
             }
-            float[] cached = cache.reserve(layer, chunk.end());
+            cache.reserve(chunk.end());
             for (int t = 0; t < chunk.length(); t++) {
                 int r = row + t;
                 rope.rotation(chunk.start() + t, cos, sin);
                 for (int h = 0; h < heads; h++) {
                     backend.applyRope(q, (r * heads + h) * config.qkHeadDim() + config.qkNopeHeadDim(), cos, sin);
                 }
-                appendLatent(backend, kv, r, cached, chunk.start() + t, cos, sin);
+                appendLatent(backend, kv, r, cache, layer, chunk.start() + t, cos, sin);
             }
             cache.setLength(layer, chunk.end());
             if (chunk.length() == 1) {
-                attendAbsorbed(backend, q, row, cached, chunk.end(), attended);
+                attendAbsorbed(backend, q, row, cache, layer, chunk.end(), attended);
             } else {
-                attendExpanded(backend, q, row, chunk, cached, attended);
+                attendExpanded(backend, q, row, chunk, cache, layer, attended);
             }
             row += chunk.length();
         }
@@ -141,9 +141,11 @@ public final class MlaAttention {
     }
 
     /** Caches [rmsNorm(c) | rope(k_pe)] of row r of kv_a_proj_with_mqa's output at {@code position}. */
-    private void appendLatent(Backend backend, float[] kv, int r, float[] cached, int position, float[] cos, float[] sin) {
+    private void appendLatent(Backend backend, float[] kv, int r, LatentKvCache cache, int layer, int position,
+                              float[] cos, float[] sin) {
         int width = config.latentCacheWidth();
-        int at = position * width;
+        float[] cached = cache.block(position);
+        int at = cache.rowOffset(layer, position);
         backend.rmsNorm(kv, r * width, kvANorm, eps, cached, at);
         System.arraycopy(kv, r * width + config.kvLoraRank(), cached, at + config.kvLoraRank(), config.qkRopeHeadDim());
         backend.applyRope(cached, at + config.kvLoraRank(), cos, sin);
@@ -153,17 +155,17 @@ public final class MlaAttention {
      * Prefill: expands the cached latents of positions [0, chunk.end) into per-head keys and values
      * with kv_b_proj, then causal attention for each row of the chunk.
      */
-    private void attendExpanded(Backend backend, float[] q, int firstRow, SequenceChunk chunk, float[] cached, float[] attended) {
+    private void attendExpanded(Backend backend, float[] q, int firstRow, SequenceChunk chunk, LatentKvCache cache, int layer,
+                                float[] attended) {
         int tokens = chunk.end();
         int rank = config.kvLoraRank();
-        int width = config.latentCacheWidth();
         int nope = config.qkNopeHeadDim();
         int vDim = config.vHeadDim();
         int heads = config.numAttentionHeads();
         int perHead = nope + vDim;
         float[] latents = new float[tokens * rank];
         for (int t = 0; t < tokens; t++) {
-            System.arraycopy(cached, t * width, latents, t * rank, rank);
+            System.arraycopy(cache.block(t), cache.rowOffset(layer, t), latents, t * rank, rank);
         }
         float[] keysValues = new float[tokens * heads * perHead];
         backend.matmul(kvBProj, latents, tokens, keysValues);
@@ -176,7 +178,8 @@ public final class MlaAttention {
                 for (int t = 0; t < visible; t++) {
                     int kAt = (t * heads + h) * perHead;
                     scores[t] = (backend.dot(q, qAt, keysValues, kAt, nope)
-                            + backend.dot(q, qAt + nope, cached, t * width + rank, config.qkRopeHeadDim())) * softmaxScale;
+                            + backend.dot(q, qAt + nope, cache.block(t), cache.rowOffset(layer, t) + rank, config.qkRopeHeadDim()))
+                            * softmaxScale;
                 }
                 backend.softmax(scores, 0, visible);
                 int outAt = (r * heads + h) * vDim;
@@ -192,9 +195,8 @@ public final class MlaAttention {
      * into latent space (W_UKᵀ·q_nope), attends over c and k_pe, and the latent output is expanded
      * by W_UV: the cache is read once per head and never expanded.
      */
-    private void attendAbsorbed(Backend backend, float[] q, int r, float[] cached, int tokens, float[] attended) {
+    private void attendAbsorbed(Backend backend, float[] q, int r, LatentKvCache cache, int layer, int tokens, float[] attended) {
         int rank = config.kvLoraRank();
-        int width = config.latentCacheWidth();
         int heads = config.numAttentionHeads();
         float[] queryLatent = new float[rank];
         float[] outputLatent = new float[rank];
@@ -203,13 +205,15 @@ public final class MlaAttention {
             int qAt = (r * heads + h) * config.qkHeadDim();
             backend.matmulTransposed(keyUp[h], q, qAt, queryLatent, 0);
             for (int t = 0; t < tokens; t++) {
-                scores[t] = (backend.dot(queryLatent, 0, cached, t * width, rank)
-                        + backend.dot(q, qAt + config.qkNopeHeadDim(), cached, t * width + rank, config.qkRopeHeadDim())) * softmaxScale;
+                float[] cached = cache.block(t);
+                int at = cache.rowOffset(layer, t);
+                scores[t] = (backend.dot(queryLatent, 0, cached, at, rank)
+                        + backend.dot(q, qAt + config.qkNopeHeadDim(), cached, at + rank, config.qkRopeHeadDim())) * softmaxScale;
             }
             backend.softmax(scores, 0, tokens);
             java.util.Arrays.fill(outputLatent, 0f);
             for (int t = 0; t < tokens; t++) {
-                backend.axpy(scores[t], cached, t * width, outputLatent, 0, rank);
+                backend.axpy(scores[t], cache.block(t), cache.rowOffset(layer, t), outputLatent, 0, rank);
             }
             backend.matmul(valueUp[h], outputLatent, 0, 1, attended, (r * heads + h) * config.vHeadDim());
         }

@@ -47,6 +47,18 @@ public final class DeepseekModel {
 
     /** Every weight of the model from one source, run in this process. */
     public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
+        return load(weights, config, backend, arena,
+                LocalAttentionStage.load(weights, config, backend, arena),
+                LocalExpertStage.load(weights, config, backend, arena));
+    }
+
+    /**
+     * The model around the given stages (remote ones on a coordinator): loads only what runs
+     * between them (embeddings, post-attention norms, routers, final norm, lm_head), never an
+     * attention or expert weight.
+     */
+    public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                     AttentionStage attention, ExpertStage experts) {
         int hidden = config.hiddenSize();
         int layers = config.numHiddenLayers();
         float[][] postNorms = new float[layers][];
@@ -61,12 +73,8 @@ public final class DeepseekModel {
         Weight lmHead = config.tieWordEmbeddings()
                 ? embed
                 : Weight.of(weights.tensor("lm_head.weight", config.vocabSize(), hidden), arena);
-        return new DeepseekModel(config, backend, embed,
-                LocalAttentionStage.load(weights, config, backend, arena),
-                postNorms, routers,
-                LocalExpertStage.load(weights, config, backend, arena),
-                Weight.toFloats(weights.tensor("model.norm.weight", hidden)),
-                lmHead);
+        return new DeepseekModel(config, backend, embed, attention, postNorms, routers, experts,
+                Weight.toFloats(weights.tensor("model.norm.weight", hidden)), lmHead);
     }
 
     public ModelConfig config() {

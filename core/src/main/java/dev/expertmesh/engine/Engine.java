@@ -64,6 +64,14 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * An engine running a model built elsewhere (around remote stages, say) from {@code weights}
+     * and {@code arena}, which it closes when closed.
+     */
+    public static Engine around(DeepseekModel model, TensorSource weights, Arena arena) {
+        return new Engine(model, weights, arena);
+    }
+
     public ModelConfig config() {
         return model.config();
     }

@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * For each of {@code tokens} rows, k (expert id, weight) pairs: row t's pairs are at [t·k, t·k + k).
  * Within a MoE layer routed experts are 0..n_routed_experts-1 and the shared expert is
- * n_routed_experts; a dense layer's MLP is expert 0.
+ * n_routed_experts; a dense layer's MLP is expert 0. A negative id is an empty slot, for rows that
+ * have fewer experts than others (a row's experts on one expert worker).
  */
 public record ExpertRoutes(int tokens, int k, int[] expertIds, float[] weights) {
     public ExpertRoutes {

@@ -5,6 +5,9 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 
 import java.lang.foreign.Arena;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Every layer's experts in this process. Tokens are grouped by expert, so each chosen expert's
@@ -20,7 +23,23 @@ public final class LocalExpertStage implements ExpertStage {
         this.experts = experts;
     }
 
+    /** Every expert of every layer. */
     public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
+        Map<Integer, int[]> all = new HashMap<>();
+        int[] everyRouted = IntStream.range(0, config.nRoutedExperts()).toArray();
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            all.put(layer, everyRouted);
+        }
+        return load(weights, config, backend, arena, all);
+    }
+
+    /**
+     * Only the routed experts {@code routedByLayer} names for each MoE layer (none for a layer it
+     * omits), plus every shared expert and dense MLP, which are small and needed by every token:
+     * an expert worker maps no other tensor.
+     */
+    public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                        Map<Integer, int[]> routedByLayer) {
         int hidden = config.hiddenSize();
         Expert[][] experts = new Expert[config.numHiddenLayers()][];
         for (int layer = 0; layer < experts.length; layer++) {
@@ -31,7 +50,10 @@ public final class LocalExpertStage implements ExpertStage {
             }
             int routed = config.nRoutedExperts();
             experts[layer] = new Expert[routed + (config.nSharedExperts() > 0 ? 1 : 0)];
-            for (int e = 0; e < routed; e++) {
+            for (int e : routedByLayer.getOrDefault(layer, new int[0])) {
+                if (e < 0 || e >= routed) {
+                    throw new IllegalArgumentException("layer " + layer + " has routed experts 0.." + (routed - 1) + ", not " + e);
+                }
                 experts[layer][e] = Expert.load(weights, mlp + "experts." + e + ".", hidden, config.moeIntermediateSize(), arena);
             }
             if (config.nSharedExperts() > 0) {
@@ -49,11 +71,16 @@ public final class LocalExpertStage implements ExpertStage {
         Expert[] layerExperts = experts[layer];
         int[] count = new int[layerExperts.length];
         for (int id : routes.expertIds()) {
-            count[id]++;
+            if (id >= 0) {
+                count[id]++;
+            }
         }
         for (int id = 0; id < layerExperts.length; id++) {
             if (count[id] == 0) {
                 continue;
+            }
+            if (layerExperts[id] == null) {
+                throw new IllegalArgumentException("expert " + id + " of layer " + layer + " is not loaded here");
             }
             int[] tokens = new int[count[id]];
             float[] weights = new float[count[id]];

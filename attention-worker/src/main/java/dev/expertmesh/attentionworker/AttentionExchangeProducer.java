@@ -1,0 +1,82 @@
+package dev.expertmesh.attentionworker;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.expertmesh.attention.LocalAttentionStage;
+import dev.expertmesh.attention.SequenceChunk;
+import dev.expertmesh.proto.AttentionBatch;
+import dev.expertmesh.proto.AttentionCapacity;
+import dev.expertmesh.proto.ReleaseSequences;
+import dev.expertmesh.transport.AppMetadata;
+import dev.expertmesh.transport.DataPlaneActions;
+import dev.expertmesh.transport.ExchangeResponder;
+import dev.expertmesh.transport.HiddenRows;
+import org.apache.arrow.flight.Action;
+import org.apache.arrow.flight.CallStatus;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.NoOpFlightProducer;
+import org.apache.arrow.flight.Result;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FixedSizeBinaryVector;
+
+import java.util.List;
+
+/**
+ * Answers attention requests with o_proj(MLA(input_layernorm(x))) per row, the residual left to
+ * the coordinator so that the residual stream never travels at bf16; and the "release" and
+ * "capacity" actions on the latent cache pool.
+ */
+final class AttentionExchangeProducer extends NoOpFlightProducer {
+    private final String name;
+    private final LocalAttentionStage attention;
+    private final int dim;
+    private final BufferAllocator allocator;
+
+    AttentionExchangeProducer(String name, LocalAttentionStage attention, int dim, BufferAllocator allocator) {
+        this.name = name;
+        this.attention = attention;
+        this.dim = dim;
+        this.allocator = allocator;
+    }
+
+    @Override
+    public void doExchange(CallContext context, FlightStream reader, ServerStreamListener writer) {
+        ExchangeResponder.serve(name, reader, writer, allocator, (request, metadata, reply) -> {
+            AttentionBatch batch = AppMetadata.read(metadata, AttentionBatch.parser(), "AttentionBatch");
+            List<SequenceChunk> chunks = batch.getChunksList().stream()
+                    .map(c -> new SequenceChunk(c.getSequenceId(), c.getStart(), c.getLength()))
+                    .toList();
+            int rows = chunks.stream().mapToInt(SequenceChunk::length).sum();
+            if (rows != request.getRowCount()) {
+                throw new IllegalArgumentException("the batch's chunks cover " + rows + " rows but it has " + request.getRowCount());
+            }
+            float[] x = HiddenRows.read((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), dim);
+            float[] out = attention.attentionOutput(batch.getLayer(), chunks, x);
+            HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), out, dim);
+            reply.setRowCount(rows);
+        });
+    }
+
+    @Override
+    public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
+        switch (action.getType()) {
+            case DataPlaneActions.RELEASE -> {
+                try {
+                    ReleaseSequences release = ReleaseSequences.parseFrom(action.getBody());
+                    release.getSequenceIdsList().forEach(attention::release);
+                    listener.onCompleted();
+                } catch (InvalidProtocolBufferException e) {
+                    listener.onError(CallStatus.INVALID_ARGUMENT.withDescription(name + ": the body is not a ReleaseSequences").toRuntimeException());
+                }
+            }
+            case DataPlaneActions.CAPACITY -> {
+                listener.onNext(new Result(AttentionCapacity.newBuilder()
+                        .setFreeBlocks(attention.pool().freeBlocks())
+                        .setTotalBlocks(attention.pool().capacity())
+                        .setBlockTokens(attention.pool().blockTokens())
+                        .build().toByteArray()));
+                listener.onCompleted();
+            }
+            default -> listener.onError(CallStatus.UNIMPLEMENTED.withDescription(name + ": no action " + action.getType()).toRuntimeException());
+        }
+    }
+}

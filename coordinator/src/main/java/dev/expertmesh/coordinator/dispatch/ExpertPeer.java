@@ -1,0 +1,8 @@
+package dev.expertmesh.coordinator.dispatch;
+
+import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.transport.Peer;
+
+/** An expert worker and the routed experts it hosts. */
+public record ExpertPeer(Peer peer, HostedExperts experts) {
+}

@@ -1,0 +1,94 @@
+package dev.expertmesh.coordinator.dispatch;
+
+import dev.expertmesh.transport.ExchangeStream;
+import dev.expertmesh.transport.Peer;
+import dev.expertmesh.transport.PeerFailureException;
+import org.apache.arrow.flight.Action;
+import org.apache.arrow.flight.CallOptions;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.Result;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Flight clients, exchange streams and threads a remote stage uses to reach its peers, closed
+ * together: one client per peer, one stream per peer and stream kind.
+ */
+final class PeerConnections implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PeerConnections.class);
+
+    private final BufferAllocator allocator = new RootAllocator();
+    private final Map<Peer, FlightClient> clients = new ConcurrentHashMap<>();
+    private final List<ExchangeStream> streams = new ArrayList<>();
+    private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("flight-deadlines").factory());
+    /** Waiting on a peer is all these threads do, so a virtual thread per message is cheap. */
+    private final ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor();
+    private final Duration replyTimeout;
+
+    PeerConnections(Duration replyTimeout) {
+        this.replyTimeout = replyTimeout;
+    }
+
+    Duration replyTimeout() {
+        return replyTimeout;
+    }
+
+    ExecutorService senders() {
+        return senders;
+    }
+
+    synchronized ExchangeStream stream(Peer peer, FlightDescriptor descriptor, Schema requestSchema) {
+        ExchangeStream stream = new ExchangeStream(peer, client(peer), descriptor, requestSchema, allocator, deadlines, replyTimeout);
+        streams.add(stream);
+        return stream;
+    }
+
+    /** Runs the action on the peer and returns its results, within the reply timeout. */
+    List<Result> doAction(Peer peer, Action action) {
+        try {
+            Iterator<Result> results = client(peer).doAction(action, CallOptions.timeout(replyTimeout.toMillis(), TimeUnit.MILLISECONDS));
+            List<Result> all = new ArrayList<>();
+            results.forEachRemaining(all::add);
+            return all;
+        } catch (RuntimeException e) {
+            throw new PeerFailureException(peer, "action " + action.getType() + " failed", e);
+        }
+    }
+
+    private FlightClient client(Peer peer) {
+        return clients.computeIfAbsent(peer, p -> FlightClient.builder(allocator, p.location()).build());
+    }
+
+    @Override
+    public synchronized void close() {
+        senders.shutdownNow();
+        streams.forEach(ExchangeStream::close);
+        for (Map.Entry<Peer, FlightClient> client : clients.entrySet()) {
+            try {
+                client.getValue().close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                log.debug("Closing the client of {}: {}", client.getKey(), e.toString());
+            }
+        }
+        deadlines.shutdownNow();
+        allocator.close();
+    }
+}

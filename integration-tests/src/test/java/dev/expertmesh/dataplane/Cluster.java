@@ -1,0 +1,100 @@
+package dev.expertmesh.dataplane;
+
+import dev.expertmesh.attentionworker.AttentionWorkerServer;
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.dispatch.DistributedModel;
+import dev.expertmesh.coordinator.dispatch.ExpertPeer;
+import dev.expertmesh.engine.Engine;
+import dev.expertmesh.expertworker.ExpertWorkerServer;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.transport.Peer;
+import dev.expertmesh.transport.TransportOptions;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Workers of one fixture model on 127.0.0.1 ephemeral ports, and coordinators connected to them. */
+final class Cluster implements AutoCloseable {
+    static final long EPOCH = 1;
+    static final int BLOCK_TOKENS = 16;
+    static final int CACHE_BLOCKS = 64;
+
+    final Path modelDir;
+    final ModelConfig config;
+    private final TensorSource weights;
+    private final List<AutoCloseable> servers = new ArrayList<>();
+
+    Cluster(Path modelDir) {
+        this.modelDir = modelDir;
+        this.config = ModelConfig.load(modelDir);
+        this.weights = Checkpoint.open(modelDir);
+    }
+
+    /** {@code count} expert workers with the routed experts striped over them. */
+    List<ExpertPeer> startExpertWorkers(String prefix, int count, long epoch) {
+        List<ExpertPeer> peers = new ArrayList<>();
+        for (int w = 0; w < count; w++) {
+            HostedExperts hosted = HostedExperts.striped(config, w, count);
+            ExpertWorkerServer server = ExpertWorkerServer.start(prefix + w, "127.0.0.1", 0, weights, config, new CpuBackend(), hosted, epoch);
+            servers.add(server);
+            peers.add(new ExpertPeer(Peer.of(server.name(), "127.0.0.1", server.port()), hosted));
+        }
+        return peers;
+    }
+
+    /** Shuts the named expert worker down while its clients still hold streams to it. */
+    void stopExpertWorker(String name) throws InterruptedException {
+        for (AutoCloseable server : servers) {
+            if (server instanceof ExpertWorkerServer worker && worker.name().equals(name)) {
+                worker.close();
+                servers.remove(server);
+                return;
+            }
+        }
+        throw new IllegalArgumentException("no expert worker " + name);
+    }
+
+    List<AttentionWorkerServer> startAttentionWorkers(String prefix, int count) {
+        List<AttentionWorkerServer> started = new ArrayList<>();
+        for (int w = 0; w < count; w++) {
+            AttentionWorkerServer server = AttentionWorkerServer.start(prefix + w, "127.0.0.1", 0, weights, config, new CpuBackend(),
+                    BLOCK_TOKENS, CACHE_BLOCKS);
+            servers.add(server);
+            started.add(server);
+        }
+        return started;
+    }
+
+    static List<Peer> peers(List<AttentionWorkerServer> servers) {
+        return servers.stream().map(s -> Peer.of(s.name(), "127.0.0.1", s.port())).toList();
+    }
+
+    Coordinator coordinator(List<Peer> attention, List<ExpertPeer> experts, long epoch, TransportOptions options) {
+        Arena arena = Arena.ofShared();
+        TensorSource coordinatorWeights = Checkpoint.open(modelDir);
+        DistributedModel model = DistributedModel.connect(coordinatorWeights, config, new CpuBackend(), arena, attention, experts, epoch, options);
+        return new Coordinator(Engine.around(model.model(), coordinatorWeights, arena), model);
+    }
+
+    /** An engine over a distributed model; closing it closes the connections and then the weights. */
+    record Coordinator(Engine engine, DistributedModel model) implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+            engine.close();
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (AutoCloseable server : servers.reversed()) {
+            server.close();
+        }
+        weights.close();
+    }
+}

@@ -1,0 +1,16 @@
+package dev.expertmesh.transport;
+
+import org.apache.arrow.flight.Location;
+
+/** A worker as the coordinator reaches it: the name errors and logs give it, and its Flight address. */
+public record Peer(String name, Location location) {
+
+    public static Peer of(String name, String host, int port) {
+        return new Peer(name, Location.forGrpcInsecure(host, port));
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + location.getUri() + ")";
+    }
+}
