@@ -41,7 +41,7 @@ public final class ClusterMember implements AutoCloseable {
 
     private final HazelcastInstance hazelcast;
     private final IMap<String, byte[]> descriptors;
-    private final NodeDescriptor self;
+    private volatile NodeDescriptor self;
     private final List<Consumer<List<NodeDescriptor>>> listeners = new CopyOnWriteArrayList<>();
     // Listeners may do slow work (a keeper publishing a map); Hazelcast's event threads must not wait on them,
     // and one thread keeps them seeing changes in order.
@@ -96,6 +96,12 @@ public final class ClusterMember implements AutoCloseable {
 
     public NodeDescriptor descriptor() {
         return self;
+    }
+
+    /** Tells the cluster that this expert worker now serves the experts of shard-map epoch {@code epoch}. */
+    public void announceLoadedEpoch(long epoch) {
+        self = self.toBuilder().setLoadedEpoch(epoch).build();
+        descriptors.set(self.getNodeId(), self.toByteArray());
     }
 
     /** For the shard map store, which lives in the same cluster. */

@@ -5,6 +5,7 @@ import dev.expertmesh.proto.ExpertPlacement;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -37,6 +38,14 @@ public record ShardMap(long epoch, SortedMap<Integer, LayerPlacement> layers) {
     public List<Integer> expertsOf(String nodeId, int layer) {
         LayerPlacement placement = layers.get(layer);
         return placement == null ? List.of() : placement.expertsOf(nodeId);
+    }
+
+    /** Every MoE layer's routed experts hosted by {@code nodeId}: what that expert worker loads. */
+    public Map<Integer, int[]> routedByLayer(String nodeId) {
+        Map<Integer, int[]> hosted = new TreeMap<>();
+        layers.forEach((layer, placement) ->
+                hosted.put(layer, placement.expertsOf(nodeId).stream().mapToInt(Integer::intValue).toArray()));
+        return hosted;
     }
 
     /** A worker's check on each request: work planned against another map would reach the wrong experts. */

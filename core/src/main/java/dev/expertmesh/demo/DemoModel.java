@@ -21,6 +21,7 @@ public final class DemoModel {
     public static final String NAME = "demo";
     private static final String RESOURCES = "/dev/expertmesh/demo/";
     private static final long SEED = 2024;
+    public static final String ORIGIN = "random weights (the demo model: its text is gibberish)";
 
     private static final Map<String, Object> CONFIG = Map.ofEntries(
             Map.entry("model_type", "deepseek_v2"),
@@ -54,7 +55,12 @@ public final class DemoModel {
     }
 
     public static Engine engine(Backend backend) {
-        return Engine.create(config(), new RandomWeights(SEED), backend, "random weights (the demo model: its text is gibberish)");
+        return Engine.create(config(), weights(), backend, ORIGIN);
+    }
+
+    /** The demo's weights, the same at every call: every node of a demo cluster makes its own copy. */
+    public static RandomWeights weights() {
+        return new RandomWeights(SEED);
     }
 
     /** DeepSeek-V3's tokenizer and chat template, shipped inside ExpertMesh. */

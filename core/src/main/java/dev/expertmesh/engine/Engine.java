@@ -31,14 +31,16 @@ public final class Engine implements AutoCloseable {
     private static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
 
     private final DeepseekModel model;
-    private final TensorSource weights;
-    private final Arena arena;
+    /** Frees what the model was built from. */
+    private final Runnable release;
+    /** Sees every generation step from inside (routing statistics, say). */
+    private final LayerObserver observer;
     private final AtomicLong nextSequenceId = new AtomicLong();
 
-    private Engine(DeepseekModel model, TensorSource weights, Arena arena) {
+    private Engine(DeepseekModel model, Runnable release, LayerObserver observer) {
         this.model = model;
-        this.weights = weights;
-        this.arena = arena;
+        this.release = release;
+        this.observer = observer;
     }
 
     /** Opens a Hugging Face model directory (config.json and safetensors) on {@code backend}. */
@@ -56,7 +58,13 @@ public final class Engine implements AutoCloseable {
             log.info("Loaded {} ({} layers, hidden {}, {} routed experts, {} MB) from {} in {} ms",
                     config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(),
                     String.format("%.1f", weights.totalBytes() / 1e6), origin, (System.nanoTime() - startNanos) / 1_000_000);
-            return new Engine(model, weights, arena);
+            return new Engine(model, () -> {
+                try {
+                    arena.close();
+                } finally {
+                    weights.close();
+                }
+            }, LayerObserver.NONE);
         } catch (RuntimeException | Error e) {
             arena.close();
             weights.close();
@@ -65,11 +73,11 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * An engine running a model built elsewhere (around remote stages, say) from {@code weights}
-     * and {@code arena}, which it closes when closed.
+     * An engine running a model built elsewhere (around remote stages, say); {@code observer} sees
+     * every generation step, and closing the engine runs {@code release}.
      */
-    public static Engine around(DeepseekModel model, TensorSource weights, Arena arena) {
-        return new Engine(model, weights, arena);
+    public static Engine around(DeepseekModel model, Runnable release, LayerObserver observer) {
+        return new Engine(model, release, observer);
     }
 
     public ModelConfig config() {
@@ -149,7 +157,7 @@ public final class Engine implements AutoCloseable {
             System.arraycopy(p, 0, tokens, at, p.length);
             at += p.length;
         }
-        float[] logits = model.forward(chunks, tokens, false, LayerObserver.NONE);
+        float[] logits = model.forward(chunks, tokens, false, observer);
         int vocab = config().vocabSize();
         for (int i = 0; i < active.size(); i++) {
             Running r = active.get(i);
@@ -181,11 +189,7 @@ public final class Engine implements AutoCloseable {
     /** Releases the weights: nothing loaded from this engine may be used afterwards. */
     @Override
     public void close() {
-        try {
-            arena.close();
-        } finally {
-            weights.close();
-        }
+        release.run();
     }
 
     /** A sequence being generated. */

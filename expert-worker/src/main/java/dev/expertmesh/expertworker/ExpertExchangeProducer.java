@@ -22,17 +22,24 @@ import org.apache.arrow.vector.FixedSizeBinaryVector;
  */
 final class ExpertExchangeProducer extends NoOpFlightProducer {
     private final String name;
-    private final LocalExpertStage experts;
     private final int dim;
-    private final long epoch;
     private final BufferAllocator allocator;
+    private volatile Assignment assignment;
 
-    ExpertExchangeProducer(String name, LocalExpertStage experts, int dim, long epoch, BufferAllocator allocator) {
+    /** The experts this worker serves, and the shard-map epoch that placed them here. */
+    record Assignment(LocalExpertStage experts, long epoch) {
+    }
+
+    ExpertExchangeProducer(String name, Assignment assignment, int dim, BufferAllocator allocator) {
         this.name = name;
-        this.experts = experts;
+        this.assignment = assignment;
         this.dim = dim;
-        this.epoch = epoch;
         this.allocator = allocator;
+    }
+
+    /** From now on, serve these experts for batches of their epoch. */
+    void assign(Assignment next) {
+        assignment = next;
     }
 
     @Override
@@ -44,19 +51,20 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
             writer.error(CallStatus.INVALID_ARGUMENT.withDescription(name + ": the command is not an ExpertExchange").toRuntimeException());
             return;
         }
-        if (command.getEpoch() != epoch) {
+        if (command.getEpoch() != assignment.epoch()) {
             writer.error(staleEpoch(command.getEpoch()).toRuntimeException());
             return;
         }
         ExchangeResponder.serve(name, reader, writer, allocator, (request, metadata, reply) -> {
             ExpertBatch batch = AppMetadata.read(metadata, ExpertBatch.parser(), "ExpertBatch");
-            if (batch.getEpoch() != epoch) {
+            Assignment current = assignment;
+            if (batch.getEpoch() != current.epoch()) {
                 throw staleEpoch(batch.getEpoch()).toRuntimeException();
             }
             float[] x = HiddenRows.read((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), dim);
             ExpertRoutes routes = ExpertSlots.read((FixedSizeBinaryVector) request.getVector(ExpertSlots.IDS),
                     (FixedSizeBinaryVector) request.getVector(ExpertSlots.WEIGHTS));
-            float[] sums = experts.forward(batch.getLayer(), x, routes);
+            float[] sums = current.experts().forward(batch.getLayer(), x, routes);
             HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), sums, dim);
             reply.setRowCount(routes.tokens());
         });
@@ -64,6 +72,6 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
 
     private CallStatus staleEpoch(long sent) {
         return CallStatus.INVALID_ARGUMENT.withDescription(name + ": refused a batch of placement epoch " + sent
-                + "; this worker serves epoch " + epoch + " (the sender's shard map is stale)");
+                + "; this worker serves epoch " + assignment.epoch() + " (the sender's shard map is stale)");
     }
 }

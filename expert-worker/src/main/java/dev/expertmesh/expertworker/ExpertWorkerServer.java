@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * An expert worker: a Flight server hosting some routed experts of a checkpoint (and every shared
@@ -26,13 +27,23 @@ public final class ExpertWorkerServer implements AutoCloseable {
 
     private final String name;
     private final FlightServer server;
+    private final ExpertExchangeProducer producer;
     private final BufferAllocator allocator;
+    private final TensorSource weights;
+    private final ModelConfig config;
+    private final Backend backend;
+    /** Outlives every assignment: a batch of the old epoch may still be running on its experts. */
     private final Arena arena;
 
-    private ExpertWorkerServer(String name, FlightServer server, BufferAllocator allocator, Arena arena) {
+    private ExpertWorkerServer(String name, FlightServer server, ExpertExchangeProducer producer, BufferAllocator allocator,
+                               TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
         this.name = name;
         this.server = server;
+        this.producer = producer;
         this.allocator = allocator;
+        this.weights = weights;
+        this.config = config;
+        this.backend = backend;
         this.arena = arena;
     }
 
@@ -45,17 +56,31 @@ public final class ExpertWorkerServer implements AutoCloseable {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
         try {
-            LocalExpertStage experts = LocalExpertStage.load(weights, config, backend, arena, hosted.routedByLayer());
-            FlightServer server = FlightServer.builder(allocator, Location.forGrpcInsecure(host, port),
-                    new ExpertExchangeProducer(name, experts, config.hiddenSize(), epoch, allocator)).build().start();
-            log.info("Expert worker {} serves epoch {} on {} with routed experts {}", name, epoch, server.getLocation().getUri(),
-                    hosted.routedByLayer().entrySet().stream().map(e -> e.getKey() + ":" + Arrays.toString(e.getValue())).toList());
-            return new ExpertWorkerServer(name, server, allocator, arena);
+            var producer = new ExpertExchangeProducer(name, load(weights, config, backend, arena, hosted, epoch), config.hiddenSize(), allocator);
+            FlightServer server = FlightServer.builder(allocator, Location.forGrpcInsecure(host, port), producer).build().start();
+            log.info("Expert worker {} serves epoch {} on {} with routed experts {}", name, epoch, server.getLocation().getUri(), describe(hosted));
+            return new ExpertWorkerServer(name, server, producer, allocator, weights, config, backend, arena);
         } catch (IOException e) {
             allocator.close();
             arena.close();
             throw new UncheckedIOException(name + " could not listen on " + host + ":" + port, e);
         }
+    }
+
+    /** Loads the experts a new shard map places here, then serves them for batches of its epoch. */
+    public void assign(HostedExperts hosted, long epoch) {
+        producer.assign(load(weights, config, backend, arena, hosted, epoch));
+        log.info("Expert worker {} serves epoch {} with routed experts {}", name, epoch, describe(hosted));
+    }
+
+    private static ExpertExchangeProducer.Assignment load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                                         HostedExperts hosted, long epoch) {
+        return new ExpertExchangeProducer.Assignment(
+                LocalExpertStage.load(weights, config, backend, arena, hosted.routedByLayer()), epoch);
+    }
+
+    private static List<String> describe(HostedExperts hosted) {
+        return hosted.routedByLayer().entrySet().stream().map(e -> e.getKey() + ":" + Arrays.toString(e.getValue())).toList();
     }
 
     public String name() {

@@ -7,6 +7,7 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.engine.Engine;
+import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.transport.HostedExperts;
@@ -78,14 +79,17 @@ final class Cluster implements AutoCloseable {
         Arena arena = Arena.ofShared();
         TensorSource coordinatorWeights = Checkpoint.open(modelDir);
         DistributedModel model = DistributedModel.connect(coordinatorWeights, config, new CpuBackend(), arena, attention, experts, epoch, options);
-        return new Coordinator(Engine.around(model.model(), coordinatorWeights, arena), model);
+        return new Coordinator(Engine.around(model.model(), () -> {
+            model.close();
+            arena.close();
+            coordinatorWeights.close();
+        }, LayerObserver.NONE), model);
     }
 
     /** An engine over a distributed model; closing it closes the connections and then the weights. */
     record Coordinator(Engine engine, DistributedModel model) implements AutoCloseable {
         @Override
         public void close() {
-            model.close();
             engine.close();
         }
     }

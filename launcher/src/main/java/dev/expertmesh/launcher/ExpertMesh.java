@@ -14,7 +14,9 @@ import java.nio.file.NoSuchFileException;
 /** The {@code expertmesh} command. */
 @Command(name = "expertmesh", mixinStandardHelpOptions = true, version = "ExpertMesh 0.1.0",
         description = "Expert-parallel inference for DeepSeek-V2-Lite, DeepSeek-V2 and DeepSeek-V3.",
-        subcommands = {GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class, LocalCommand.class,
+                CoordinatorCommand.class, ExpertWorkerCommand.class, AttentionWorkerCommand.class, StatusCommand.class,
+                CommandLine.HelpCommand.class})
 public final class ExpertMesh {
     private static final Logger log = LoggerFactory.getLogger(ExpertMesh.class);
 
@@ -27,7 +29,7 @@ public final class ExpertMesh {
         return new CommandLine(new ExpertMesh())
                 .setExecutionExceptionHandler((e, cmd, parseResult) -> {
                     if (e instanceof InvalidConfigException || e instanceof CheckpointException
-                            || e instanceof IllegalArgumentException || e instanceof IOException) {
+                            || e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof IOException) {
                         cmd.getErr().println("error: " + describe(e));
                         log.debug("{} failed", cmd.getCommandName(), e);
                         return 2;

@@ -3,6 +3,7 @@ package dev.expertmesh.transport;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
@@ -44,7 +45,12 @@ public final class ExchangeResponder {
             }
             writer.completed();
         } catch (FlightRuntimeException e) {
-            log.warn("{}: {}", worker, e.getMessage());
+            // A client that closes its stream (a coordinator moving to a new shard map, or stopping) is routine.
+            if (e.status().code() == FlightStatusCode.CANCELLED) {
+                log.debug("{}: {}", worker, e.getMessage());
+            } else {
+                log.warn("{}: {}", worker, e.getMessage());
+            }
             writer.error(e.status().withDescription(worker + ": " + e.status().description()).toRuntimeException());
         } catch (IllegalArgumentException | IllegalStateException e) {
             log.warn("{}: refused a batch: {}", worker, e.getMessage());

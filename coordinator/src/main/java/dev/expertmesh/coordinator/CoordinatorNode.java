@@ -1,0 +1,144 @@
+package dev.expertmesh.coordinator;
+
+import dev.expertmesh.backend.Backend;
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.api.InferenceService;
+import dev.expertmesh.membership.ClusterMember;
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.proto.NodeDescriptor;
+import dev.expertmesh.proto.Role;
+import dev.expertmesh.shardmap.PlacementPolicy;
+import dev.expertmesh.shardmap.ShardMapKeeper;
+import dev.expertmesh.shardmap.ShardMapStore;
+import dev.expertmesh.transport.TransportOptions;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The coordinator role: the public gRPC API, the shard map kept in step with the expert workers,
+ * and an engine whose attention and experts run on the workers.
+ */
+public final class CoordinatorNode implements AutoCloseable {
+    private static final long READY_POLL_MILLIS = 100;
+    private final Server server;
+    private final ClusterMember member;
+    private final ShardMapStore shardMaps;
+    private final ShardMapKeeper keeper;
+    private final ClusterEngine engine;
+
+    private CoordinatorNode(Server server, ClusterMember member, ShardMapStore shardMaps, ShardMapKeeper keeper, ClusterEngine engine) {
+        this.server = server;
+        this.member = member;
+        this.shardMaps = shardMaps;
+        this.keeper = keeper;
+        this.engine = engine;
+    }
+
+    /** {@code weights} (for the embeddings, routers and lm_head) must outlive the node. */
+    public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, Backend backend,
+                                        TransportOptions transport) {
+        ClusterMember member = null;
+        ShardMapStore shardMaps = null;
+        ShardMapKeeper keeper = null;
+        ClusterEngine engine = null;
+        Server server = null;
+        // The API listens first, so the descriptor the cluster sees carries its real port; until the
+        // engine exists, requests are told the coordinator is starting.
+        AtomicReference<ClusterEngine> ready = new AtomicReference<>();
+        try {
+            server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
+                    .addService(new InferenceService(() -> starting(ready).engine(), () -> starting(ready).status()))
+                    .build().start();
+            member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
+                    .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort()).setDevice("cpu").build());
+            shardMaps = new ShardMapStore(member.hazelcast());
+            keeper = ShardMapKeeper.start(member, shardMaps, config, new PlacementPolicy.Contiguous());
+            engine = new ClusterEngine(member, shardMaps, weights, config, backend, transport);
+            ready.set(engine);
+            return new CoordinatorNode(server, member, shardMaps, keeper, engine);
+        } catch (IOException e) {
+            closeAll(server, member, shardMaps, keeper, engine);
+            throw new UncheckedIOException("the coordinator could not listen on " + options.host() + ":" + options.port(), e);
+        } catch (RuntimeException e) {
+            closeAll(server, member, shardMaps, keeper, engine);
+            throw e;
+        }
+    }
+
+    private static ClusterEngine starting(AtomicReference<ClusterEngine> ready) {
+        ClusterEngine engine = ready.get();
+        if (engine == null) {
+            throw new IllegalStateException("the coordinator is starting");
+        }
+        return engine;
+    }
+
+    /**
+     * Waits until the cluster serves with at least {@code expertWorkers} expert workers (a shard map
+     * they have all loaded) and an attention worker; IllegalStateException says what is still
+     * missing when {@code timeout} runs out.
+     */
+    public void awaitReady(int expertWorkers, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                engine.engine();
+                int serving = engine.expertWorkers();
+                if (serving < expertWorkers) {
+                    throw new IllegalStateException("the cluster is not ready: " + serving + " of " + expertWorkers + " expert workers placed");
+                }
+                return;
+            } catch (IllegalStateException notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(notYet.getMessage() + " (after waiting " + timeout.toSeconds() + " s)", notYet);
+                }
+                Thread.sleep(READY_POLL_MILLIS);
+            }
+        }
+    }
+
+    /** The gRPC port (the one asked for, or the free one taken for port 0). */
+    public int port() {
+        return server.getPort();
+    }
+
+    public String nodeId() {
+        return member.nodeId();
+    }
+
+    @Override
+    public void close() {
+        closeAll(server, member, shardMaps, keeper, engine);
+    }
+
+    private static void closeAll(Server server, ClusterMember member, ShardMapStore shardMaps, ShardMapKeeper keeper, ClusterEngine engine) {
+        if (server != null) {
+            server.shutdownNow();
+            try {
+                server.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (engine != null) {
+            engine.close();
+        }
+        if (keeper != null) {
+            keeper.close();
+        }
+        if (shardMaps != null) {
+            shardMaps.close();
+        }
+        if (member != null) {
+            member.close();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package dev.expertmesh.launcher;
+
+import dev.expertmesh.attentionworker.AttentionWorkerNode;
+import dev.expertmesh.backend.CpuBackend;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "attention-worker", mixinStandardHelpOptions = true,
+        description = "Runs an attention worker: joins the cluster and runs MLA for the sequences the coordinator assigns, "
+                + "holding their paged latent KV cache.")
+final class AttentionWorkerCommand implements Callable<Integer> {
+    @Mixin
+    ClusterOptions cluster;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelSource source = ModelSource.open(cluster.model());
+        AttentionWorkerNode node = AttentionWorkerNode.start(cluster.node(0), source.weights(), source.config(), new CpuBackend(),
+                cluster.blockTokens(), cluster.cacheBlocks());
+        Serving.untilStopped(() -> {
+            node.close();
+            source.close();
+        }, spec.commandLine().getOut(), "attention worker " + node.nodeId() + " serving Flight on port " + node.port());
+        return 0;
+    }
+}

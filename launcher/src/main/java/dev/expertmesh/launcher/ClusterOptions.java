@@ -1,0 +1,146 @@
+package dev.expertmesh.launcher;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.membership.MemberSettings;
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.transport.TransportOptions;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How a node joins the cluster and serves: flags, over the keys of a YAML file (--config) of the
+ * same names, over the defaults.
+ */
+final class ClusterOptions {
+    /**
+     * 1024 blocks of 64 tokens: 64k tokens of cache, at most 4 GB of heap for DeepSeek-V2-Lite (27 layers of
+     * 576 fp32 values a token); blocks are allocated as sequences need them.
+     */
+    static final int DEFAULT_CACHE_BLOCKS = 1024;
+    static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
+            "transport", "cache-blocks", "block-tokens");
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
+    String model;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
+            + "cluster-name, members, hazelcast-port, device, transport, cache-blocks, block-tokens. Flags win over it.")
+    Path config;
+
+    @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
+    String host;
+
+    @Option(names = "--port", paramLabel = "P", description = "Flight port of a worker, gRPC port of the coordinator. "
+            + "Default: 0 (any free port) for workers, 50051 for the coordinator.")
+    Integer port;
+
+    @Option(names = "--cluster-name", paramLabel = "NAME", description = "Hazelcast cluster name. Default: expertmesh.")
+    String clusterName;
+
+    @Option(names = "--members", paramLabel = "HOST:PORT", split = ",",
+            description = "Hazelcast addresses of nodes to join (the coordinator's at least). Default: none (start a cluster).")
+    List<String> members;
+
+    @Option(names = "--hazelcast-port", paramLabel = "P", description = "First Hazelcast port to try. Default: 5701.")
+    Integer hazelcastPort;
+
+    @Option(names = "--device", paramLabel = "DEVICE", description = "cpu (the GPU backend comes later). Default: cpu.")
+    String device;
+
+    @Option(names = "--transport", paramLabel = "TYPE", description = "Hidden vectors on the wire: bf16 or fp32. Default: bf16.")
+    String transport;
+
+    @Option(names = "--cache-blocks", paramLabel = "N", description = "Attention worker: latent cache blocks. Default: 1024.")
+    Integer cacheBlocks;
+
+    @Option(names = "--block-tokens", paramLabel = "N", description = "Attention worker: tokens per cache block. Default: 64.")
+    Integer blockTokens;
+
+    private JsonNode file;
+
+    /** The YAML file's keys, read once; unknown keys are refused so a typo does not pass silently. */
+    private JsonNode file() {
+        if (file == null) {
+            file = new ObjectMapper().createObjectNode();
+            if (config != null) {
+                try {
+                    JsonNode read = new ObjectMapper(new YAMLFactory()).readTree(config.toFile());
+                    if (read != null && !read.isObject()) {
+                        throw new IllegalArgumentException(config + ": expected a YAML mapping of keys to values");
+                    }
+                    if (read != null) {
+                        file = read;
+                    }
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(config + ": cannot read: " + e.getMessage().lines().findFirst().orElse(""), e);
+                }
+                file.fieldNames().forEachRemaining(key -> {
+                    if (!KEYS.contains(key)) {
+                        throw new IllegalArgumentException(config + ": unknown key '" + key + "' (known: " + String.join(", ", KEYS.stream().sorted().toList()) + ")");
+                    }
+                });
+            }
+        }
+        return file;
+    }
+
+    String model() {
+        String value = model != null ? model : file().path("model").asText(null);
+        if (value == null) {
+            throw new IllegalArgumentException("no model: give --model DIR (or 'model:' in --config)");
+        }
+        return value;
+    }
+
+    private String text(String flag, String key, String fallback) {
+        return flag != null ? flag : file().path(key).asText(fallback);
+    }
+
+    private int number(Integer flag, String key, int fallback) {
+        return flag != null ? flag : file().path(key).asInt(fallback);
+    }
+
+    NodeOptions node(int defaultPort) {
+        String device = text(this.device, "device", "cpu");
+        if (!device.equals("cpu")) {
+            throw new IllegalArgumentException("--device " + device + " is not available yet: ExpertMesh runs on the cpu for now");
+        }
+        List<String> joinAt = members != null ? members
+                : file().has("members") ? Arrays.stream(file().get("members").isArray()
+                        ? new ObjectMapper().convertValue(file().get("members"), String[].class)
+                        : file().get("members").asText().split(",")).map(String::strip).toList()
+                : List.of();
+        String bind = text(host, "host", "127.0.0.1");
+        return new NodeOptions(bind, number(port, "port", defaultPort), new MemberSettings(
+                text(clusterName, "cluster-name", "expertmesh"), bind, number(hazelcastPort, "hazelcast-port", MemberSettings.DEFAULT_PORT), joinAt));
+    }
+
+    TransportOptions transport() {
+        return transport(text(transport, "transport", "bf16"));
+    }
+
+    static TransportOptions transport(String type) {
+        return TransportOptions.DEFAULT.withHiddenType(switch (type) {
+            case "bf16" -> HiddenType.BF16;
+            case "fp32" -> HiddenType.FP32;
+            default -> throw new IllegalArgumentException("--transport " + type + ": expected bf16 or fp32");
+        });
+    }
+
+    int cacheBlocks() {
+        return number(cacheBlocks, "cache-blocks", DEFAULT_CACHE_BLOCKS);
+    }
+
+    int blockTokens() {
+        return number(blockTokens, "block-tokens", LatentBlockPool.DEFAULT_BLOCK_TOKENS);
+    }
+}

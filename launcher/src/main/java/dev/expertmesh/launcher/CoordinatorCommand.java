@@ -1,0 +1,35 @@
+package dev.expertmesh.launcher;
+
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.coordinator.CoordinatorNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "coordinator", mixinStandardHelpOptions = true,
+        description = "Runs the coordinator: the gRPC API, embeddings, routers and lm_head, with attention and experts "
+                + "on the workers that join its cluster.")
+final class CoordinatorCommand implements Callable<Integer> {
+    static final int DEFAULT_PORT = 50051;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelSource source = ModelSource.open(cluster.model());
+        CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), new CpuBackend(),
+                cluster.transport());
+        Serving.untilStopped(() -> {
+            node.close();
+            source.close();
+        }, spec.commandLine().getOut(), "coordinator " + node.nodeId() + " serving gRPC on port " + node.port());
+        return 0;
+    }
+}

@@ -1,0 +1,33 @@
+package dev.expertmesh.launcher;
+
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.expertworker.ExpertWorkerNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "expert-worker", mixinStandardHelpOptions = true,
+        description = "Runs an expert worker: joins the cluster and serves the routed experts the coordinator's shard map "
+                + "places on it (and every shared expert and dense MLP) over Arrow Flight.")
+final class ExpertWorkerCommand implements Callable<Integer> {
+    @Mixin
+    ClusterOptions cluster;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelSource source = ModelSource.open(cluster.model());
+        ExpertWorkerNode node = ExpertWorkerNode.start(cluster.node(0), source.weights(), source.config(), new CpuBackend(),
+                Serving.physicalMemory());
+        Serving.untilStopped(() -> {
+            node.close();
+            source.close();
+        }, spec.commandLine().getOut(), "expert worker " + node.nodeId() + " serving Flight on port " + node.port());
+        return 0;
+    }
+}

@@ -1,0 +1,125 @@
+package dev.expertmesh.launcher;
+
+import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.attentionworker.AttentionWorkerNode;
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.coordinator.CoordinatorNode;
+import dev.expertmesh.expertworker.ExpertWorkerNode;
+import dev.expertmesh.membership.MemberSettings;
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.tokenizer.Tokenizer;
+import dev.expertmesh.transport.TransportOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+@Command(name = "local", mixinStandardHelpOptions = true,
+        description = "Runs a whole cluster in this process, with real sockets on loopback: a coordinator, expert workers and "
+                + "attention workers, each with its own Hazelcast member and Flight or gRPC server. With a prompt, generates "
+                + "through the coordinator's gRPC API and stops; without one, serves until stopped.")
+final class LocalCommand implements Callable<Integer> {
+    private static final String HOST = "127.0.0.1";
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory, or 'demo'.")
+    String model;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Take the tokenizer from this directory instead of --model's.")
+    Path tokenizerDir;
+
+    @Option(names = "--expert-workers", defaultValue = "2", paramLabel = "N", description = "Expert workers. Default: ${DEFAULT-VALUE}.")
+    int expertWorkers;
+
+    @Option(names = "--attention-workers", defaultValue = "1", paramLabel = "M", description = "Attention workers. Default: ${DEFAULT-VALUE}.")
+    int attentionWorkers;
+
+    @Option(names = "--port", defaultValue = "0", paramLabel = "P", description = "The coordinator's gRPC port; 0 (the default) takes a free one.")
+    int port;
+
+    @Option(names = "--transport", defaultValue = "bf16", paramLabel = "TYPE", description = "Hidden vectors on the wire: bf16 or fp32. Default: ${DEFAULT-VALUE}.")
+    String transport;
+
+    @Mixin
+    GenerationOptions generation;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (expertWorkers < 1 || attentionWorkers < 1) {
+            throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
+        }
+        TransportOptions transportOptions = ClusterOptions.transport(transport);
+        Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            var request = generation.hasPrompt() ? generation.request(tokenizer) : null;
+            ModelSource source = ModelSource.open(model);
+            started.add(source);
+            // One Hazelcast cluster of its own per run, joined at the coordinator's member.
+            int hazelcastPort = freePort();
+            String clusterName = "expertmesh-local-" + ProcessHandle.current().pid() + "-" + hazelcastPort;
+            MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
+            MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
+            CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
+                    new CpuBackend(), transportOptions);
+            started.add(coordinator);
+            for (int i = 0; i < attentionWorkers; i++) {
+                started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
+                        new CpuBackend(), LatentBlockPool.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS));
+            }
+            for (int i = 0; i < expertWorkers; i++) {
+                started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
+                        new CpuBackend(), Serving.physicalMemory()));
+            }
+            coordinator.awaitReady(expertWorkers, READY_TIMEOUT);
+            String address = HOST + ":" + coordinator.port();
+            var err = spec.commandLine().getErr();
+            err.printf("local cluster ready: coordinator %s, %d expert workers, %d attention workers%n", address, expertWorkers, attentionWorkers);
+            if (request == null) {
+                // Never returns: the process ends on Ctrl-C or SIGTERM, after the shutdown hook closes the nodes.
+                Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "serving gRPC on " + address);
+            }
+            try (CoordinatorClient client = new CoordinatorClient(address)) {
+                generation.run(client::generate, request, tokenizer, spec.commandLine().getOut(), err);
+            }
+            return 0;
+        } finally {
+            tokenizer.ifPresent(Tokenizer::close);
+            closeAll(started);
+        }
+    }
+
+    /**
+     * The coordinator first, so its streams to the workers are closed before they stop (a worker
+     * otherwise waits out Flight's grace period for them), then the rest in reverse order of start.
+     */
+    private static void closeAll(List<AutoCloseable> started) throws Exception {
+        List<AutoCloseable> order = new ArrayList<>(started.reversed());
+        order.stream().filter(c -> c instanceof CoordinatorNode).findFirst().ifPresent(c -> {
+            order.remove(c);
+            order.addFirst(c);
+        });
+        for (AutoCloseable c : order) {
+            c.close();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
