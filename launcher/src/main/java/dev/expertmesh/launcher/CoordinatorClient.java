@@ -15,6 +15,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -74,8 +75,11 @@ final class CoordinatorClient implements AutoCloseable {
     /** A one-line error: the coordinator's own message, or why it could not be reached. */
     private IllegalArgumentException failure(StatusRuntimeException e) {
         String why = e.getStatus().getDescription() != null ? e.getStatus().getDescription() : e.getStatus().getCode().toString();
+        boolean unreachable = e.getStatus().getCause() instanceof IOException || "io exception".equals(why);
         return new IllegalArgumentException(switch (e.getStatus().getCode()) {
-            case UNAVAILABLE -> "coordinator " + target + " unavailable: " + why;
+            case UNAVAILABLE -> unreachable
+                    ? "cannot reach the coordinator at " + target + " (is it running, and is this its gRPC address?)"
+                    : "coordinator " + target + " unavailable: " + why;
             case INVALID_ARGUMENT -> why;
             default -> "coordinator " + target + ": " + why;
         }, e);
