@@ -7,6 +7,7 @@ import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Multi-head latent attention (DeepSeek-V2 §2.1) for one layer. Keys and values are never cached:
@@ -169,11 +170,12 @@ public final class MlaAttention {
         }
         float[] keysValues = new float[tokens * heads * perHead];
         backend.matmul(kvBProj, latents, tokens, keysValues);
-        float[] scores = new float[tokens];
-        for (int i = 0; i < chunk.length(); i++) {
-            int r = firstRow + i;
-            int visible = chunk.start() + i + 1;
-            for (int h = 0; h < heads; h++) {
+        // Heads are independent: each writes its own slices of the output.
+        IntStream.range(0, heads).parallel().forEach(h -> {
+            float[] scores = new float[tokens];
+            for (int i = 0; i < chunk.length(); i++) {
+                int r = firstRow + i;
+                int visible = chunk.start() + i + 1;
                 int qAt = (r * heads + h) * config.qkHeadDim();
                 for (int t = 0; t < visible; t++) {
                     int kAt = (t * heads + h) * perHead;
@@ -187,7 +189,7 @@ public final class MlaAttention {
                     backend.axpy(scores[t], keysValues, (t * heads + h) * perHead + nope, attended, outAt, vDim);
                 }
             }
-        }
+        });
     }
 
     /**
@@ -197,25 +199,25 @@ public final class MlaAttention {
      */
     private void attendAbsorbed(Backend backend, float[] q, int r, LatentKvCache cache, int layer, int tokens, float[] attended) {
         int rank = config.kvLoraRank();
+        int width = config.latentCacheWidth();
         int heads = config.numAttentionHeads();
-        float[] queryLatent = new float[rank];
-        float[] outputLatent = new float[rank];
-        float[] scores = new float[tokens];
-        for (int h = 0; h < heads; h++) {
+        // Heads are independent: each reads the cache and writes its own slice of the output.
+        IntStream.range(0, heads).parallel().forEach(h -> {
             int qAt = (r * heads + h) * config.qkHeadDim();
-            backend.matmulTransposed(keyUp[h], q, qAt, queryLatent, 0);
+            // [W_UKᵀ·q_nope | q_pe] lines up with a cached row [c | k_pe]: one dot product a token.
+            float[] query = new float[width];
+            backend.matmulTransposed(keyUp[h], q, qAt, query, 0);
+            System.arraycopy(q, qAt + config.qkNopeHeadDim(), query, rank, config.qkRopeHeadDim());
+            float[] scores = new float[tokens];
             for (int t = 0; t < tokens; t++) {
-                float[] cached = cache.block(t);
-                int at = cache.rowOffset(layer, t);
-                scores[t] = (backend.dot(queryLatent, 0, cached, at, rank)
-                        + backend.dot(q, qAt + config.qkNopeHeadDim(), cached, at + rank, config.qkRopeHeadDim())) * softmaxScale;
+                scores[t] = backend.dot(query, 0, cache.block(t), cache.rowOffset(layer, t), width) * softmaxScale;
             }
             backend.softmax(scores, 0, tokens);
-            java.util.Arrays.fill(outputLatent, 0f);
+            float[] outputLatent = new float[rank];
             for (int t = 0; t < tokens; t++) {
                 backend.axpy(scores[t], cache.block(t), cache.rowOffset(layer, t), outputLatent, 0, rank);
             }
             backend.matmul(valueUp[h], outputLatent, 0, 1, attended, (r * heads + h) * config.vHeadDim());
-        }
+        });
     }
 }
