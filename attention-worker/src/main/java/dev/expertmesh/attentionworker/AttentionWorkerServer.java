@@ -5,15 +5,13 @@ import dev.expertmesh.attention.LocalAttentionStage;
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
-import org.apache.arrow.flight.FlightServer;
+import dev.expertmesh.transport.FlightEndpoint;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 
 /**
@@ -23,15 +21,11 @@ import java.lang.foreign.Arena;
 public final class AttentionWorkerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AttentionWorkerServer.class);
 
-    private final String name;
-    private final FlightServer server;
-    private final BufferAllocator allocator;
+    private final FlightEndpoint endpoint;
     private final Arena arena;
 
-    private AttentionWorkerServer(String name, FlightServer server, BufferAllocator allocator, Arena arena) {
-        this.name = name;
-        this.server = server;
-        this.allocator = allocator;
+    private AttentionWorkerServer(FlightEndpoint endpoint, Arena arena) {
+        this.endpoint = endpoint;
         this.arena = arena;
     }
 
@@ -47,41 +41,34 @@ public final class AttentionWorkerServer implements AutoCloseable {
         try {
             LatentBlockPool pool = new LatentBlockPool(config.numHiddenLayers(), config.latentCacheWidth(), blockTokens, cacheBlocks);
             LocalAttentionStage attention = LocalAttentionStage.load(weights, config, backend, arena, pool);
-            FlightServer server = FlightServer.builder(allocator, Location.forGrpcInsecure(host, port),
-                    new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator)).build().start();
-            log.info("Attention worker {} serves on {} with {} cache blocks of {} tokens", name, server.getLocation().getUri(),
+            FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator,
+                    new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator));
+            log.info("Attention worker {} serves on {} with {} cache blocks of {} tokens", name, endpoint.location().getUri(),
                     cacheBlocks, blockTokens);
-            return new AttentionWorkerServer(name, server, allocator, arena);
-        } catch (IOException e) {
+            return new AttentionWorkerServer(endpoint, arena);
+        } catch (RuntimeException e) {
             allocator.close();
             arena.close();
-            throw new UncheckedIOException(name + " could not listen on " + host + ":" + port, e);
+            throw e;
         }
     }
 
     public String name() {
-        return name;
+        return endpoint.name();
     }
 
     public Location location() {
-        return server.getLocation();
+        return endpoint.location();
     }
 
     public int port() {
-        return server.getPort();
+        return endpoint.port();
     }
 
-    /** Stops serving; streams still open after Flight's grace period end with an error on their clients. */
     @Override
     public void close() throws InterruptedException {
-        server.close();
-        try {
-            allocator.close();
-        } catch (IllegalStateException e) {
-            // Streams cut off by the shutdown may still hold buffers that gRPC frees later.
-            log.warn("{}: Arrow buffers still held at shutdown: {}", name, e.getMessage());
-        }
+        endpoint.close();
         arena.close();
-        log.info("Attention worker {} stopped", name);
+        log.info("Attention worker {} stopped", endpoint.name());
     }
 }

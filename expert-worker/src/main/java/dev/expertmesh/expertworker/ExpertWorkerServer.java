@@ -4,16 +4,14 @@ import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.LocalExpertStage;
+import dev.expertmesh.transport.FlightEndpoint;
 import dev.expertmesh.transport.HostedExperts;
-import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.List;
@@ -25,22 +23,18 @@ import java.util.List;
 public final class ExpertWorkerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ExpertWorkerServer.class);
 
-    private final String name;
-    private final FlightServer server;
+    private final FlightEndpoint endpoint;
     private final ExpertExchangeProducer producer;
-    private final BufferAllocator allocator;
     private final TensorSource weights;
     private final ModelConfig config;
     private final Backend backend;
     /** Outlives every assignment: a batch of the old epoch may still be running on its experts. */
     private final Arena arena;
 
-    private ExpertWorkerServer(String name, FlightServer server, ExpertExchangeProducer producer, BufferAllocator allocator,
-                               TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
-        this.name = name;
-        this.server = server;
+    private ExpertWorkerServer(FlightEndpoint endpoint, ExpertExchangeProducer producer, TensorSource weights, ModelConfig config,
+                               Backend backend, Arena arena) {
+        this.endpoint = endpoint;
         this.producer = producer;
-        this.allocator = allocator;
         this.weights = weights;
         this.config = config;
         this.backend = backend;
@@ -57,20 +51,20 @@ public final class ExpertWorkerServer implements AutoCloseable {
         BufferAllocator allocator = new RootAllocator();
         try {
             var producer = new ExpertExchangeProducer(name, load(weights, config, backend, arena, hosted, epoch), config.hiddenSize(), allocator);
-            FlightServer server = FlightServer.builder(allocator, Location.forGrpcInsecure(host, port), producer).build().start();
-            log.info("Expert worker {} serves epoch {} on {} with routed experts {}", name, epoch, server.getLocation().getUri(), describe(hosted));
-            return new ExpertWorkerServer(name, server, producer, allocator, weights, config, backend, arena);
-        } catch (IOException e) {
+            FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer);
+            log.info("Expert worker {} serves epoch {} on {} with routed experts {}", name, epoch, endpoint.location().getUri(), describe(hosted));
+            return new ExpertWorkerServer(endpoint, producer, weights, config, backend, arena);
+        } catch (RuntimeException e) {
             allocator.close();
             arena.close();
-            throw new UncheckedIOException(name + " could not listen on " + host + ":" + port, e);
+            throw e;
         }
     }
 
     /** Loads the experts a new shard map places here, then serves them for batches of its epoch. */
     public void assign(HostedExperts hosted, long epoch) {
         producer.assign(load(weights, config, backend, arena, hosted, epoch));
-        log.info("Expert worker {} serves epoch {} with routed experts {}", name, epoch, describe(hosted));
+        log.info("Expert worker {} serves epoch {} with routed experts {}", endpoint.name(), epoch, describe(hosted));
     }
 
     private static ExpertExchangeProducer.Assignment load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
@@ -84,28 +78,21 @@ public final class ExpertWorkerServer implements AutoCloseable {
     }
 
     public String name() {
-        return name;
+        return endpoint.name();
     }
 
     public Location location() {
-        return server.getLocation();
+        return endpoint.location();
     }
 
     public int port() {
-        return server.getPort();
+        return endpoint.port();
     }
 
-    /** Stops serving; streams still open after Flight's grace period end with an error on their clients. */
     @Override
     public void close() throws InterruptedException {
-        server.close();
-        try {
-            allocator.close();
-        } catch (IllegalStateException e) {
-            // Streams cut off by the shutdown may still hold buffers that gRPC frees later.
-            log.warn("{}: Arrow buffers still held at shutdown: {}", name, e.getMessage());
-        }
+        endpoint.close();
         arena.close();
-        log.info("Expert worker {} stopped", name);
+        log.info("Expert worker {} stopped", endpoint.name());
     }
 }
