@@ -8,8 +8,11 @@ import java.util.List;
  */
 public interface AttentionStage {
 
-    /** The rows of {@code hidden} belong to {@code chunks}, in order; returns the new hidden rows. */
-    float[] forward(int layer, List<SequenceChunk> chunks, float[] hidden);
+    /**
+     * The rows of {@code hidden} belong to {@code chunks}, in order; returns the new hidden rows.
+     * Calls for different micro-batches of a step may run at the same time; those of one never do.
+     */
+    float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden);
 
     /** Frees a finished sequence's cache. */
     void release(long sequenceId);

@@ -54,7 +54,7 @@ public final class LocalAttentionStage implements AttentionStage {
     }
 
     @Override
-    public float[] forward(int layer, List<SequenceChunk> chunks, float[] hidden) {
+    public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
         float[] out = attentionOutput(layer, chunks, hidden);
         backend.axpy(1f, hidden, 0, out, 0, hidden.length);
         return out;

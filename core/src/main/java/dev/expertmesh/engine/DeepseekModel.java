@@ -13,12 +13,23 @@ import dev.expertmesh.moe.Router;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The decoder: embeddings, then per layer an attention stage and an expert stage, then the final
  * norm and lm_head. The stages are the only place the layer's heavy math happens, so the cluster
  * swaps them for remote ones and keeps this loop.
+ *
+ * <p>With several micro-batches a step's sequences go through the layers as that many independent
+ * chains, each started once the one before has had its first attention, so that while one
+ * micro-batch is in the expert stage the next is in the attention stage: remote stages then work
+ * at the same time instead of waiting on each other.
  */
 public final class DeepseekModel {
     private final ModelConfig config;
@@ -31,9 +42,15 @@ public final class DeepseekModel {
     private final ExpertStage experts;
     private final float[] finalNorm;
     private final Weight lmHead;
+    /** Most micro-batches a step is split into; 1 runs the batch as one. */
+    private final int microBatches;
 
     public DeepseekModel(ModelConfig config, Backend backend, Weight embedTokens, AttentionStage attention,
-                         float[][] postAttentionNorms, Router[] routers, ExpertStage experts, float[] finalNorm, Weight lmHead) {
+                         float[][] postAttentionNorms, Router[] routers, ExpertStage experts, float[] finalNorm, Weight lmHead,
+                         int microBatches) {
+        if (microBatches < 1) {
+            throw new IllegalArgumentException("a step needs at least 1 micro-batch, got " + microBatches);
+        }
         this.config = config;
         this.backend = backend;
         this.embedTokens = embedTokens;
@@ -43,22 +60,26 @@ public final class DeepseekModel {
         this.experts = experts;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
+        this.microBatches = microBatches;
     }
 
-    /** Every weight of the model from one source, run in this process. */
+    /**
+     * Every weight of the model from one source, run in this process as one micro-batch: both stages
+     * would compete for the same cores, so overlapping them gains nothing.
+     */
     public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
         return load(weights, config, backend, arena,
                 LocalAttentionStage.load(weights, config, backend, arena),
-                LocalExpertStage.load(weights, config, backend, arena));
+                LocalExpertStage.load(weights, config, backend, arena), 1);
     }
 
     /**
      * The model around the given stages (remote ones on a coordinator): loads only what runs
      * between them (embeddings, post-attention norms, routers, final norm, lm_head), never an
-     * attention or expert weight.
+     * attention or expert weight. A step is split into at most {@code microBatches}.
      */
     public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
-                                     AttentionStage attention, ExpertStage experts) {
+                                     AttentionStage attention, ExpertStage experts, int microBatches) {
         int hidden = config.hiddenSize();
         int layers = config.numHiddenLayers();
         float[][] postNorms = new float[layers][];
@@ -74,7 +95,7 @@ public final class DeepseekModel {
                 ? embed
                 : Weight.of(weights.tensor("lm_head.weight", config.vocabSize(), hidden), arena);
         return new DeepseekModel(config, backend, embed, attention, postNorms, routers, experts,
-                Weight.toFloats(weights.tensor("model.norm.weight", hidden)), lmHead);
+                Weight.toFloats(weights.tensor("model.norm.weight", hidden)), lmHead, microBatches);
     }
 
     public ModelConfig config() {
@@ -88,23 +109,84 @@ public final class DeepseekModel {
     /**
      * One forward step over the tokens of {@code chunks} (concatenated in order in {@code tokenIds}).
      * Returns logits [rows, vocab]: for every token when {@code allPositions}, else for each chunk's last.
+     * With several micro-batches the observer sees each one's decoder layers apart, from its own thread.
      */
     public float[] forward(List<SequenceChunk> chunks, int[] tokenIds, boolean allPositions, LayerObserver observer) {
-        int dim = config.hiddenSize();
-        int rows = tokenIds.length;
         float[] hidden = embed(tokenIds);
         observer.hiddenStates(-1, hidden);
+        List<MicroBatch> batches = MicroBatch.split(chunks, microBatches);
+        float[] out = batches.size() == 1
+                ? decoderLayers(batches.getFirst(), hidden, observer, () -> { })
+                : overlapped(batches, hidden, observer);
+        return logits(out, chunks, allPositions, observer);
+    }
+
+    /**
+     * Every micro-batch through the decoder layers on its own virtual thread (they mostly wait on
+     * remote stages), each started when the one before has been through its first attention; the
+     * rows come back in place once all are done.
+     */
+    private float[] overlapped(List<MicroBatch> batches, float[] hidden, LayerObserver observer) {
+        int dim = config.hiddenSize();
+        List<Future<float[]>> chains = new ArrayList<>(batches.size());
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            CountDownLatch previousAttended = new CountDownLatch(0);
+            for (MicroBatch batch : batches) {
+                CountDownLatch waitFor = previousAttended;
+                CountDownLatch attended = new CountDownLatch(1);
+                float[] batchRows = Arrays.copyOfRange(hidden, batch.firstRow() * dim, (batch.firstRow() + batch.rows()) * dim);
+                chains.add(threads.submit(() -> {
+                    try {
+                        waitFor.await();
+                        return decoderLayers(batch, batchRows, observer, attended::countDown);
+                    } finally {
+                        attended.countDown();
+                    }
+                }));
+                previousAttended = attended;
+            }
+        }
+        float[] out = new float[hidden.length];
+        for (int i = 0; i < chains.size(); i++) {
+            Future<float[]> chain = chains.get(i);
+            if (chain.state() != Future.State.SUCCESS) {
+                throw failure(chain, batches.get(i));
+            }
+            System.arraycopy(chain.resultNow(), 0, out, batches.get(i).firstRow() * dim, batches.get(i).rows() * dim);
+        }
+        return out;
+    }
+
+    /** The chain's own exception when it threw one, so callers see the same failures as with one micro-batch. */
+    private static RuntimeException failure(Future<float[]> chain, MicroBatch batch) {
+        Throwable cause = chain.state() == Future.State.FAILED ? chain.exceptionNow() : null;
+        if (cause instanceof RuntimeException e) {
+            return e;
+        }
+        if (cause instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException("micro-batch " + batch.index() + (cause != null ? " failed" : " was cancelled"), cause);
+    }
+
+    /** The micro-batch's rows through every decoder layer; {@code attendedOnce} runs after its first attention. */
+    private float[] decoderLayers(MicroBatch batch, float[] hidden, LayerObserver observer, Runnable attendedOnce) {
+        int dim = config.hiddenSize();
+        int rows = batch.rows();
         float[] normed = new float[hidden.length];
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            hidden = attention.forward(layer, chunks, hidden);
+            hidden = attention.forward(layer, batch.index(), batch.chunks(), hidden);
+            if (layer == 0) {
+                attendedOnce.run();
+            }
             for (int r = 0; r < rows; r++) {
                 backend.rmsNorm(hidden, r * dim, postAttentionNorms[layer], (float) config.rmsNormEps(), normed, r * dim);
             }
-            float[] expertOut = experts.forward(layer, normed, routes(layer, normed, rows, observer));
+            float[] expertOut = experts.forward(layer, batch.index(), normed, routes(layer, normed, rows, observer));
             backend.axpy(1f, expertOut, 0, hidden, 0, hidden.length);
             observer.hiddenStates(layer, hidden);
         }
-        return logits(hidden, chunks, allPositions, observer);
+        return hidden;
     }
 
     /** The layer's routes with the shared expert appended; a dense layer sends every token to its MLP. */

@@ -2,7 +2,10 @@ package dev.expertmesh.engine;
 
 import dev.expertmesh.moe.ExpertRoutes;
 
-/** Sees a forward pass from inside: what the reference comparisons and debugging need. */
+/**
+ * Sees a forward pass from inside: what the reference comparisons and debugging need. With several
+ * micro-batches, a decoder layer's calls cover one micro-batch's rows and come from its own thread.
+ */
 public interface LayerObserver {
     LayerObserver NONE = new LayerObserver() {
     };

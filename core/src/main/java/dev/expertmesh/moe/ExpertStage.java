@@ -6,5 +6,6 @@ package dev.expertmesh.moe;
  */
 public interface ExpertStage {
 
-    float[] forward(int layer, float[] x, ExpertRoutes routes);
+    /** Calls for different micro-batches of a step may run at the same time; those of one never do. */
+    float[] forward(int layer, int microBatch, float[] x, ExpertRoutes routes);
 }

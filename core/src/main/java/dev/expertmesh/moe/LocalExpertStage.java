@@ -65,7 +65,7 @@ public final class LocalExpertStage implements ExpertStage {
     }
 
     @Override
-    public float[] forward(int layer, float[] x, ExpertRoutes routes) {
+    public float[] forward(int layer, int microBatch, float[] x, ExpertRoutes routes) {
         int hidden = x.length / routes.tokens();
         float[] out = new float[x.length];
         Expert[] layerExperts = experts[layer];

@@ -64,7 +64,7 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
             float[] x = HiddenRows.read((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), dim);
             ExpertRoutes routes = ExpertSlots.read((FixedSizeBinaryVector) request.getVector(ExpertSlots.IDS),
                     (FixedSizeBinaryVector) request.getVector(ExpertSlots.WEIGHTS));
-            float[] sums = current.experts().forward(batch.getLayer(), x, routes);
+            float[] sums = current.experts().forward(batch.getLayer(), batch.getMicroBatch(), x, routes);
             HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), sums, dim);
             reply.setRowCount(routes.tokens());
         });

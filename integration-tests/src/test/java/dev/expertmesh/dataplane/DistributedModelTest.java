@@ -22,7 +22,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DistributedModelTest {
     private static final Logger log = LoggerFactory.getLogger(DistributedModelTest.class);
     private static final double LOGITS_TOLERANCE = 1e-5;
-    private static final TransportOptions FP32 = new TransportOptions(HiddenType.FP32, Duration.ofSeconds(10));
+    private static final TransportOptions FP32 = TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32);
 
     private final Map<String, Cluster> clusters = new HashMap<>();
     private final Map<String, Map<Integer, List<ExpertPeer>>> expertWorkers = new HashMap<>();

@@ -3,7 +3,9 @@ package dev.expertmesh.dataplane;
 import dev.expertmesh.Fixtures;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.PeerFailureException;
 import dev.expertmesh.transport.TransportOptions;
@@ -39,7 +41,7 @@ class PeerFailureTest {
         try (Cluster cluster = new Cluster(Fixtures.model("tiny-v2-lite"))) {
             List<ExpertPeer> experts = cluster.startExpertWorkers("experts-", 2, Cluster.EPOCH);
             List<Peer> attention = Cluster.peers(cluster.startAttentionWorkers("attention-", 1));
-            TransportOptions options = new TransportOptions(HiddenType.BF16, Duration.ofSeconds(2));
+            TransportOptions options = new TransportOptions(HiddenType.BF16, Duration.ofSeconds(2), 2);
             try (Cluster.Coordinator coordinator = cluster.coordinator(attention, experts, Cluster.EPOCH, options)) {
                 coordinator.engine().score(PROMPT, LayerObserver.NONE);
                 cluster.stopExpertWorker("experts-1");
@@ -48,6 +50,13 @@ class PeerFailureTest {
                         .isInstanceOf(PeerFailureException.class)
                         .hasMessageContaining("experts-1");
                 assertThat((System.nanoTime() - start) / 1e9).as("seconds to fail").isLessThan(4);
+                long splitStart = System.nanoTime();
+                GenerationRequest request = new GenerationRequest(PROMPT, SamplingParams.GREEDY, 1);
+                assertThatThrownBy(() -> coordinator.engine().generate(List.of(request, request), (index, token) -> { }))
+                        .as("a step of two micro-batches")
+                        .isInstanceOf(PeerFailureException.class)
+                        .hasMessageContaining("experts-1");
+                assertThat((System.nanoTime() - splitStart) / 1e9).as("seconds for two micro-batches to fail").isLessThan(4);
             }
         }
     }

@@ -27,13 +27,13 @@ final class ClusterOptions {
      */
     static final int DEFAULT_CACHE_BLOCKS = 1024;
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
-            "transport", "cache-blocks", "block-tokens");
+            "transport", "micro-batches", "cache-blocks", "block-tokens");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
     String model;
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
-            + "cluster-name, members, hazelcast-port, device, transport, cache-blocks, block-tokens. Flags win over it.")
+            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, cache-blocks, block-tokens. Flags win over it.")
     Path config;
 
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
@@ -58,6 +58,10 @@ final class ClusterOptions {
 
     @Option(names = "--transport", paramLabel = "TYPE", description = "Hidden vectors on the wire: bf16 or fp32. Default: bf16.")
     String transport;
+
+    @Option(names = "--micro-batches", paramLabel = "N", description = "Coordinator: micro-batches a step is split into so "
+            + "that one's attention overlaps another's experts; 1 turns it off. Default: 2.")
+    Integer microBatches;
 
     @Option(names = "--cache-blocks", paramLabel = "N", description = "Attention worker: latent cache blocks. Default: 1024.")
     Integer cacheBlocks;
@@ -125,11 +129,14 @@ final class ClusterOptions {
     }
 
     TransportOptions transport() {
-        return transport(text(transport, "transport", "bf16"));
+        return transport(text(transport, "transport", "bf16"), number(microBatches, "micro-batches", TransportOptions.DEFAULT.microBatches()));
     }
 
-    static TransportOptions transport(String type) {
-        return TransportOptions.DEFAULT.withHiddenType(switch (type) {
+    static TransportOptions transport(String type, int microBatches) {
+        if (microBatches < 1) {
+            throw new IllegalArgumentException("--micro-batches " + microBatches + ": expected 1 (no overlap) or more");
+        }
+        return TransportOptions.DEFAULT.withMicroBatches(microBatches).withHiddenType(switch (type) {
             case "bf16" -> HiddenType.BF16;
             case "fp32" -> HiddenType.FP32;
             default -> throw new IllegalArgumentException("--transport " + type + ": expected bf16 or fp32");

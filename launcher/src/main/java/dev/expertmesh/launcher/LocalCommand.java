@@ -50,6 +50,10 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--transport", defaultValue = "bf16", paramLabel = "TYPE", description = "Hidden vectors on the wire: bf16 or fp32. Default: ${DEFAULT-VALUE}.")
     String transport;
 
+    @Option(names = "--micro-batches", defaultValue = "2", paramLabel = "N", description = "Micro-batches a step is split into so "
+            + "that one's attention overlaps another's experts; 1 turns it off. Default: ${DEFAULT-VALUE}.")
+    int microBatches;
+
     @Mixin
     GenerationOptions generation;
 
@@ -61,7 +65,7 @@ final class LocalCommand implements Callable<Integer> {
         if (expertWorkers < 1 || attentionWorkers < 1) {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
-        TransportOptions transportOptions = ClusterOptions.transport(transport);
+        TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches);
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
         List<AutoCloseable> started = new ArrayList<>();
         try {

@@ -6,11 +6,13 @@ import java.time.Duration;
 
 /**
  * How hidden vectors travel (bf16 halves the bytes; fp32 keeps the single-process answer to the
- * last bit of summation order) and how long a peer may take to answer one message before it is
- * declared failed.
+ * last bit of summation order), how long a peer may take to answer one message before it is
+ * declared failed, and how many micro-batches a step is split into so that one's attention runs on
+ * the workers while another's experts do (1 turns the overlap off); each micro-batch has its own
+ * stream to every peer.
  */
-public record TransportOptions(HiddenType hiddenType, Duration replyTimeout) {
-    public static final TransportOptions DEFAULT = new TransportOptions(HiddenType.BF16, Duration.ofSeconds(10));
+public record TransportOptions(HiddenType hiddenType, Duration replyTimeout, int microBatches) {
+    public static final TransportOptions DEFAULT = new TransportOptions(HiddenType.BF16, Duration.ofSeconds(10), 2);
 
     public TransportOptions {
         if (hiddenType == HiddenType.UNRECOGNIZED) {
@@ -19,9 +21,16 @@ public record TransportOptions(HiddenType hiddenType, Duration replyTimeout) {
         if (replyTimeout.isNegative() || replyTimeout.isZero()) {
             throw new IllegalArgumentException("the reply timeout must be positive, got " + replyTimeout);
         }
+        if (microBatches < 1) {
+            throw new IllegalArgumentException("a step needs at least 1 micro-batch (1 turns the overlap off), got " + microBatches);
+        }
     }
 
     public TransportOptions withHiddenType(HiddenType type) {
-        return new TransportOptions(type, replyTimeout);
+        return new TransportOptions(type, replyTimeout, microBatches);
+    }
+
+    public TransportOptions withMicroBatches(int count) {
+        return new TransportOptions(hiddenType, replyTimeout, count);
     }
 }

@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * A DeepseekModel whose attention and experts run on workers: the coordinator holds only the
- * embeddings, norms, routers and lm_head. Closing it closes the connections, not the workers.
+ * embeddings, norms, routers and lm_head, and splits each step into the options' micro-batches.
+ * Closing it closes the connections, not the workers.
  */
 public record DistributedModel(DeepseekModel model, RemoteAttentionStage attention, RemoteExpertStage experts) implements AutoCloseable {
 
@@ -23,7 +24,7 @@ public record DistributedModel(DeepseekModel model, RemoteAttentionStage attenti
         try {
             RemoteExpertStage experts = new RemoteExpertStage(config, expertWorkers, epoch, options);
             try {
-                return new DistributedModel(DeepseekModel.load(weights, config, backend, arena, attention, experts), attention, experts);
+                return new DistributedModel(DeepseekModel.load(weights, config, backend, arena, attention, experts, options.microBatches()), attention, experts);
             } catch (RuntimeException e) {
                 experts.close();
                 throw e;

@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The Flight clients, exchange streams and threads a remote stage uses to reach its peers, closed
- * together: one client per peer, one stream per peer and stream kind.
+ * together: one client per peer, one stream per peer, stream kind and micro-batch.
  */
 final class PeerConnections implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PeerConnections.class);

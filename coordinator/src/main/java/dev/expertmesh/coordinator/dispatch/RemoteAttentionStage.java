@@ -28,23 +28,27 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 
 /**
  * The attention stage on attention workers. A sequence stays on the worker it was first given
  * (its latent cache lives there): the one with the most free cache blocks when it starts. Each
  * worker gets one message per layer with its sequences' rows; workers return the attention output
- * and the residual is added here, so the residual stream keeps fp32 whatever the transport.
+ * and the residual is added here, so the residual stream keeps fp32 whatever the transport. Each
+ * micro-batch has its own stream to every worker, so micro-batches are in flight together.
  */
 public final class RemoteAttentionStage implements AttentionStage, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RemoteAttentionStage.class);
 
     private final ModelConfig config;
     private final List<Peer> peers;
-    private final List<ExchangeStream> streams;
+    /** streams[microBatch][worker]. */
+    private final List<List<ExchangeStream>> streams;
     private final PeerConnections connections;
     private final TransportOptions options;
     private final Map<Long, Integer> workerOfSequence = new ConcurrentHashMap<>();
-    private long step;
+    /** Steps each micro-batch has been in, for the workers' logs. */
+    private final long[] steps;
 
     public RemoteAttentionStage(ModelConfig config, List<Peer> workers, TransportOptions options) {
         if (workers.isEmpty()) {
@@ -55,15 +59,18 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         this.options = options;
         this.connections = new PeerConnections(options.replyTimeout());
         FlightDescriptor descriptor = FlightDescriptor.command(AttentionExchange.getDefaultInstance().toByteArray());
-        this.streams = peers.stream()
-                .map(p -> connections.stream(p, descriptor, DataPlaneSchemas.hidden(config.hiddenSize(), options.hiddenType())))
+        this.streams = IntStream.range(0, options.microBatches())
+                .mapToObj(m -> peers.stream()
+                        .map(p -> connections.stream(p, descriptor, DataPlaneSchemas.hidden(config.hiddenSize(), options.hiddenType())))
+                        .toList())
                 .toList();
+        this.steps = new long[options.microBatches()];
     }
 
     @Override
-    public float[] forward(int layer, List<SequenceChunk> chunks, float[] hidden) {
+    public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
         if (layer == 0) {
-            step++;
+            steps[microBatch]++;
         }
         assignNewSequences(chunks);
         int dim = config.hiddenSize();
@@ -93,7 +100,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
             List<SequenceChunk> workerChunks = chunksOf.get(w);
             targets.add(peers.get(w));
             targetRows.add(rows);
-            calls.add(() -> exchange(worker, layer, workerChunks, hidden, rows));
+            calls.add(() -> exchange(worker, layer, microBatch, workerChunks, hidden, rows));
         }
         List<float[]> outputs = ConcurrentReplies.await(connections.senders(), options.replyTimeout(), targets, calls);
         float[] out = hidden.clone();
@@ -109,13 +116,14 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         return out;
     }
 
-    private float[] exchange(int worker, int layer, List<SequenceChunk> chunks, float[] hidden, int[] rows) {
-        ExchangeStream stream = streams.get(worker);
+    private float[] exchange(int worker, int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden, int[] rows) {
+        ExchangeStream stream = streams.get(microBatch).get(worker);
         int dim = config.hiddenSize();
         VectorSchemaRoot request = stream.request();
         HiddenRows.write((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), hidden, rows, dim);
         request.setRowCount(rows.length);
-        AttentionBatch.Builder batch = AttentionBatch.newBuilder().setStep(step).setLayer(layer).setHiddenType(options.hiddenType());
+        AttentionBatch.Builder batch = AttentionBatch.newBuilder()
+                .setStep(steps[microBatch]).setLayer(layer).setMicroBatch(microBatch).setHiddenType(options.hiddenType());
         for (SequenceChunk c : chunks) {
             batch.addChunks(dev.expertmesh.proto.SequenceChunk.newBuilder()
                     .setSequenceId(c.sequenceId()).setStart(c.start()).setLength(c.length()));
@@ -130,8 +138,9 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     /**
      * Gives each sequence seen for the first time to the worker with the most free blocks, counting
      * the blocks of sequences given out in this same step, which the workers do not know of yet.
+     * Micro-batches assign one at a time, so none counts blocks another is handing out.
      */
-    private void assignNewSequences(List<SequenceChunk> chunks) {
+    private synchronized void assignNewSequences(List<SequenceChunk> chunks) {
         List<SequenceChunk> fresh = chunks.stream().filter(c -> !workerOfSequence.containsKey(c.sequenceId())).toList();
         if (fresh.isEmpty()) {
             return;

@@ -20,24 +20,28 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 
 /**
  * The expert stage on expert workers. Each token goes once to each worker hosting one of its
  * experts, with only those experts' ids and weights; the shared expert rides with the token's
  * first routed expert, so it costs no extra message, and a dense layer's tokens are spread over
  * the workers. Every worker gets at most one message per layer, all sent at once, and the
- * coordinator adds up their per-token partial sums.
+ * coordinator adds up their per-token partial sums. Each micro-batch has its own stream to every
+ * worker, so micro-batches are in flight together.
  */
 public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     private final ModelConfig config;
     private final List<Peer> peers;
-    private final List<ExchangeStream> streams;
+    /** streams[microBatch][worker]. */
+    private final List<List<ExchangeStream>> streams;
     private final PeerConnections connections;
     /** owners[layer][expert]: index of the hosting worker, for the routed experts of MoE layers. */
     private final int[][] owners;
     private final long epoch;
     private final TransportOptions options;
-    private long step;
+    /** Steps each micro-batch has been in, for the workers' logs. */
+    private final long[] steps;
 
     public RemoteExpertStage(ModelConfig config, List<ExpertPeer> workers, long epoch, TransportOptions options) {
         if (workers.isEmpty()) {
@@ -50,9 +54,12 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         this.peers = workers.stream().map(ExpertPeer::peer).toList();
         this.connections = new PeerConnections(options.replyTimeout());
         FlightDescriptor descriptor = FlightDescriptor.command(ExpertExchange.newBuilder().setEpoch(epoch).build().toByteArray());
-        this.streams = peers.stream()
-                .map(p -> connections.stream(p, descriptor, DataPlaneSchemas.expertRequest(config, options.hiddenType())))
+        this.streams = IntStream.range(0, options.microBatches())
+                .mapToObj(m -> peers.stream()
+                        .map(p -> connections.stream(p, descriptor, DataPlaneSchemas.expertRequest(config, options.hiddenType())))
+                        .toList())
                 .toList();
+        this.steps = new long[options.microBatches()];
     }
 
     private static int[][] owners(ModelConfig config, List<ExpertPeer> workers) {
@@ -78,9 +85,9 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     }
 
     @Override
-    public float[] forward(int layer, float[] x, ExpertRoutes routes) {
+    public float[] forward(int layer, int microBatch, float[] x, ExpertRoutes routes) {
         if (layer == 0) {
-            step++;
+            steps[microBatch]++;
         }
         WorkerShares shares = split(layer, routes);
         List<Peer> targets = new ArrayList<>();
@@ -93,7 +100,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
             int worker = w;
             targets.add(peers.get(w));
             targetWorkers.add(w);
-            calls.add(() -> exchange(worker, layer, x, shares));
+            calls.add(() -> exchange(worker, layer, microBatch, x, shares));
         }
         List<float[]> partials = ConcurrentReplies.await(connections.senders(), options.replyTimeout(), targets, calls);
         int dim = config.hiddenSize();
@@ -111,8 +118,8 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         return out;
     }
 
-    private float[] exchange(int worker, int layer, float[] x, WorkerShares shares) {
-        ExchangeStream stream = streams.get(worker);
+    private float[] exchange(int worker, int layer, int microBatch, float[] x, WorkerShares shares) {
+        ExchangeStream stream = streams.get(microBatch).get(worker);
         int rows = shares.rows[worker];
         int dim = config.hiddenSize();
         VectorSchemaRoot request = stream.request();
@@ -120,7 +127,8 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         ExpertSlots.write((FixedSizeBinaryVector) request.getVector(ExpertSlots.IDS), (FixedSizeBinaryVector) request.getVector(ExpertSlots.WEIGHTS),
                 shares.ids[worker], shares.weights[worker], rows);
         request.setRowCount(rows);
-        ExpertBatch batch = ExpertBatch.newBuilder().setStep(step).setLayer(layer).setEpoch(epoch).setHiddenType(options.hiddenType()).build();
+        ExpertBatch batch = ExpertBatch.newBuilder().setStep(steps[microBatch]).setLayer(layer).setMicroBatch(microBatch)
+                .setEpoch(epoch).setHiddenType(options.hiddenType()).build();
         VectorSchemaRoot reply = stream.exchange(batch, "expert batch of layer " + layer);
         if (reply.getRowCount() != rows) {
             throw new PeerFailureException(stream.peer(), "answered " + reply.getRowCount() + " rows for " + rows + " in layer " + layer, null);
