@@ -9,7 +9,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Time per operation and bytes streamed per second for each benchmark, against the measured memory bandwidth. */
+/** Time per operation and weight bytes streamed per second for each benchmark that counts them, against the measured memory bandwidth. */
 record BandwidthTable(List<Row> rows, double memoryGbPerSecond) {
     /** JMH names an aux counter's result after its field, {@link BytesStreamed#weightBytes}. */
     private static final String BYTES_METRIC = "weightBytes";
@@ -19,7 +19,7 @@ record BandwidthTable(List<Row> rows, double memoryGbPerSecond) {
     }
 
     static BandwidthTable of(Collection<RunResult> results) {
-        List<Row> rows = results.stream().map(BandwidthTable::row).toList();
+        List<Row> rows = results.stream().filter(r -> r.getSecondaryResults().containsKey(BYTES_METRIC)).map(BandwidthTable::row).toList();
         double memory = rows.stream()
                 .filter(r -> r.benchmark().startsWith(MemoryBandwidthBenchmark.class.getSimpleName()))
                 .mapToDouble(Row::gbPerSecond).findFirst().orElse(Double.NaN);

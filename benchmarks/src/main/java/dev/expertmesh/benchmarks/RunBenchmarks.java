@@ -6,7 +6,6 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,7 +16,9 @@ import java.util.List;
 
 /**
  * Runs the benchmarks (always with the memory bandwidth one, the yardstick for the others) and
- * prints each one's weight bandwidth as a fraction of the machine's.
+ * prints each one's weight bandwidth as a fraction of the machine's, then the Flight data plane
+ * against plain TCP and the local cluster's decode throughput against the single process's. Each
+ * benchmark class sets its own iterations: a cluster decode step takes far longer than a matvec.
  *
  * <pre>java @jvm.options -jar benchmarks/target/benchmarks.jar [REGEX...] [--json FILE] [--jvm-options FILE]</pre>
  */
@@ -55,10 +56,6 @@ public final class RunBenchmarks {
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include(MemoryBandwidthBenchmark.class.getSimpleName())
                 .forks(1)
-                .warmupIterations(3)
-                .warmupTime(TimeValue.seconds(1))
-                .measurementIterations(5)
-                .measurementTime(TimeValue.seconds(2))
                 .jvmArgsAppend(jvmFlags(arguments.jvmOptions()))
                 .resultFormat(ResultFormatType.JSON)
                 .result(arguments.json().toString());
@@ -66,6 +63,16 @@ public final class RunBenchmarks {
         Collection<RunResult> results = new Runner(options.build()).run();
         System.out.println();
         BandwidthTable.of(results).print(System.out);
+        TransportTable transport = TransportTable.of(results);
+        if (!transport.rows().isEmpty()) {
+            System.out.println();
+            transport.print(System.out);
+        }
+        DecodeThroughputTable decode = DecodeThroughputTable.of(results);
+        if (!decode.rows().isEmpty()) {
+            System.out.println();
+            decode.print(System.out);
+        }
         System.out.println("JMH results: " + arguments.json());
     }
 

@@ -1,0 +1,135 @@
+package dev.expertmesh.benchmarks;
+
+import dev.expertmesh.attention.SequenceChunk;
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.demo.RandomWeights;
+import dev.expertmesh.engine.DeepseekModel;
+import dev.expertmesh.engine.Engine;
+import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.model.ModelConfig;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One decode step of {@code batch} sequences on a DeepSeek-V2-Lite-width model (one dense and two
+ * MoE layers, random BF16 weights), either in this process ({@code single}) or on the
+ * {@link LocalCluster} ({@code local}), so that the table can set the cluster's tokens/s against
+ * the single process's on the same weights. A step takes up to seconds, so few iterations keep the
+ * six forks (each makes its own weights) to some minutes; the cluster's Flight path needs the longer
+ * warm-up.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 4, time = 2)
+@Measurement(iterations = 3, time = 3)
+public class ClusterDecodeBenchmark {
+    static final String SINGLE = "single";
+    static final String LOCAL = "local";
+    private static final int LAYERS = 3;
+    private static final int PROMPT_LENGTH = 4;
+
+    @Param({SINGLE, LOCAL})
+    public String deployment;
+
+    @Param({"1", "16", "64"})
+    public int batch;
+
+    /**
+     * Micro-batches a step is split into, so that one's attention overlaps another's experts
+     * (ping-pong). The coordinator does not split steps yet: 1 is the only value it runs.
+     */
+    @Param({"1"})
+    public int microBatches;
+
+    private AutoCloseable deployed;
+    private DeepseekModel model;
+    private int[][] prompts;
+    private int[] stepTokens;
+    /** Position of the next decode step's token: every sequence has the same length. */
+    private int position;
+
+    @Setup(Level.Trial)
+    public void deploy() {
+        if (microBatches != 1) {
+            throw new IllegalArgumentException("the coordinator runs a step as one batch; microBatches=" + microBatches + " is not built yet");
+        }
+        RandomWeights weights = new RandomWeights(42);
+        ModelConfig config = ModelConfig.parse(V2LiteConfig.withLayers(LAYERS));
+        switch (deployment) {
+            case SINGLE -> {
+                Engine engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes");
+                deployed = engine;
+                model = engine.model();
+            }
+            case LOCAL -> {
+                LocalCluster cluster = new LocalCluster(weights, config);
+                deployed = () -> {
+                    cluster.close();
+                    weights.close();
+                };
+                model = cluster.model();
+            }
+            default -> throw new IllegalArgumentException("deployment is " + SINGLE + " or " + LOCAL + ", not " + deployment);
+        }
+        SplittableRandom random = new SplittableRandom(3);
+        int vocab = config.vocabSize();
+        prompts = new int[batch][];
+        for (int s = 0; s < batch; s++) {
+            prompts[s] = random.ints(PROMPT_LENGTH, 0, vocab).toArray();
+        }
+        stepTokens = random.ints(batch, 0, vocab).toArray();
+    }
+
+    /** Restarts every sequence from its prompt, so the context does not grow from iteration to iteration. */
+    @Setup(Level.Iteration)
+    public void prefill() {
+        List<SequenceChunk> chunks = new ArrayList<>();
+        int[] tokens = new int[batch * PROMPT_LENGTH];
+        for (int s = 0; s < batch; s++) {
+            chunks.add(new SequenceChunk(s, 0, PROMPT_LENGTH));
+            System.arraycopy(prompts[s], 0, tokens, s * PROMPT_LENGTH, PROMPT_LENGTH);
+        }
+        model.forward(chunks, tokens, false, LayerObserver.NONE);
+        position = PROMPT_LENGTH;
+    }
+
+    /** Frees the sequences' caches, which on the cluster are the attention worker's blocks. */
+    @TearDown(Level.Iteration)
+    public void release() {
+        for (int s = 0; s < batch; s++) {
+            model.release(s);
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void close() throws Exception {
+        deployed.close();
+    }
+
+    @Benchmark
+    public float[] decodeStep() {
+        List<SequenceChunk> chunks = new ArrayList<>(batch);
+        for (int s = 0; s < batch; s++) {
+            chunks.add(new SequenceChunk(s, position, 1));
+        }
+        float[] logits = model.forward(chunks, stepTokens, false, LayerObserver.NONE);
+        position++;
+        return logits;
+    }
+}

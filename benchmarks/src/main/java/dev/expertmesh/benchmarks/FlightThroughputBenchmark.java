@@ -1,0 +1,138 @@
+package dev.expertmesh.benchmarks;
+
+import dev.expertmesh.proto.AttentionBatch;
+import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.transport.DataPlaneSchemas;
+import dev.expertmesh.transport.ExchangeStream;
+import dev.expertmesh.transport.HiddenRows;
+import dev.expertmesh.transport.Peer;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.FixedSizeBinaryVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.SplittableRandom;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Round trips of {@code rows} hidden rows of DeepSeek-V2-Lite's width in bf16 (4 KiB a row; 256
+ * rows make 1 MiB) over loopback: through the data plane's {@link ExchangeStream} to a Flight echo,
+ * and, in the same run, as the same bytes through a plain TCP socket echo. Flight's warm-up is
+ * long: gRPC's and Netty's code paths keep getting faster for some ten seconds of round trips.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 10, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class FlightThroughputBenchmark {
+    private static final int DIM = 2048;
+    private static final HiddenType TYPE = HiddenType.BF16;
+
+    @Param({"1", "16", "64", "256"})
+    public int rows;
+
+    private int messageBytes;
+    private FlightEchoServer flightServer;
+    private BufferAllocator allocator;
+    private FlightClient client;
+    private ScheduledExecutorService deadlines;
+    private ExchangeStream stream;
+    private long step;
+    private TcpEchoServer tcpServer;
+    private Socket socket;
+    private OutputStream tcpOut;
+    private DataInputStream tcpIn;
+    private byte[] tcpMessage;
+    private byte[] tcpReply;
+
+    @Setup(Level.Trial)
+    public void connect() throws IOException {
+        messageBytes = rows * DIM * HiddenRows.bytesPerValue(TYPE);
+        SplittableRandom random = new SplittableRandom(5);
+        // The TCP echo sends these same bf16 rows, copied out of the Flight request.
+        float[] hidden = new float[rows * DIM];
+        for (int i = 0; i < hidden.length; i++) {
+            hidden[i] = (float) random.nextDouble(-1, 1);
+        }
+
+        flightServer = new FlightEchoServer();
+        allocator = new RootAllocator();
+        Peer peer = Peer.of("echo", "127.0.0.1", flightServer.port());
+        client = FlightClient.builder(allocator, peer.location()).build();
+        deadlines = Executors.newSingleThreadScheduledExecutor();
+        stream = new ExchangeStream(peer, client, FlightDescriptor.command(new byte[0]), DataPlaneSchemas.hidden(DIM, TYPE),
+                allocator, deadlines, Duration.ofSeconds(10));
+        VectorSchemaRoot request = stream.request();
+        FixedSizeBinaryVector requestRows = (FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD);
+        HiddenRows.writeAll(requestRows, hidden, DIM);
+        request.setRowCount(rows);
+
+        tcpServer = new TcpEchoServer();
+        socket = new Socket(InetAddress.getLoopbackAddress(), tcpServer.port());
+        socket.setTcpNoDelay(true);
+        tcpOut = socket.getOutputStream();
+        tcpIn = new DataInputStream(socket.getInputStream());
+        tcpMessage = new byte[Integer.BYTES + messageBytes];
+        ByteBuffer.wrap(tcpMessage).putInt(messageBytes);
+        requestRows.getDataBuffer().getBytes(0, tcpMessage, Integer.BYTES, messageBytes);
+        tcpReply = new byte[messageBytes];
+    }
+
+    @TearDown(Level.Trial)
+    public void close() throws Exception {
+        socket.close();
+        tcpServer.close();
+        stream.close();
+        client.close();
+        deadlines.shutdown();
+        allocator.close();
+        flightServer.close();
+    }
+
+    /** The metadata is an attention batch's, so that each message also carries what a real one does. */
+    @Benchmark
+    public int flightEcho(WireBytes wire) {
+        VectorSchemaRoot reply = stream.exchange(AttentionBatch.newBuilder().setStep(step++).setHiddenType(TYPE).build(), "echo");
+        if (reply.getRowCount() != rows) {
+            throw new IllegalStateException("the Flight echo answered " + reply.getRowCount() + " rows for " + rows);
+        }
+        wire.add(2L * messageBytes);
+        return reply.getRowCount();
+    }
+
+    @Benchmark
+    public int tcpEcho(WireBytes wire) throws IOException {
+        tcpOut.write(tcpMessage);
+        int length = tcpIn.readInt();
+        if (length != messageBytes) {
+            throw new IllegalStateException("the TCP echo answered " + length + " bytes for " + messageBytes);
+        }
+        tcpIn.readFully(tcpReply, 0, length);
+        wire.add(2L * messageBytes);
+        return length;
+    }
+}
