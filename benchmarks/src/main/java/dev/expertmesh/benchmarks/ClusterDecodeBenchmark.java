@@ -51,10 +51,10 @@ public class ClusterDecodeBenchmark {
     public int batch;
 
     /**
-     * Micro-batches a step is split into, so that one's attention overlaps another's experts
-     * (ping-pong). The coordinator does not split steps yet: 1 is the only value it runs.
+     * Micro-batches the coordinator splits a step into, so that one's attention overlaps another's
+     * experts (ping-pong); 1 turns it off. The single process always runs one.
      */
-    @Param({"1"})
+    @Param({"1", "2"})
     public int microBatches;
 
     private AutoCloseable deployed;
@@ -66,9 +66,6 @@ public class ClusterDecodeBenchmark {
 
     @Setup(Level.Trial)
     public void deploy() {
-        if (microBatches != 1) {
-            throw new IllegalArgumentException("the coordinator runs a step as one batch; microBatches=" + microBatches + " is not built yet");
-        }
         RandomWeights weights = new RandomWeights(42);
         ModelConfig config = ModelConfig.parse(V2LiteConfig.withLayers(LAYERS));
         switch (deployment) {
@@ -78,7 +75,7 @@ public class ClusterDecodeBenchmark {
                 model = engine.model();
             }
             case LOCAL -> {
-                LocalCluster cluster = new LocalCluster(weights, config);
+                LocalCluster cluster = new LocalCluster(weights, config, microBatches);
                 deployed = () -> {
                     cluster.close();
                     weights.close();

@@ -34,7 +34,7 @@ final class LocalCluster implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final DistributedModel model;
 
-    LocalCluster(TensorSource weights, ModelConfig config) {
+    LocalCluster(TensorSource weights, ModelConfig config, int microBatches) {
         try {
             List<ExpertPeer> experts = new ArrayList<>();
             for (int w = 0; w < EXPERT_WORKERS; w++) {
@@ -47,7 +47,8 @@ final class LocalCluster implements AutoCloseable {
                     LatentBlockPool.DEFAULT_BLOCK_TOKENS, CACHE_BLOCKS);
             workers.add(attention);
             model = DistributedModel.connect(weights, config, new CpuBackend(), arena,
-                    List.of(Peer.of(attention.name(), HOST, attention.port())), experts, EPOCH, TransportOptions.DEFAULT);
+                    List.of(Peer.of(attention.name(), HOST, attention.port())), experts, EPOCH,
+                    TransportOptions.DEFAULT.withMicroBatches(microBatches));
         } catch (RuntimeException e) {
             closeWorkers();
             throw e;
