@@ -164,19 +164,6 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /**
-     * Maps the whole file read-only; its tensors are slices at their {@link TensorInfo#fileOffset()}.
-     * One mapping per file keeps a checkpoint of tens of thousands of tensors (DeepSeek-V3) far from
-     * the kernel's limit on mappings per process; only the pages of tensors actually read are loaded.
-     */
-    public MemorySegment mapFile(Arena arena) {
-        try {
-            return channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-        } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot map: " + e.getMessage(), e);
-        }
-    }
-
     @Override
     public void close() {
         closeQuietly(channel);
