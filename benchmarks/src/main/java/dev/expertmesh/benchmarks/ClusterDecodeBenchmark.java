@@ -1,6 +1,5 @@
 package dev.expertmesh.benchmarks;
 
-import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.demo.RandomWeights;
 import dev.expertmesh.engine.DeepseekModel;
@@ -20,9 +19,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -59,10 +55,7 @@ public class ClusterDecodeBenchmark {
 
     private AutoCloseable deployed;
     private DeepseekModel model;
-    private int[][] prompts;
-    private int[] stepTokens;
-    /** Position of the next decode step's token: every sequence has the same length. */
-    private int position;
+    private DecodeBatch sequences;
 
     @Setup(Level.Trial)
     public void deploy() {
@@ -84,34 +77,17 @@ public class ClusterDecodeBenchmark {
             }
             default -> throw new IllegalArgumentException("deployment is " + SINGLE + " or " + LOCAL + ", not " + deployment);
         }
-        SplittableRandom random = new SplittableRandom(3);
-        int vocab = config.vocabSize();
-        prompts = new int[batch][];
-        for (int s = 0; s < batch; s++) {
-            prompts[s] = random.ints(PROMPT_LENGTH, 0, vocab).toArray();
-        }
-        stepTokens = random.ints(batch, 0, vocab).toArray();
+        sequences = new DecodeBatch(batch, PROMPT_LENGTH, config.vocabSize());
     }
 
-    /** Restarts every sequence from its prompt, so the context does not grow from iteration to iteration. */
     @Setup(Level.Iteration)
     public void prefill() {
-        List<SequenceChunk> chunks = new ArrayList<>();
-        int[] tokens = new int[batch * PROMPT_LENGTH];
-        for (int s = 0; s < batch; s++) {
-            chunks.add(new SequenceChunk(s, 0, PROMPT_LENGTH));
-            System.arraycopy(prompts[s], 0, tokens, s * PROMPT_LENGTH, PROMPT_LENGTH);
-        }
-        model.forward(chunks, tokens, false, LayerObserver.NONE);
-        position = PROMPT_LENGTH;
+        sequences.prefill(model);
     }
 
-    /** Frees the sequences' caches, which on the cluster are the attention worker's blocks. */
     @TearDown(Level.Iteration)
     public void release() {
-        for (int s = 0; s < batch; s++) {
-            model.release(s);
-        }
+        sequences.release(model);
     }
 
     @TearDown(Level.Trial)
@@ -121,12 +97,6 @@ public class ClusterDecodeBenchmark {
 
     @Benchmark
     public float[] decodeStep() {
-        List<SequenceChunk> chunks = new ArrayList<>(batch);
-        for (int s = 0; s < batch; s++) {
-            chunks.add(new SequenceChunk(s, position, 1));
-        }
-        float[] logits = model.forward(chunks, stepTokens, false, LayerObserver.NONE);
-        position++;
-        return logits;
+        return sequences.step(model, LayerObserver.NONE);
     }
 }

@@ -1,11 +1,9 @@
 package dev.expertmesh.benchmarks;
 
-import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.demo.RandomWeights;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
-import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.model.ModelConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -20,9 +18,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -45,10 +40,7 @@ public class DecodeStepBenchmark {
     private Engine engine;
     private DeepseekModel model;
     private DecodeStepTraffic traffic;
-    private int[][] prompts;
-    private int[] stepTokens;
-    /** Position of the next decode step's token: every sequence has the same length. */
-    private int position;
+    private DecodeBatch sequences;
 
     @Setup(Level.Trial)
     public void load() {
@@ -57,27 +49,17 @@ public class DecodeStepBenchmark {
         engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes");
         model = engine.model();
         traffic = new DecodeStepTraffic(weights.made());
-        SplittableRandom random = new SplittableRandom(3);
-        int vocab = config.vocabSize();
-        prompts = new int[batch][];
-        for (int s = 0; s < batch; s++) {
-            prompts[s] = random.ints(PROMPT_LENGTH, 0, vocab).toArray();
-        }
-        stepTokens = random.ints(batch, 0, vocab).toArray();
+        sequences = new DecodeBatch(batch, PROMPT_LENGTH, config.vocabSize());
     }
 
-    /** Restarts every sequence from its prompt, so the context does not grow from iteration to iteration. */
     @Setup(Level.Iteration)
     public void prefill() {
-        List<SequenceChunk> chunks = new ArrayList<>();
-        int[] tokens = new int[batch * PROMPT_LENGTH];
-        for (int s = 0; s < batch; s++) {
-            model.release(s);
-            chunks.add(new SequenceChunk(s, 0, PROMPT_LENGTH));
-            System.arraycopy(prompts[s], 0, tokens, s * PROMPT_LENGTH, PROMPT_LENGTH);
-        }
-        model.forward(chunks, tokens, false, LayerObserver.NONE);
-        position = PROMPT_LENGTH;
+        sequences.prefill(model);
+    }
+
+    @TearDown(Level.Iteration)
+    public void release() {
+        sequences.release(model);
     }
 
     @TearDown(Level.Trial)
@@ -87,13 +69,8 @@ public class DecodeStepBenchmark {
 
     @Benchmark
     public float[] decodeStep(BytesStreamed streamed) {
-        List<SequenceChunk> chunks = new ArrayList<>(batch);
-        for (int s = 0; s < batch; s++) {
-            chunks.add(new SequenceChunk(s, position, 1));
-        }
         RoutedExperts routed = new RoutedExperts(LAYERS);
-        float[] logits = model.forward(chunks, stepTokens, false, routed);
-        position++;
+        float[] logits = sequences.step(model, routed);
         streamed.add(traffic.bytes(routed, batch));
         return logits;
     }
