@@ -94,14 +94,18 @@ public final class MlaAttention {
         float[] attended = new float[rows * heads * config.vHeadDim()];
         float[] cos = new float[rope.pairs()];
         float[] sin = new float[rope.pairs()];
+        // Every chunk is checked before any cache changes, so a refused step leaves all caches as they were.
+        for (int i = 0; i < chunks.size(); i++) {
+            SequenceChunk chunk = chunks.get(i);
+            if (caches.get(i).length(layer) != chunk.start()) {
+                throw new IllegalStateException("sequence " + chunk.sequenceId() + " has " + caches.get(i).length(layer)
+                        + " cached tokens in layer " + layer + " but the chunk starts at " + chunk.start());
+            }
+        }
         int row = 0;
         for (int i = 0; i < chunks.size(); i++) {
             SequenceChunk chunk = chunks.get(i);
             LatentKvCache cache = caches.get(i);
-            if (cache.length(layer) != chunk.start()) {
-                throw new IllegalStateException("sequence " + chunk.sequenceId() + " has " + cache.length(layer)
-                        + " cached tokens in layer " + layer + " but the chunk starts at " + chunk.start());
-            }
             cache.reserve(chunk.end());
             for (int t = 0; t < chunk.length(); t++) {
                 int r = row + t;
