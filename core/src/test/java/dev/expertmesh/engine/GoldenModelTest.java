@@ -7,6 +7,7 @@ import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.sampling.SamplingParams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The CPU engine against transformers' float64 outputs on the three tiny DeepSeek checkpoints. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -196,6 +198,27 @@ class GoldenModelTest {
             } finally {
                 m.release(sequence);
             }
+        }
+    }
+
+    @Test
+    void aStepWithAChunkThatDoesNotFollowItsCacheIsRefusedWithoutTouchingTheOthers() {
+        DeepseekModel m = engines.get("tiny-v2-lite").model();
+        long good = 5_000_000;
+        long bad = 5_000_001;
+        int[] prompt = {0, 5, 9};
+        try {
+            assertThatThrownBy(() -> m.forward(
+                            List.of(new SequenceChunk(good, 0, 3), new SequenceChunk(bad, 4, 1)), new int[]{0, 5, 9, 7}, false, LayerObserver.NONE))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("sequence " + bad + " has 0 cached tokens in layer 0 but the chunk starts at 4");
+            float[] afterRefusal = m.forward(List.of(new SequenceChunk(good, 0, 3)), prompt, false, LayerObserver.NONE);
+            float[] fresh = engines.get("tiny-v2-lite").score(prompt, LayerObserver.NONE);
+            int vocab = engines.get("tiny-v2-lite").config().vocabSize();
+            assertThat(afterRefusal).containsExactly(Arrays.copyOfRange(fresh, 2 * vocab, 3 * vocab));
+        } finally {
+            m.release(good);
+            m.release(bad);
         }
     }
 
