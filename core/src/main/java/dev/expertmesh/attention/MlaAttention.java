@@ -16,6 +16,8 @@ import java.util.stream.IntStream;
  * the query (q·W_UK) and the output (W_UV·o), attending over the latent cache directly.
  */
 public final class MlaAttention {
+    /** Cached tokens one decode task reads for every head: small enough to spread a long context over the cores. */
+    private static final int DECODE_TOKEN_BLOCK = 256;
     private final ModelConfig config;
     private final Weight qProj;
     private final Weight qAProj;
@@ -197,31 +199,52 @@ public final class MlaAttention {
     }
 
     /**
-     * Decode: one query row against {@code tokens} cached latents. Per head, the query is absorbed
-     * into latent space (W_UKᵀ·q_nope), attends over c and k_pe, and the latent output is expanded
-     * by W_UV: the cache is read once per head and never expanded.
+     * Decode: one query row against {@code tokens} cached latents. Each head's query is absorbed into
+     * latent space (W_UKᵀ·q_nope) and attends over c and k_pe directly; the latent output is expanded
+     * by W_UV. Every cached row is read once for all heads, in blocks of tokens that run in parallel:
+     * at long contexts the cache, not the weights, is what decode reads most.
      */
     private void attendAbsorbed(Backend backend, float[] q, int r, LatentKvCache cache, int layer, int tokens, float[] attended) {
         int rank = config.kvLoraRank();
         int width = config.latentCacheWidth();
         int heads = config.numAttentionHeads();
-        // Heads are independent: each reads the cache and writes its own slice of the output.
+        // [W_UKᵀ·q_nope | q_pe] for each head lines up with a cached row [c | k_pe]: one dot product a token.
+        float[] queries = new float[heads * width];
         IntStream.range(0, heads).parallel().forEach(h -> {
             int qAt = (r * heads + h) * config.qkHeadDim();
-            // [W_UKᵀ·q_nope | q_pe] lines up with a cached row [c | k_pe]: one dot product a token.
-            float[] query = new float[width];
-            backend.matmulTransposed(keyUp[h], q, qAt, query, 0);
-            System.arraycopy(q, qAt + config.qkNopeHeadDim(), query, rank, config.qkRopeHeadDim());
-            float[] scores = new float[tokens];
-            for (int t = 0; t < tokens; t++) {
-                scores[t] = backend.dot(query, 0, cache.block(t), cache.rowOffset(layer, t), width) * softmaxScale;
-            }
-            backend.softmax(scores, 0, tokens);
-            float[] outputLatent = new float[rank];
-            for (int t = 0; t < tokens; t++) {
-                backend.axpy(scores[t], cache.block(t), cache.rowOffset(layer, t), outputLatent, 0, rank);
-            }
-            backend.matmul(valueUp[h], outputLatent, 0, 1, attended, (r * heads + h) * config.vHeadDim());
+            backend.matmulTransposed(keyUp[h], q, qAt, queries, h * width);
+            System.arraycopy(q, qAt + config.qkNopeHeadDim(), queries, h * width + rank, config.qkRopeHeadDim());
         });
+        int blocks = (tokens + DECODE_TOKEN_BLOCK - 1) / DECODE_TOKEN_BLOCK;
+        float[] scores = new float[heads * tokens];
+        IntStream.range(0, blocks).parallel().forEach(b -> {
+            for (int t = b * DECODE_TOKEN_BLOCK; t < Math.min(tokens, (b + 1) * DECODE_TOKEN_BLOCK); t++) {
+                float[] row = cache.block(t);
+                int at = cache.rowOffset(layer, t);
+                for (int h = 0; h < heads; h++) {
+                    scores[h * tokens + t] = backend.dot(queries, h * width, row, at, width) * softmaxScale;
+                }
+            }
+        });
+        for (int h = 0; h < heads; h++) {
+            backend.softmax(scores, h * tokens, tokens);
+        }
+        // A block's partial outputs are added in block order: the sum is the same whatever the thread count.
+        float[][] partial = new float[blocks][heads * rank];
+        IntStream.range(0, blocks).parallel().forEach(b -> {
+            for (int t = b * DECODE_TOKEN_BLOCK; t < Math.min(tokens, (b + 1) * DECODE_TOKEN_BLOCK); t++) {
+                float[] row = cache.block(t);
+                int at = cache.rowOffset(layer, t);
+                for (int h = 0; h < heads; h++) {
+                    backend.axpy(scores[h * tokens + t], row, at, partial[b], h * rank, rank);
+                }
+            }
+        });
+        float[] outputLatents = partial[0];
+        for (int b = 1; b < blocks; b++) {
+            backend.axpy(1f, partial[b], 0, outputLatents, 0, heads * rank);
+        }
+        IntStream.range(0, heads).parallel().forEach(h ->
+                backend.matmul(valueUp[h], outputLatents, h * rank, 1, attended, (r * heads + h) * config.vHeadDim()));
     }
 }

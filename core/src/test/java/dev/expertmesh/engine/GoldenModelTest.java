@@ -202,6 +202,28 @@ class GoldenModelTest {
     }
 
     @Test
+    void decodeOverAContextOfSeveralCacheBlocksAgreesWithPrefill() {
+        DeepseekModel m = engines.get("tiny-v3").model();
+        int vocab = engines.get("tiny-v3").config().vocabSize();
+        // Past 256 tokens the absorbed path splits the cache into blocks read in parallel.
+        int[] ids = new java.util.SplittableRandom(7).ints(600, 2, vocab).toArray();
+        long prefilled = 6_000_000;
+        long decoded = 6_000_001;
+        try {
+            float[] prefill = m.forward(List.of(new SequenceChunk(prefilled, 0, ids.length)), ids, true, LayerObserver.NONE);
+            for (int t = 0; t < ids.length; t++) {
+                float[] step = m.forward(List.of(new SequenceChunk(decoded, t, 1)), new int[]{ids[t]}, false, LayerObserver.NONE);
+                if (t >= 256) {
+                    assertThat(Fixtures.relativeError(step, 0, prefill, t * vocab, vocab)).as("position %d", t).isLessThan(1e-5);
+                }
+            }
+        } finally {
+            m.release(prefilled);
+            m.release(decoded);
+        }
+    }
+
+    @Test
     void aStepWithAChunkThatDoesNotFollowItsCacheIsRefusedWithoutTouchingTheOthers() {
         DeepseekModel m = engines.get("tiny-v2-lite").model();
         long good = 5_000_000;
