@@ -118,14 +118,18 @@ final class ClusterOptions {
         if (!device.equals("cpu")) {
             throw new IllegalArgumentException("--device " + device + " is not available yet: ExpertMesh runs on the cpu for now");
         }
-        List<String> joinAt = members != null ? members
-                : file().has("members") ? Arrays.stream(file().get("members").isArray()
-                        ? new ObjectMapper().convertValue(file().get("members"), String[].class)
-                        : file().get("members").asText().split(",")).map(String::strip).toList()
-                : List.of();
+        List<String> joinAt = members != null ? members : fileMembers();
         String bind = text(host, "host", "127.0.0.1");
         return new NodeOptions(bind, number(port, "port", defaultPort), new MemberSettings(
                 text(clusterName, "cluster-name", "expertmesh"), bind, number(hazelcastPort, "hazelcast-port", MemberSettings.DEFAULT_PORT), joinAt));
+    }
+
+    /** The file's members: a YAML list, or one comma-separated string as on the command line. */
+    private List<String> fileMembers() {
+        JsonNode node = file().path("members");
+        String[] addresses = node.isArray() ? new ObjectMapper().convertValue(node, String[].class)
+                : node.isMissingNode() ? new String[0] : node.asText().split(",");
+        return Arrays.stream(addresses).map(String::strip).filter(a -> !a.isEmpty()).toList();
     }
 
     TransportOptions transport() {

@@ -1,0 +1,81 @@
+package dev.expertmesh.launcher;
+
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.proto.HiddenType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** A role's settings: flags over the YAML file's keys over the defaults. */
+class ClusterOptionsTest {
+
+    private static ClusterOptions parse(String... args) {
+        ExpertWorkerCommand command = new ExpertWorkerCommand();
+        new CommandLine(command).parseArgs(args);
+        return command.cluster;
+    }
+
+    @Test
+    void theYamlFileSetsEveryKeyAndFlagsWinOverIt(@TempDir Path dir) throws IOException {
+        Path yaml = dir.resolve("node.yaml");
+        Files.writeString(yaml, """
+                model: /models/DeepSeek-V2-Lite
+                host: 10.0.0.2
+                port: 7000
+                cluster-name: prod
+                members: [10.0.0.1:5701, 10.0.0.3:5701]
+                hazelcast-port: 5801
+                transport: fp32
+                cache-blocks: 64
+                block-tokens: 32
+                """);
+        ClusterOptions fromFile = parse("--config", yaml.toString());
+        NodeOptions node = fromFile.node(0);
+        assertThat(fromFile.model()).isEqualTo("/models/DeepSeek-V2-Lite");
+        assertThat(node.host()).isEqualTo("10.0.0.2");
+        assertThat(node.port()).isEqualTo(7000);
+        assertThat(node.member().clusterName()).isEqualTo("prod");
+        assertThat(node.member().members()).containsExactly("10.0.0.1:5701", "10.0.0.3:5701");
+        assertThat(node.member().port()).isEqualTo(5801);
+        assertThat(fromFile.transport().hiddenType()).isEqualTo(HiddenType.FP32);
+        assertThat(fromFile.cacheBlocks()).isEqualTo(64);
+        assertThat(fromFile.blockTokens()).isEqualTo(32);
+
+        ClusterOptions overridden = parse("--config", yaml.toString(), "--port", "7100", "--members", "10.0.0.9:5701",
+                "--transport", "bf16", "--model", "demo");
+        assertThat(overridden.node(0).port()).isEqualTo(7100);
+        assertThat(overridden.node(0).member().members()).containsExactly("10.0.0.9:5701");
+        assertThat(overridden.transport().hiddenType()).isEqualTo(HiddenType.BF16);
+        assertThat(overridden.model()).isEqualTo("demo");
+    }
+
+    @Test
+    void withoutAFileTheDefaultsHold() {
+        ClusterOptions defaults = parse("--model", "demo");
+        NodeOptions node = defaults.node(50051);
+        assertThat(node.host()).isEqualTo("127.0.0.1");
+        assertThat(node.port()).isEqualTo(50051);
+        assertThat(node.member().clusterName()).isEqualTo("expertmesh");
+        assertThat(node.member().members()).isEmpty();
+        assertThat(defaults.transport().hiddenType()).isEqualTo(HiddenType.BF16);
+        assertThat(defaults.blockTokens()).isEqualTo(64);
+    }
+
+    @Test
+    void mistakesAreNamed(@TempDir Path dir) throws IOException {
+        Path typo = dir.resolve("typo.yaml");
+        Files.writeString(typo, "modle: /models/x\n");
+        assertThatThrownBy(() -> parse("--config", typo.toString()).model())
+                .hasMessageContaining("unknown key 'modle'");
+        assertThatThrownBy(() -> parse().model()).hasMessageContaining("--model");
+        assertThatThrownBy(() -> parse("--model", "demo", "--transport", "fp8").transport()).hasMessageContaining("bf16 or fp32");
+        assertThatThrownBy(() -> parse("--model", "demo", "--device", "cuda:0").node(0)).hasMessageContaining("cpu");
+    }
+}
