@@ -14,6 +14,16 @@ public interface AttentionStage {
      */
     float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden);
 
-    /** Frees a finished sequence's cache. */
+    /**
+     * Sets aside cache blocks for the sequence to hold {@code tokens} positions (those it has count);
+     * false, with nothing set aside, when the stage, or the worker holding the sequence, has too few
+     * free. The scheduler grows sequences only through this, so a step never runs out of blocks midway.
+     */
+    boolean reserve(long sequenceId, int tokens);
+
+    /** Blocks set aside and in all, over every place the stage keeps caches. */
+    CacheUsage cacheUsage();
+
+    /** Frees a finished sequence's cache and the blocks set aside for it. */
     void release(long sequenceId);
 }

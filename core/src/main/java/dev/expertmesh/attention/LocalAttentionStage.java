@@ -19,6 +19,7 @@ public final class LocalAttentionStage implements AttentionStage {
     private final MlaAttention[] layers;
     private final LatentBlockPool pool;
     private final Map<Long, LatentKvCache> caches = new ConcurrentHashMap<>();
+    private final BlockLedger ledger;
 
     private LocalAttentionStage(ModelConfig config, Backend backend, float[][] inputNorms, MlaAttention[] layers, LatentBlockPool pool) {
         this.config = config;
@@ -26,6 +27,7 @@ public final class LocalAttentionStage implements AttentionStage {
         this.inputNorms = inputNorms;
         this.layers = layers;
         this.pool = pool;
+        this.ledger = new BlockLedger(pool.blockTokens(), pool.capacity(), 0);
     }
 
     /** With a pool bounded only by the heap. */
@@ -79,7 +81,18 @@ public final class LocalAttentionStage implements AttentionStage {
     }
 
     @Override
+    public boolean reserve(long sequenceId, int tokens) {
+        return ledger.reserve(sequenceId, tokens);
+    }
+
+    @Override
+    public CacheUsage cacheUsage() {
+        return ledger.usage();
+    }
+
+    @Override
     public void release(long sequenceId) {
+        ledger.release(sequenceId);
         LatentKvCache cache = caches.remove(sequenceId);
         if (cache != null) {
             cache.free();

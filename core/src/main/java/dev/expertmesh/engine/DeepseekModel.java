@@ -1,6 +1,7 @@
 package dev.expertmesh.engine;
 
 import dev.expertmesh.attention.AttentionStage;
+import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.LocalAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.backend.Backend;
@@ -20,6 +21,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The decoder: embeddings, then per layer an attention stage and an expert stage, then the final
@@ -32,6 +34,7 @@ import java.util.concurrent.Future;
  * at the same time instead of waiting on each other.
  */
 public final class DeepseekModel {
+    private static final AtomicLong NEXT_SEQUENCE_ID = new AtomicLong();
     private final ModelConfig config;
     private final Backend backend;
     private final Weight embedTokens;
@@ -229,6 +232,20 @@ public final class DeepseekModel {
         float[] logits = new float[rows * config.vocabSize()];
         backend.matmul(lmHead, normed, rows, logits);
         return logits;
+    }
+
+    /** An id no other sequence in this process has had, so caches of models built one after another never mix. */
+    public static long newSequenceId() {
+        return NEXT_SEQUENCE_ID.getAndIncrement();
+    }
+
+    /** Sets aside cache blocks for the sequence to hold {@code tokens} positions: see {@link AttentionStage#reserve}. */
+    public boolean reserve(long sequenceId, int tokens) {
+        return attention.reserve(sequenceId, tokens);
+    }
+
+    public CacheUsage cacheUsage() {
+        return attention.cacheUsage();
     }
 
     /** Frees the sequence's cache in the attention stage. */

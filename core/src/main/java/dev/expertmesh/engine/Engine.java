@@ -5,17 +5,14 @@ import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.sampling.Sampler;
+import dev.expertmesh.sampling.TokenLogprob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The single-process engine: scores prompts, and generates for several sequences at once, one
@@ -35,7 +32,6 @@ public final class Engine implements AutoCloseable {
     private final Runnable release;
     /** Sees every generation step from inside (routing statistics, say). */
     private final LayerObserver observer;
-    private final AtomicLong nextSequenceId = new AtomicLong();
 
     private Engine(DeepseekModel model, Runnable release, LayerObserver observer) {
         this.model = model;
@@ -100,7 +96,7 @@ public final class Engine implements AutoCloseable {
                     + " logits, more than one array holds; score at most " + MAX_ARRAY_LENGTH / vocab + " tokens at a time");
         }
         float[] logits = new float[promptIds.length * vocab];
-        long id = nextSequenceId.getAndIncrement();
+        long id = DeepseekModel.newSequenceId();
         try {
             for (int start = 0; start < promptIds.length; start += PREFILL_CHUNK) {
                 int length = Math.min(PREFILL_CHUNK, promptIds.length - start);
@@ -119,61 +115,44 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Generates for every request together: decode steps batch all unfinished sequences. Each token
-     * goes to {@code sink} as soon as it is sampled.
+     * Generates for every request together through the scheduler, without its limits: decode steps
+     * batch all unfinished sequences. Each token goes to {@code sink} as soon as it is sampled.
      */
     public List<Generation> generate(List<GenerationRequest> requests, TokenSink sink) {
-        List<Running> running = new ArrayList<>();
-        for (GenerationRequest r : requests) {
-            checkPrompt(r.promptIds().length, config().maxPositionEmbeddings() - 1);
-            running.add(new Running(running.size(), nextSequenceId.getAndIncrement(), r, new Sampler(r.sampling())));
-        }
-        try {
-            List<Running> active = running;
-            while (!active.isEmpty()) {
-                step(active, sink);
-                active = active.stream().filter(r -> r.finish == null).toList();
-            }
-        } finally {
-            running.forEach(r -> model.release(r.id));
-        }
-        return running.stream()
-                .map(r -> new Generation(r.generated.stream().mapToInt(Integer::intValue).toArray(), r.finish, r.request.promptIds().length))
-                .toList();
-    }
+        Generation[] generations = new Generation[requests.size()];
+        RuntimeException[] failure = new RuntimeException[1];
+        try (Scheduler scheduler = new Scheduler(() -> model, SchedulerLimits.UNLIMITED, observer)) {
+            for (int i = 0; i < requests.size(); i++) {
+                int index = i;
+                scheduler.submit(requests.get(i), new GenerationListener() {
+                    @Override
+                    public void token(int tokenId, TokenLogprob logprob) {
+                        sink.accept(index, tokenId);
+                    }
 
-    /**
-     * One forward step: for each sequence, its tokens not yet in the cache, at most a prefill chunk;
-     * those whose cache then holds everything get their next token sampled.
-     */
-    private void step(List<Running> active, TokenSink sink) {
-        List<SequenceChunk> chunks = new ArrayList<>(active.size());
-        List<int[]> pending = active.stream().map(Running::pending).toList();
-        int[] tokens = new int[pending.stream().mapToInt(p -> p.length).sum()];
-        int at = 0;
-        for (int i = 0; i < active.size(); i++) {
-            int[] p = pending.get(i);
-            chunks.add(new SequenceChunk(active.get(i).id, active.get(i).cached, p.length));
-            System.arraycopy(p, 0, tokens, at, p.length);
-            at += p.length;
-        }
-        float[] logits = model.forward(chunks, tokens, false, observer);
-        int vocab = config().vocabSize();
-        for (int i = 0; i < active.size(); i++) {
-            Running r = active.get(i);
-            r.cached += pending.get(i).length;
-            if (r.cached < r.length()) {
-                continue;
+                    @Override
+                    public void finished(Generation generation) {
+                        generations[index] = generation;
+                    }
+
+                    @Override
+                    public void failed(RuntimeException cause) {
+                        if (failure[0] == null) {
+                            failure[0] = cause;
+                        }
+                    }
+                });
             }
-            int token = r.sampler.sample(model.backend(), logits, i * vocab, vocab);
-            r.generated.add(token);
-            sink.accept(r.index, token);
-            if (config().eosTokenIds().contains(token)) {
-                r.finish = FinishReason.STOP;
-            } else if (r.generated.size() >= r.request.maxTokens() || r.length() >= config().maxPositionEmbeddings()) {
-                r.finish = FinishReason.LENGTH;
+            while (scheduler.step()) {
+                if (failure[0] != null) {
+                    throw failure[0];
+                }
             }
         }
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        return List.of(generations);
     }
 
     private static void checkPrompt(int length, int maxLength) {
@@ -190,37 +169,5 @@ public final class Engine implements AutoCloseable {
     @Override
     public void close() {
         release.run();
-    }
-
-    /** A sequence being generated. */
-    private static final class Running {
-        final int index;
-        final long id;
-        final GenerationRequest request;
-        final Sampler sampler;
-        final List<Integer> generated = new ArrayList<>();
-        /** Tokens already in the cache. */
-        int cached;
-        FinishReason finish;
-
-        Running(int index, long id, GenerationRequest request, Sampler sampler) {
-            this.index = index;
-            this.id = id;
-            this.request = request;
-            this.sampler = sampler;
-        }
-
-        int length() {
-            return request.promptIds().length + generated.size();
-        }
-
-        /** The next tokens to put in the cache: the prompt a chunk at a time, then each sampled token. */
-        int[] pending() {
-            int[] prompt = request.promptIds();
-            if (cached < prompt.length) {
-                return Arrays.copyOfRange(prompt, cached, Math.min(prompt.length, cached + PREFILL_CHUNK));
-            }
-            return new int[]{generated.getLast()};
-        }
     }
 }

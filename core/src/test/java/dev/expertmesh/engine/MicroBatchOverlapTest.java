@@ -2,6 +2,7 @@ package dev.expertmesh.engine;
 
 import dev.expertmesh.Fixtures;
 import dev.expertmesh.attention.AttentionStage;
+import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.LocalAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.backend.Backend;
@@ -49,6 +50,16 @@ class MicroBatchOverlapTest {
                         secondAttending.countDown();
                     }
                     return attention.forward(layer, microBatch, chunks, hidden);
+                }
+
+                @Override
+                public boolean reserve(long sequenceId, int tokens) {
+                    return attention.reserve(sequenceId, tokens);
+                }
+
+                @Override
+                public CacheUsage cacheUsage() {
+                    return attention.cacheUsage();
                 }
 
                 @Override

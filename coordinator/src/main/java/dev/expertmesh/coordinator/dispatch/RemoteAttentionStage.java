@@ -2,6 +2,8 @@ package dev.expertmesh.coordinator.dispatch;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.expertmesh.attention.AttentionStage;
+import dev.expertmesh.attention.BlockLedger;
+import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.AttentionBatch;
@@ -32,7 +34,8 @@ import java.util.stream.IntStream;
 
 /**
  * The attention stage on attention workers. A sequence stays on the worker it was first given
- * (its latent cache lives there): the one with the most free cache blocks when it starts. Each
+ * (its latent cache lives there): the one with the most free cache blocks when it starts. This
+ * coordinator keeps each worker's block ledger, learnt from the worker when the stage connects. Each
  * worker gets one message per layer with its sequences' rows; workers return the attention output
  * and the residual is added here, so the residual stream keeps fp32 whatever the transport. Each
  * micro-batch has its own stream to every worker, so micro-batches are in flight together.
@@ -47,6 +50,8 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     private final PeerConnections connections;
     private final TransportOptions options;
     private final Map<Long, Integer> workerOfSequence = new ConcurrentHashMap<>();
+    /** ledgers[worker]. */
+    private final List<BlockLedger> ledgers;
     /** Steps each micro-batch has been in, for the workers' logs. */
     private final long[] steps;
 
@@ -65,6 +70,35 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
                         .toList())
                 .toList();
         this.steps = new long[options.microBatches()];
+        this.ledgers = peers.stream().map(peer -> {
+            AttentionCapacity capacity = capacity(peer);
+            return new BlockLedger(capacity.getBlockTokens(), capacity.getTotalBlocks(), capacity.getTotalBlocks() - capacity.getFreeBlocks());
+        }).toList();
+    }
+
+    @Override
+    public synchronized boolean reserve(long sequenceId, int tokens) {
+        Integer worker = workerOfSequence.get(sequenceId);
+        if (worker != null) {
+            return ledgers.get(worker).reserve(sequenceId, tokens);
+        }
+        int roomiest = 0;
+        for (int w = 1; w < ledgers.size(); w++) {
+            if (ledgers.get(w).usage().freeBlocks() > ledgers.get(roomiest).usage().freeBlocks()) {
+                roomiest = w;
+            }
+        }
+        if (!ledgers.get(roomiest).reserve(sequenceId, tokens)) {
+            return false;
+        }
+        workerOfSequence.put(sequenceId, roomiest);
+        log.debug("Sequence {} goes to {}", sequenceId, peers.get(roomiest));
+        return true;
+    }
+
+    @Override
+    public CacheUsage cacheUsage() {
+        return ledgers.stream().map(BlockLedger::usage).reduce(CacheUsage::plus).orElseThrow();
     }
 
     @Override
@@ -136,9 +170,10 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     }
 
     /**
-     * Gives each sequence seen for the first time to the worker with the most free blocks, counting
-     * the blocks of sequences given out in this same step, which the workers do not know of yet.
-     * Micro-batches assign one at a time, so none counts blocks another is handing out.
+     * Gives each sequence seen for the first time and not reserved for (scored, not scheduled) to
+     * the worker with the most free blocks, counting the blocks of sequences given out in this same
+     * step, which the workers do not know of yet. Micro-batches assign one at a time, so none counts
+     * blocks another is handing out.
      */
     private synchronized void assignNewSequences(List<SequenceChunk> chunks) {
         List<SequenceChunk> fresh = chunks.stream().filter(c -> !workerOfSequence.containsKey(c.sequenceId())).toList();
@@ -184,6 +219,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         if (worker == null) {
             return;
         }
+        ledgers.get(worker).release(sequenceId);
         connections.doAction(peers.get(worker), new Action(DataPlaneActions.RELEASE,
                 ReleaseSequences.newBuilder().addSequenceIds(sequenceId).build().toByteArray()));
     }
