@@ -4,6 +4,7 @@ import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
+import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.model.ModelConfig;
@@ -32,6 +33,7 @@ import java.util.stream.Collectors;
  */
 final class ClusterEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterEngine.class);
+    private static final long RECHECK_NANOS = 1_000_000_000L;
 
     private final ClusterMember member;
     private final ShardMapStore shardMaps;
@@ -41,20 +43,34 @@ final class ClusterEngine implements AutoCloseable {
     private final TransportOptions transport;
     private final RoutingCounts routingCounts;
     private Built built;
+    private long checkedAtNanos;
 
     /** An engine and what it was built for. */
     private record Built(Engine engine, long epoch, List<NodeDescriptor> attentionWorkers) {
     }
 
     ClusterEngine(ClusterMember member, ShardMapStore shardMaps, TensorSource weights, ModelConfig config, Backend backend,
-                  TransportOptions transport) {
+                  TransportOptions transport, RoutingCounts routingCounts) {
         this.member = member;
         this.shardMaps = shardMaps;
         this.weights = weights;
         this.config = config;
         this.backend = backend;
         this.transport = transport;
-        this.routingCounts = new RoutingCounts(config);
+        this.routingCounts = routingCounts;
+    }
+
+    /**
+     * The model to run the next step on. Asked at every step, it looks at the cluster at most once
+     * a second: a worker that leaves mid-step fails that step anyway, and the next look rebuilds.
+     */
+    synchronized DeepseekModel model() {
+        long now = System.nanoTime();
+        if (built == null || now - checkedAtNanos > RECHECK_NANOS) {
+            engine();
+            checkedAtNanos = now;
+        }
+        return built.engine().model();
     }
 
     /** The engine for the cluster as it is now; IllegalStateException says what the cluster still lacks. */

@@ -3,6 +3,7 @@ package dev.expertmesh.coordinator;
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.api.InferenceService;
+import dev.expertmesh.coordinator.serving.TextGeneration;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
@@ -13,63 +14,95 @@ import dev.expertmesh.shardmap.ShardMapKeeper;
 import dev.expertmesh.shardmap.ShardMapStore;
 import dev.expertmesh.transport.TransportOptions;
 import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The coordinator role: the public gRPC API, the shard map kept in step with the expert workers,
- * and an engine whose attention and experts run on the workers.
+ * The coordinator role: the public gRPC API (with the standard health service and reflection),
+ * the scheduler, the shard map kept in step with the expert workers, and an engine whose attention
+ * and experts run on the workers.
  */
 public final class CoordinatorNode implements AutoCloseable {
     private static final long READY_POLL_MILLIS = 100;
     private final Server server;
+    private final TextGeneration generation;
     private final ClusterMember member;
     private final ShardMapStore shardMaps;
     private final ShardMapKeeper keeper;
     private final ClusterEngine engine;
+    private final ScheduledExecutorService healthChecks;
 
-    private CoordinatorNode(Server server, ClusterMember member, ShardMapStore shardMaps, ShardMapKeeper keeper, ClusterEngine engine) {
+    private CoordinatorNode(Server server, TextGeneration generation, ClusterMember member, ShardMapStore shardMaps,
+                            ShardMapKeeper keeper, ClusterEngine engine, ScheduledExecutorService healthChecks) {
         this.server = server;
+        this.generation = generation;
         this.member = member;
         this.shardMaps = shardMaps;
         this.keeper = keeper;
         this.engine = engine;
+        this.healthChecks = healthChecks;
     }
 
     /** {@code weights} (for the embeddings, routers and lm_head) must outlive the node. */
     public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, Backend backend,
-                                        TransportOptions transport) {
+                                        TransportOptions transport, ServingOptions serving) {
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
         ShardMapKeeper keeper = null;
         ClusterEngine engine = null;
         Server server = null;
+        ScheduledExecutorService healthChecks = null;
         // The API listens first, so the descriptor the cluster sees carries its real port; until the
         // engine exists, requests are told the coordinator is starting.
         AtomicReference<ClusterEngine> ready = new AtomicReference<>();
+        RoutingCounts routingCounts = new RoutingCounts(config);
+        TextGeneration generation = new TextGeneration(serving.modelName(), config, serving.tokenizer(),
+                () -> starting(ready).model(), serving.limits(), routingCounts);
+        HealthStatusManager health = new HealthStatusManager();
+        health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
-                    .addService(new InferenceService(() -> starting(ready).engine(), () -> starting(ready).status()))
+                    .addService(new InferenceService(generation, () -> starting(ready).status()))
+                    .addService(health.getHealthService())
+                    .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort()).setDevice("cpu").build());
             shardMaps = new ShardMapStore(member.hazelcast());
             keeper = ShardMapKeeper.start(member, shardMaps, config, new PlacementPolicy.Contiguous());
-            engine = new ClusterEngine(member, shardMaps, weights, config, backend, transport);
+            engine = new ClusterEngine(member, shardMaps, weights, config, backend, transport, routingCounts);
             ready.set(engine);
-            return new CoordinatorNode(server, member, shardMaps, keeper, engine);
+            healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());
+            ClusterEngine checked = engine;
+            healthChecks.scheduleWithFixedDelay(() -> health.setStatus("", servingStatus(checked)), 0, 1, TimeUnit.SECONDS);
+            return new CoordinatorNode(server, generation, member, shardMaps, keeper, engine, healthChecks);
         } catch (IOException e) {
-            closeAll(server, member, shardMaps, keeper, engine);
+            closeAll(server, generation, member, shardMaps, keeper, engine, healthChecks);
             throw new UncheckedIOException("the coordinator could not listen on " + options.host() + ":" + options.port(), e);
         } catch (RuntimeException e) {
-            closeAll(server, member, shardMaps, keeper, engine);
+            closeAll(server, generation, member, shardMaps, keeper, engine, healthChecks);
             throw e;
+        }
+    }
+
+    /** SERVING while the cluster has what a step needs. */
+    private static HealthCheckResponse.ServingStatus servingStatus(ClusterEngine engine) {
+        try {
+            engine.model();
+            return HealthCheckResponse.ServingStatus.SERVING;
+        } catch (RuntimeException notReady) {
+            return HealthCheckResponse.ServingStatus.NOT_SERVING;
         }
     }
 
@@ -114,12 +147,21 @@ public final class CoordinatorNode implements AutoCloseable {
         return member.nodeId();
     }
 
-    @Override
-    public void close() {
-        closeAll(server, member, shardMaps, keeper, engine);
+    /** What the public APIs serve. */
+    public TextGeneration generation() {
+        return generation;
     }
 
-    private static void closeAll(Server server, ClusterMember member, ShardMapStore shardMaps, ShardMapKeeper keeper, ClusterEngine engine) {
+    @Override
+    public void close() {
+        closeAll(server, generation, member, shardMaps, keeper, engine, healthChecks);
+    }
+
+    private static void closeAll(Server server, TextGeneration generation, ClusterMember member, ShardMapStore shardMaps,
+                                 ShardMapKeeper keeper, ClusterEngine engine, ScheduledExecutorService healthChecks) {
+        if (healthChecks != null) {
+            healthChecks.shutdownNow();
+        }
         if (server != null) {
             server.shutdownNow();
             try {
@@ -128,6 +170,7 @@ public final class CoordinatorNode implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        generation.close();
         if (engine != null) {
             engine.close();
         }

@@ -40,7 +40,7 @@ public final class Scheduler implements AutoCloseable {
     /** In admission order: preemption takes from the end. */
     private final List<Sequence> running = new ArrayList<>();
     /** The model the running sequences' caches are in. */
-    private DeepseekModel model;
+    private volatile DeepseekModel model;
     private volatile int runningCount;
     private volatile boolean closed;
     private Thread loop;
@@ -88,6 +88,12 @@ public final class Scheduler implements AutoCloseable {
         return runningCount;
     }
 
+    /** The cache blocks of the model the last step ran on (none before the first). */
+    public CacheUsage cacheUsage() {
+        DeepseekModel current = model;
+        return current == null ? new CacheUsage(1, 0, 0) : current.cacheUsage();
+    }
+
     /**
      * Runs one step: drops cancelled sequences, schedules, runs the model once and samples.
      * Returns false when there was nothing to run.
@@ -97,6 +103,7 @@ public final class Scheduler implements AutoCloseable {
             waiting.addLast(s);
         }
         dropCancelled();
+        runningCount = running.size();
         if (running.isEmpty() && waiting.isEmpty()) {
             return false;
         }
@@ -294,6 +301,9 @@ public final class Scheduler implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("The listener of sequence {} failed; cancelling it", s.id, e);
             s.cancel();
+            return;
+        }
+        if (s.cancelled) {
             return;
         }
         ModelConfig config = model.config();

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.proto.HiddenType;
@@ -27,13 +29,15 @@ final class ClusterOptions {
      */
     static final int DEFAULT_CACHE_BLOCKS = 1024;
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
-            "transport", "micro-batches", "cache-blocks", "block-tokens");
+            "transport", "micro-batches", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
+            "max-num-batched-tokens", "max-waiting-requests");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
     String model;
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
-            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, cache-blocks, block-tokens. Flags win over it.")
+            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, cache-blocks, block-tokens, served-model-name, "
+            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests. Flags win over it.")
     Path config;
 
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
@@ -68,6 +72,21 @@ final class ClusterOptions {
 
     @Option(names = "--block-tokens", paramLabel = "N", description = "Attention worker: tokens per cache block. Default: 64.")
     Integer blockTokens;
+
+    @Option(names = "--served-model-name", paramLabel = "NAME", description = "Coordinator: the model's name in requests and "
+            + "/v1/models. Default: the model directory's name.")
+    String servedModelName;
+
+    @Option(names = "--max-num-seqs", paramLabel = "N", description = "Coordinator: requests in the running batch at most. Default: 256.")
+    Integer maxNumSeqs;
+
+    @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Coordinator: tokens a step runs at most, "
+            + "decodes and prefill chunks together. Default: 512.")
+    Integer maxNumBatchedTokens;
+
+    @Option(names = "--max-waiting-requests", paramLabel = "N", description = "Coordinator: requests waiting at most; more "
+            + "are refused (RESOURCE_EXHAUSTED, HTTP 429). Default: 1024.")
+    Integer maxWaitingRequests;
 
     private JsonNode file;
 
@@ -145,6 +164,23 @@ final class ClusterOptions {
             case "fp32" -> HiddenType.FP32;
             default -> throw new IllegalArgumentException("--transport " + type + ": expected bf16 or fp32");
         });
+    }
+
+    /** The coordinator's serving options; the tokenizer is the model's own, if it has one. */
+    ServingOptions serving() {
+        String modelDir = model();
+        SchedulerLimits defaults = SchedulerLimits.DEFAULT;
+        SchedulerLimits limits = new SchedulerLimits(number(maxNumSeqs, "max-num-seqs", defaults.maxRunningRequests()),
+                number(maxNumBatchedTokens, "max-num-batched-tokens", defaults.maxBatchedTokens()),
+                number(maxWaitingRequests, "max-waiting-requests", defaults.maxWaitingRequests()));
+        return new ServingOptions(text(servedModelName, "served-model-name", servedName(modelDir)),
+                ModelOptions.openTokenizer(modelDir, null), limits);
+    }
+
+    /** A model's name by default: its directory's. */
+    static String servedName(String model) {
+        Path name = Path.of(model).toAbsolutePath().normalize().getFileName();
+        return name == null ? model : name.toString();
     }
 
     int cacheBlocks() {

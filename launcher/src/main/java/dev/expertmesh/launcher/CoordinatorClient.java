@@ -8,8 +8,8 @@ import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.GenerateRequest;
 import dev.expertmesh.proto.GenerateResponse;
 import dev.expertmesh.proto.InferenceGrpc;
-import dev.expertmesh.proto.Sampling;
 import dev.expertmesh.proto.StatusRequest;
+import dev.expertmesh.proto.TokenIds;
 import dev.expertmesh.sampling.SamplingParams;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -35,27 +35,27 @@ final class CoordinatorClient implements AutoCloseable {
     /** Generates on the cluster, handing each token to {@code sink} as it arrives. */
     Generation generate(GenerationRequest request, TokenSink sink) {
         SamplingParams s = request.sampling();
-        Sampling.Builder sampling = Sampling.newBuilder().setTemperature(s.temperature()).setTopK(s.topK()).setTopP(s.topP());
-        if (s.seed() != null) {
-            sampling.setSeed(s.seed());
-        }
-        GenerateRequest call = GenerateRequest.newBuilder()
-                .addAllPromptIds(Arrays.stream(request.promptIds()).boxed().toList())
+        GenerateRequest.Builder call = GenerateRequest.newBuilder()
+                .setPromptIds(TokenIds.newBuilder().addAllIds(Arrays.stream(request.promptIds()).boxed().toList()))
                 .setMaxTokens(request.maxTokens())
-                .setSampling(sampling)
-                .build();
+                .setTemperature(s.temperature()).setTopK(s.topK()).setTopP(s.topP());
+        if (s.seed() != null) {
+            call.setSeed(s.seed());
+        }
         List<Integer> tokens = new ArrayList<>();
         try {
-            Iterator<GenerateResponse> responses = InferenceGrpc.newBlockingStub(channel).generate(call);
+            Iterator<GenerateResponse> responses = InferenceGrpc.newBlockingStub(channel).generate(call.build());
             while (responses.hasNext()) {
                 GenerateResponse response = responses.next();
                 for (int token : response.getTokenIdsList()) {
                     tokens.add(token);
                     sink.accept(0, token);
                 }
-                if (!response.getFinishReason().isEmpty()) {
-                    return new Generation(tokens.stream().mapToInt(Integer::intValue).toArray(),
-                            FinishReason.valueOf(response.getFinishReason().toUpperCase()), response.getPromptTokens());
+                if (response.hasFinish()) {
+                    FinishReason reason = response.getFinish().getReason() == dev.expertmesh.proto.FinishReason.FINISH_REASON_STOP
+                            ? FinishReason.STOP : FinishReason.LENGTH;
+                    return new Generation(tokens.stream().mapToInt(Integer::intValue).toArray(), reason,
+                            response.getFinish().getUsage().getPromptTokens());
                 }
             }
             throw new IllegalStateException("the coordinator at " + target + " ended the stream without a finish reason");

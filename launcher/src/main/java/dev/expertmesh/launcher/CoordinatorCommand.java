@@ -2,6 +2,8 @@ package dev.expertmesh.launcher;
 
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.coordinator.CoordinatorNode;
+import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,13 +25,15 @@ final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ServingOptions serving = cluster.serving();
         ModelSource source = ModelSource.open(cluster.model());
         CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), new CpuBackend(),
-                cluster.transport());
+                cluster.transport(), serving);
         Serving.untilStopped(() -> {
             node.close();
             source.close();
-        }, spec.commandLine().getOut(), "coordinator " + node.nodeId() + " serving gRPC on port " + node.port());
+            serving.tokenizer().ifPresent(Tokenizer::close);
+        }, spec.commandLine().getOut(), "coordinator " + node.nodeId() + " serving " + serving.modelName() + ", gRPC on port " + node.port());
         return 0;
     }
 }

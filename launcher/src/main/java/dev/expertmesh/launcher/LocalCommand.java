@@ -4,6 +4,8 @@ import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.coordinator.CoordinatorNode;
+import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
@@ -78,7 +80,7 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    new CpuBackend(), transportOptions);
+                    new CpuBackend(), transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, SchedulerLimits.DEFAULT));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
@@ -91,7 +93,8 @@ final class LocalCommand implements Callable<Integer> {
             coordinator.awaitReady(expertWorkers, READY_TIMEOUT);
             String address = HOST + ":" + coordinator.port();
             var err = spec.commandLine().getErr();
-            err.printf("local cluster ready: coordinator %s, %d expert workers, %d attention workers%n", address, expertWorkers, attentionWorkers);
+            err.printf("local cluster ready: coordinator %s, %s, %s%n", address, count(expertWorkers, "expert worker"),
+                    count(attentionWorkers, "attention worker"));
             if (request == null) {
                 // Never returns: the process ends on Ctrl-C or SIGTERM, after the shutdown hook closes the nodes.
                 Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "serving gRPC on " + address);
@@ -119,6 +122,10 @@ final class LocalCommand implements Callable<Integer> {
         for (AutoCloseable c : order) {
             c.close();
         }
+    }
+
+    private static String count(int n, String what) {
+        return n + " " + what + (n == 1 ? "" : "s");
     }
 
     private static int freePort() throws IOException {

@@ -1,84 +1,196 @@
 package dev.expertmesh.coordinator.api;
 
-import dev.expertmesh.engine.Engine;
-import dev.expertmesh.engine.Generation;
-import dev.expertmesh.engine.GenerationRequest;
+import dev.expertmesh.coordinator.serving.Completion;
+import dev.expertmesh.coordinator.serving.CompletionDelta;
+import dev.expertmesh.coordinator.serving.CompletionInput;
+import dev.expertmesh.coordinator.serving.CompletionListener;
+import dev.expertmesh.coordinator.serving.CompletionRequest;
+import dev.expertmesh.coordinator.serving.InvalidRequestException;
+import dev.expertmesh.coordinator.serving.ServedModel;
+import dev.expertmesh.coordinator.serving.TextGeneration;
+import dev.expertmesh.engine.FinishReason;
+import dev.expertmesh.engine.QueueFullException;
+import dev.expertmesh.engine.Submission;
+import dev.expertmesh.proto.ChatMessages;
 import dev.expertmesh.proto.ClusterStatus;
+import dev.expertmesh.proto.Finish;
 import dev.expertmesh.proto.GenerateRequest;
 import dev.expertmesh.proto.GenerateResponse;
 import dev.expertmesh.proto.InferenceGrpc;
-import dev.expertmesh.proto.Sampling;
+import dev.expertmesh.proto.ListModelsRequest;
+import dev.expertmesh.proto.ListModelsResponse;
+import dev.expertmesh.proto.ModelCard;
 import dev.expertmesh.proto.StatusRequest;
-import dev.expertmesh.sampling.SamplingParams;
+import dev.expertmesh.proto.TokenLogprob;
+import dev.expertmesh.proto.TokenizeRequest;
+import dev.expertmesh.proto.TokenizeResponse;
+import dev.expertmesh.proto.TopLogprob;
+import dev.expertmesh.proto.Usage;
+import dev.expertmesh.sampling.TokenLogprob.Alternative;
+import dev.expertmesh.tokenizer.ChatMessage;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.List;
+import java.util.Arrays;
+import java.util.OptionalInt;
+import java.util.Set;
 import java.util.function.Supplier;
 
-/** The coordinator's gRPC API: Generate streams each token as the engine samples it. */
+/** The coordinator's gRPC API: the proto's messages to and from {@link TextGeneration}. */
 public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
-    private final Supplier<Engine> engine;
+    private final TextGeneration generation;
     private final Supplier<ClusterStatus> status;
-    /** Requests take turns until continuous batching lands: one step at a time on the data plane. */
-    private final Object oneRequestAtATime = new Object();
 
-    /** {@code engine} gives the engine to run each request on, or throws IllegalStateException when there is none yet. */
-    public InferenceService(Supplier<Engine> engine, Supplier<ClusterStatus> status) {
-        this.engine = engine;
+    /** {@code status} throws IllegalStateException while the coordinator is starting. */
+    public InferenceService(TextGeneration generation, Supplier<ClusterStatus> status) {
+        this.generation = generation;
         this.status = status;
     }
 
     @Override
     public void generate(GenerateRequest request, StreamObserver<GenerateResponse> responses) {
-        GenerationRequest generation;
+        ServerCallStreamObserver<GenerateResponse> call = (ServerCallStreamObserver<GenerateResponse>) responses;
+        Submission submission;
         try {
-            generation = new GenerationRequest(request.getPromptIdsList().stream().mapToInt(Integer::intValue).toArray(),
-                    samplingParams(request.getSampling()), request.getMaxTokens());
-        } catch (IllegalArgumentException e) {
-            responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            submission = generation.submit(completionRequest(request), new Streamed(call));
+        } catch (RuntimeException e) {
+            responses.onError(statusOf(e));
             return;
         }
-        try {
-            Generation g;
-            synchronized (oneRequestAtATime) {
-                g = engine.get().generate(List.of(generation),
-                        (r, token) -> responses.onNext(GenerateResponse.newBuilder().addTokenIds(token).build())).getFirst();
-            }
-            responses.onNext(GenerateResponse.newBuilder()
-                    .setFinishReason(g.finishReason().apiName())
-                    .setPromptTokens(g.promptTokens())
-                    .build());
-            responses.onCompleted();
-        } catch (IllegalArgumentException e) {
-            responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
-        } catch (IllegalStateException e) {
-            responses.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
-        } catch (RuntimeException e) {
-            log.warn("Generate failed", e);
-            responses.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).withCause(e).asRuntimeException());
+        // A client that cancels or whose deadline passes frees the request's cache blocks at the next step.
+        call.setOnCancelHandler(submission::cancel);
+        if (call.isCancelled()) {
+            submission.cancel();
         }
     }
 
-    private static SamplingParams samplingParams(Sampling s) {
-        return new SamplingParams(s.getTemperature(), s.getTopK(), s.getTopP() == 0 ? 1 : s.getTopP(),
-                s.hasSeed() ? s.getSeed() : null);
+    private static CompletionRequest completionRequest(GenerateRequest r) {
+        return new CompletionRequest(input(r),
+                r.getModel(),
+                r.hasMaxTokens() ? OptionalInt.of(r.getMaxTokens()) : OptionalInt.empty(),
+                TextGeneration.sampling(r.getTemperature(), r.hasTopP() ? r.getTopP() : null, r.getTopK(), r.hasSeed() ? r.getSeed() : null),
+                r.getStopList(),
+                Set.copyOf(r.getStopTokenIdsList()),
+                r.getIgnoreEos(),
+                r.hasLogprobs() ? OptionalInt.of(r.getLogprobs()) : OptionalInt.empty());
+    }
+
+    private static CompletionInput input(GenerateRequest r) {
+        return switch (r.getInputCase()) {
+            case PROMPT -> new CompletionInput.Text(r.getPrompt());
+            case CHAT -> chat(r.getChat());
+            case PROMPT_IDS -> new CompletionInput.Ids(r.getPromptIds().getIdsList().stream().mapToInt(Integer::intValue).toArray());
+            case INPUT_NOT_SET -> throw new InvalidRequestException("input", "give the input as prompt, chat or prompt_ids");
+        };
+    }
+
+    private static CompletionInput input(TokenizeRequest r) {
+        return switch (r.getInputCase()) {
+            case PROMPT -> new CompletionInput.Text(r.getPrompt());
+            case CHAT -> chat(r.getChat());
+            case INPUT_NOT_SET -> throw new InvalidRequestException("input", "give the input as prompt or chat");
+        };
+    }
+
+    private static CompletionInput chat(ChatMessages chat) {
+        try {
+            return new CompletionInput.Chat(chat.getMessagesList().stream().map(m -> new ChatMessage(m.getRole(), m.getContent())).toList());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("chat", e.getMessage());
+        }
+    }
+
+    /** Sends each delta as a message, then the finish; or the failure as the call's status. */
+    private record Streamed(ServerCallStreamObserver<GenerateResponse> call) implements CompletionListener {
+        @Override
+        public void delta(CompletionDelta delta) {
+            if (call.isCancelled()) {
+                return;
+            }
+            GenerateResponse.Builder message = GenerateResponse.newBuilder()
+                    .setText(delta.text())
+                    .addAllTokenIds(Arrays.stream(delta.tokenIds()).boxed().toList());
+            delta.logprobs().forEach(lp -> message.addLogprobs(TokenLogprob.newBuilder()
+                    .setTokenId(lp.tokenId()).setLogprob(lp.logprob())
+                    .addAllTop(lp.top().stream().map(InferenceService::topLogprob).toList())));
+            call.onNext(message.build());
+        }
+
+        @Override
+        public void finished(Completion completion) {
+            if (call.isCancelled()) {
+                return;
+            }
+            call.onNext(GenerateResponse.newBuilder().setFinish(Finish.newBuilder()
+                    .setReason(completion.finishReason() == FinishReason.STOP
+                            ? dev.expertmesh.proto.FinishReason.FINISH_REASON_STOP
+                            : dev.expertmesh.proto.FinishReason.FINISH_REASON_LENGTH)
+                    .setUsage(Usage.newBuilder().setPromptTokens(completion.promptTokens()).setCompletionTokens(completion.completionTokens()))
+                    .setStop(completion.stop() == null ? "" : completion.stop()))
+                    .build());
+            call.onCompleted();
+        }
+
+        @Override
+        public void failed(RuntimeException cause) {
+            if (!call.isCancelled()) {
+                call.onError(statusOf(cause));
+            }
+        }
+    }
+
+    private static TopLogprob topLogprob(Alternative a) {
+        return TopLogprob.newBuilder().setTokenId(a.tokenId()).setLogprob(a.logprob()).build();
+    }
+
+    @Override
+    public void tokenize(TokenizeRequest request, StreamObserver<TokenizeResponse> responses) {
+        try {
+            generation.checkModel(request.getModel());
+            int[] ids = generation.tokenize(input(request));
+            responses.onNext(TokenizeResponse.newBuilder().addAllTokenIds(Arrays.stream(ids).boxed().toList()).build());
+            responses.onCompleted();
+        } catch (RuntimeException e) {
+            responses.onError(statusOf(e));
+        }
+    }
+
+    @Override
+    public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> responses) {
+        ServedModel m = generation.model();
+        responses.onNext(ListModelsResponse.newBuilder().addModels(ModelCard.newBuilder()
+                .setId(m.name()).setModelType(m.modelType()).setMaxModelLen(m.maxModelLen())).build());
+        responses.onCompleted();
     }
 
     @Override
     public void status(StatusRequest request, StreamObserver<ClusterStatus> responses) {
-        ClusterStatus current;
         try {
-            current = status.get();
-        } catch (IllegalStateException e) {
-            responses.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
-            return;
+            responses.onNext(status.get());
+            responses.onCompleted();
+        } catch (RuntimeException e) {
+            responses.onError(statusOf(e));
         }
-        responses.onNext(current);
-        responses.onCompleted();
+    }
+
+    /** The gRPC status a failure maps to, with a one-line description. */
+    private static StatusRuntimeException statusOf(RuntimeException e) {
+        return switch (e) {
+            case InvalidRequestException invalid -> Status.INVALID_ARGUMENT
+                    .withDescription(invalid.field() == null ? invalid.getMessage() : invalid.field() + ": " + invalid.getMessage())
+                    .asRuntimeException();
+            case QueueFullException full -> Status.RESOURCE_EXHAUSTED.withDescription(full.getMessage()).asRuntimeException();
+            case IllegalStateException notReady -> Status.UNAVAILABLE.withDescription(notReady.getMessage()).asRuntimeException();
+            default -> {
+                log.warn("Request failed", e);
+                yield Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException();
+            }
+        };
     }
 }

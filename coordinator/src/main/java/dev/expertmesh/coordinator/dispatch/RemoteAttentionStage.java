@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -224,8 +225,23 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
                 ReleaseSequences.newBuilder().addSequenceIds(sequenceId).build().toByteArray()));
     }
 
+    /**
+     * Frees the caches of the sequences still held (the model is being replaced: they will be
+     * recomputed on the new one), one message per worker, then disconnects.
+     */
     @Override
     public void close() {
+        Map<Integer, List<Long>> held = workerOfSequence.entrySet().stream()
+                .collect(Collectors.groupingBy(Map.Entry::getValue, Collectors.mapping(Map.Entry::getKey, Collectors.toList())));
+        held.forEach((worker, sequenceIds) -> {
+            try {
+                connections.doAction(peers.get(worker), new Action(DataPlaneActions.RELEASE,
+                        ReleaseSequences.newBuilder().addAllSequenceIds(sequenceIds).build().toByteArray()));
+            } catch (RuntimeException e) {
+                log.debug("Could not free {} sequences on {} on closing", sequenceIds.size(), peers.get(worker), e);
+            }
+        });
+        workerOfSequence.clear();
         connections.close();
     }
 }

@@ -1,0 +1,241 @@
+package dev.expertmesh.serving;
+
+import dev.expertmesh.Fixtures;
+import dev.expertmesh.attentionworker.AttentionWorkerNode;
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.CoordinatorNode;
+import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.engine.Engine;
+import dev.expertmesh.engine.GenerationRequest;
+import dev.expertmesh.engine.SchedulerLimits;
+import dev.expertmesh.expertworker.ExpertWorkerNode;
+import dev.expertmesh.membership.MemberSettings;
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.proto.GenerateRequest;
+import dev.expertmesh.proto.GenerateResponse;
+import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.proto.InferenceGrpc;
+import dev.expertmesh.proto.TokenIds;
+import dev.expertmesh.sampling.SamplingParams;
+import dev.expertmesh.transport.TransportOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Many clients at once against a whole cluster on loopback (a coordinator, two expert workers and
+ * an attention worker, each with its own Hazelcast member and server): continuous batching,
+ * chunked prefill and preemption must not change what any of them gets.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ConcurrentClientsTest {
+    private static final String MODEL = "tiny-v2-lite";
+    private static final String HOST = "127.0.0.1";
+    private static final int CLIENTS = 64;
+    private static final int MAX_TOKENS = 12;
+    /** Room for 16 running sequences of the longest prompt here: fewer than 64 clients need, so some wait and some are preempted. */
+    private static final int BLOCK_TOKENS = 16;
+    private static final int CACHE_BLOCKS = 48;
+    private static final SchedulerLimits LIMITS = new SchedulerLimits(16, 64, 100);
+
+    private TensorSource weights;
+    private ModelConfig config;
+    private final List<AutoCloseable> nodes = new ArrayList<>();
+    private CoordinatorNode coordinator;
+    private ManagedChannel channel;
+
+    @BeforeAll
+    void startCluster() throws Exception {
+        weights = Checkpoint.open(Fixtures.model(MODEL));
+        config = ModelConfig.load(Fixtures.model(MODEL));
+        int hazelcastPort = freePort();
+        String clusterName = "concurrent-clients-" + hazelcastPort;
+        MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
+        MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
+        // fp32 on the wire, so that only batching could make a difference to the single-process tokens.
+        coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuBackend(),
+                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), new ServingOptions(MODEL, Optional.empty(), LIMITS));
+        nodes.add(coordinator);
+        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), BLOCK_TOKENS, CACHE_BLOCKS));
+        for (int i = 0; i < 2; i++) {
+            nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), 1L << 30));
+        }
+        coordinator.awaitReady(2, Duration.ofSeconds(60));
+        channel = ManagedChannelBuilder.forAddress(HOST, coordinator.port()).usePlaintext().build();
+    }
+
+    @AfterAll
+    void stopCluster() throws Exception {
+        if (channel != null) {
+            channel.shutdownNow();
+        }
+        for (AutoCloseable node : nodes) {
+            node.close();
+        }
+        weights.close();
+    }
+
+    /** The fixture prompts and prefixes of the longest, 64 in all. */
+    private static List<int[]> prompts() {
+        try (var golden = Fixtures.golden(MODEL)) {
+            List<int[]> prompts = new ArrayList<>();
+            for (int p = 0; p < 4; p++) {
+                prompts.add(golden.ints("p" + p + ".input_ids"));
+            }
+            int[] longest = golden.ints("p3.input_ids");
+            for (int i = 0; prompts.size() < CLIENTS; i++) {
+                prompts.add(Arrays.copyOf(longest, 2 + i * 7 % (longest.length - 2)));
+            }
+            return prompts;
+        }
+    }
+
+    private static GenerateRequest greedy(int[] prompt, int maxTokens) {
+        return GenerateRequest.newBuilder()
+                .setPromptIds(TokenIds.newBuilder().addAllIds(Arrays.stream(prompt).boxed().toList()))
+                .setMaxTokens(maxTokens)
+                .build();
+    }
+
+    /** What one streaming client saw: its tokens and how the call ended. */
+    private record Stream(List<Integer> tokens, CompletableFuture<Status> end) {
+    }
+
+    private Stream stream(GenerateRequest request) {
+        Stream stream = new Stream(java.util.Collections.synchronizedList(new ArrayList<>()), new CompletableFuture<>());
+        InferenceGrpc.newStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).generate(request, new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(GenerateResponse response) {
+                stream.tokens().addAll(response.getTokenIdsList());
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                stream.end().complete(Status.fromThrowable(t));
+            }
+
+            @Override
+            public void onCompleted() {
+                stream.end().complete(Status.OK);
+            }
+        });
+        return stream;
+    }
+
+    @Test
+    void everyConcurrentGreedyStreamIsTheSingleProcessGenerationOfItsPromptAlone() throws Exception {
+        List<int[]> prompts = prompts();
+        List<List<Integer>> expected = new ArrayList<>();
+        try (Engine alone = Engine.load(Fixtures.model(MODEL), new CpuBackend())) {
+            for (int[] prompt : prompts) {
+                expected.add(Arrays.stream(alone.generate(new GenerationRequest(prompt, SamplingParams.GREEDY, MAX_TOKENS)).tokenIds())
+                        .boxed().toList());
+            }
+        }
+        List<Stream> streams = prompts.stream().map(p -> stream(greedy(p, MAX_TOKENS))).toList();
+        for (int i = 0; i < CLIENTS; i++) {
+            assertThat(streams.get(i).end().get(120, TimeUnit.SECONDS).getCode()).as("client %d's status", i).isEqualTo(Status.Code.OK);
+            assertThat(streams.get(i).tokens()).as("client %d (prompt of %d tokens)", i, prompts.get(i).length)
+                    .containsExactlyElementsOf(expected.get(i));
+        }
+        assertThat(coordinator.generation().scheduler().cacheUsage().usedBlocks()).isZero();
+    }
+
+    @Test
+    void aCancelledStreamFreesItsBlocks() throws Exception {
+        CountDownLatch firstToken = new CountDownLatch(1);
+        CompletableFuture<Void> cancelled = new CompletableFuture<>();
+        InferenceGrpc.newStub(channel).generate(greedy(prompts().get(3), 1000),
+                new ClientResponseObserver<GenerateRequest, GenerateResponse>() {
+                    private ClientCallStreamObserver<GenerateRequest> call;
+
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<GenerateRequest> requestStream) {
+                        call = requestStream;
+                    }
+
+                    @Override
+                    public void onNext(GenerateResponse response) {
+                        if (firstToken.getCount() > 0) {
+                            firstToken.countDown();
+                            call.cancel("the client has seen enough", null);
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        cancelled.complete(null);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        cancelled.completeExceptionally(new AssertionError("1000 tokens generated: the cancellation did not reach the server"));
+                    }
+                });
+        assertThat(firstToken.await(60, TimeUnit.SECONDS)).isTrue();
+        cancelled.get(60, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (coordinator.generation().scheduler().running() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(coordinator.generation().scheduler().running()).isZero();
+        assertThat(coordinator.generation().scheduler().cacheUsage().usedBlocks()).isZero();
+    }
+
+    @Test
+    void requestsBeyondTheWaitingLimitAreRefusedAndTheRestServed() throws Exception {
+        int burst = LIMITS.maxRunningRequests() + LIMITS.maxWaitingRequests() + 300;
+        int[] prompt = prompts().get(1);
+        List<Stream> streams = new ArrayList<>();
+        for (int i = 0; i < burst; i++) {
+            streams.add(stream(greedy(prompt, 2)));
+        }
+        int served = 0;
+        int refused = 0;
+        for (Stream s : streams) {
+            Status status = s.end().get(120, TimeUnit.SECONDS);
+            switch (status.getCode()) {
+                case OK -> {
+                    served++;
+                    assertThat(s.tokens()).hasSize(2);
+                }
+                case RESOURCE_EXHAUSTED -> {
+                    refused++;
+                    assertThat(status.getDescription()).contains("requests are already waiting");
+                }
+                default -> throw new AssertionError("unexpected status " + status);
+            }
+        }
+        assertThat(refused).as("refused").isPositive();
+        assertThat(served).as("served").isGreaterThanOrEqualTo(LIMITS.maxWaitingRequests());
+        assertThat(coordinator.generation().scheduler().cacheUsage().usedBlocks()).isZero();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
