@@ -14,17 +14,30 @@ import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.proto.Finish;
+import dev.expertmesh.proto.FinishReason;
 import dev.expertmesh.proto.GenerateRequest;
 import dev.expertmesh.proto.GenerateResponse;
 import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.proto.InferenceGrpc;
+import dev.expertmesh.proto.ListModelsRequest;
+import dev.expertmesh.proto.ModelCard;
 import dev.expertmesh.proto.TokenIds;
+import dev.expertmesh.proto.TokenLogprob;
 import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.transport.TransportOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.reflection.v1.ServerReflectionGrpc;
+import io.grpc.reflection.v1.ServerReflectionRequest;
+import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.ClientResponseObserver;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,14 +56,16 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Many clients at once against a whole cluster on loopback (a coordinator, two expert workers and
- * an attention worker, each with its own Hazelcast member and server): continuous batching,
- * chunked prefill and preemption must not change what any of them gets.
+ * The coordinator's gRPC API on a whole cluster on loopback (a coordinator, two expert workers and
+ * an attention worker, each with its own Hazelcast member and server): many clients at once, whom
+ * continuous batching, chunked prefill and preemption must not change anything for; cancellation,
+ * deadlines, overload, bad fields; the standard health and reflection services.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ConcurrentClientsTest {
+class ServingApiTest {
     private static final String MODEL = "tiny-v2-lite";
     private static final String HOST = "127.0.0.1";
     private static final int CLIENTS = 64;
@@ -71,7 +86,7 @@ class ConcurrentClientsTest {
         weights = Checkpoint.open(Fixtures.model(MODEL));
         config = ModelConfig.load(Fixtures.model(MODEL));
         int hazelcastPort = freePort();
-        String clusterName = "concurrent-clients-" + hazelcastPort;
+        String clusterName = "serving-api-" + hazelcastPort;
         MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         // fp32 on the wire, so that only batching could make a difference to the single-process tokens.
@@ -196,12 +211,7 @@ class ConcurrentClientsTest {
                 });
         assertThat(firstToken.await(60, TimeUnit.SECONDS)).isTrue();
         cancelled.get(60, TimeUnit.SECONDS);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (coordinator.generation().scheduler().running() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertThat(coordinator.generation().scheduler().running()).isZero();
-        assertThat(coordinator.generation().scheduler().cacheUsage().usedBlocks()).isZero();
+        awaitIdle();
     }
 
     @Test
@@ -230,6 +240,106 @@ class ConcurrentClientsTest {
         }
         assertThat(refused).as("refused").isPositive();
         assertThat(served).as("served").isGreaterThanOrEqualTo(LIMITS.maxWaitingRequests());
+        assertThat(coordinator.generation().scheduler().cacheUsage().usedBlocks()).isZero();
+    }
+
+    @Test
+    void aDeadlinePassingMidStreamEndsTheCallAndFreesItsBlocks() throws Exception {
+        var blocking = InferenceGrpc.newBlockingStub(channel).withDeadlineAfter(300, TimeUnit.MILLISECONDS);
+        assertThatThrownBy(() -> blocking.generate(greedy(prompts().get(3), 100_000)).forEachRemaining(r -> { }))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+        awaitIdle();
+    }
+
+    @Test
+    void logprobsAndStopTokenIdsAreHonoured() {
+        int[] prompt = prompts().get(1);
+        List<GenerateResponse> free = new ArrayList<>();
+        InferenceGrpc.newBlockingStub(channel).generate(greedy(prompt, 3).toBuilder().setLogprobs(2).build()).forEachRemaining(free::add);
+        List<Integer> tokens = free.stream().flatMap(r -> r.getTokenIdsList().stream()).toList();
+        List<TokenLogprob> logprobs = free.stream().flatMap(r -> r.getLogprobsList().stream()).toList();
+        assertThat(tokens).hasSize(3);
+        assertThat(logprobs).extracting(TokenLogprob::getTokenId).containsExactlyElementsOf(tokens);
+        assertThat(logprobs).allSatisfy(lp -> {
+            assertThat(lp.getLogprob()).isNegative();
+            assertThat(lp.getTopList()).hasSize(2);
+            assertThat(lp.getTop(0).getTokenId()).as("greedy picks the most likely").isEqualTo(lp.getTokenId());
+        });
+        assertThat(free.getLast().getFinish().getReason()).isEqualTo(FinishReason.FINISH_REASON_LENGTH);
+
+        List<GenerateResponse> stopped = new ArrayList<>();
+        InferenceGrpc.newBlockingStub(channel).generate(greedy(prompt, 3).toBuilder().addStopTokenIds(tokens.get(1)).build())
+                .forEachRemaining(stopped::add);
+        assertThat(stopped.stream().flatMap(r -> r.getTokenIdsList().stream()).toList()).containsExactlyElementsOf(tokens.subList(0, 2));
+        Finish finish = stopped.getLast().getFinish();
+        assertThat(finish.getReason()).isEqualTo(FinishReason.FINISH_REASON_STOP);
+        assertThat(finish.getUsage().getPromptTokens()).isEqualTo(prompt.length);
+        assertThat(finish.getUsage().getCompletionTokens()).isEqualTo(2);
+    }
+
+    @Test
+    void badFieldsAreRefusedWithInvalidArgumentNamingTheField() {
+        int[] prompt = prompts().get(1);
+        assertRefused(greedy(prompt, 4).toBuilder().setTemperature(-1).build(), "temperature");
+        assertRefused(greedy(prompt, 4).toBuilder().setTopP(1.5).build(), "top_p");
+        assertRefused(greedy(prompt, 0), "max_tokens");
+        assertRefused(greedy(prompt, 4).toBuilder().setLogprobs(21).build(), "logprobs");
+        assertRefused(greedy(new int[]{config.vocabSize()}, 4), "prompt");
+        assertRefused(greedy(prompt, 4).toBuilder().setModel("gpt-4").build(), "model");
+        assertRefused(GenerateRequest.newBuilder().setPrompt("Hello").build(), "no tokenizer");
+        assertRefused(GenerateRequest.newBuilder().setMaxTokens(4).build(), "input");
+    }
+
+    private void assertRefused(GenerateRequest request, String named) {
+        assertThatThrownBy(() -> InferenceGrpc.newBlockingStub(channel).generate(request).forEachRemaining(r -> { }))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).contains(named);
+                });
+    }
+
+    @Test
+    void listModelsHealthAndReflectionAnswer() throws Exception {
+        ModelCard model = InferenceGrpc.newBlockingStub(channel).listModels(ListModelsRequest.getDefaultInstance()).getModels(0);
+        assertThat(model.getId()).isEqualTo(MODEL);
+        assertThat(model.getMaxModelLen()).isEqualTo(config.maxPositionEmbeddings());
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        HealthCheckResponse.ServingStatus health;
+        do {
+            health = HealthGrpc.newBlockingStub(channel).check(HealthCheckRequest.getDefaultInstance()).getStatus();
+        } while (health != HealthCheckResponse.ServingStatus.SERVING && System.nanoTime() < deadline);
+        assertThat(health).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+
+        CompletableFuture<List<String>> services = new CompletableFuture<>();
+        var reflection = ServerReflectionGrpc.newStub(channel).serverReflectionInfo(new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(ServerReflectionResponse response) {
+                services.complete(response.getListServicesResponse().getServiceList().stream().map(ServiceResponse::getName).toList());
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                services.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        });
+        reflection.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
+        assertThat(services.get(10, TimeUnit.SECONDS)).contains("expertmesh.v1.Inference", "grpc.health.v1.Health");
+        reflection.onCompleted();
+    }
+
+    /** Waits until nothing runs: what is cancelled leaves within a step. */
+    private void awaitIdle() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (coordinator.generation().scheduler().running() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(coordinator.generation().scheduler().running()).isZero();
         assertThat(coordinator.generation().scheduler().cacheUsage().usedBlocks()).isZero();
     }
 
