@@ -46,7 +46,7 @@ final class ClusterEngine implements AutoCloseable {
     private long checkedAtNanos;
 
     /** An engine and what it was built for. */
-    private record Built(Engine engine, long epoch, List<NodeDescriptor> attentionWorkers) {
+    private record Built(Engine engine, long epoch, List<NodeDescriptor> attentionWorkers, int expertWorkers) {
     }
 
     ClusterEngine(ClusterMember member, ShardMapStore shardMaps, TensorSource weights, ModelConfig config, Backend backend,
@@ -105,15 +105,19 @@ final class ClusterEngine implements AutoCloseable {
             model.close();
             arena.close();
         }, routingCounts);
-        built = new Built(engine, map.epoch(), attentionWorkers);
+        built = new Built(engine, map.epoch(), attentionWorkers, expertPeers.size());
         log.info("Serving shard map epoch {} with {} expert workers and {} attention workers", map.epoch(), expertPeers.size(),
                 attentionWorkers.size());
         return engine;
     }
 
-    /** Expert workers in the current shard map. */
-    int expertWorkers() {
-        return shardMaps.current().map(map -> expertWorkersOf(map).size()).orElse(0);
+    /**
+     * Expert workers the engine serves with, after bringing it up to date: read off the engine built,
+     * not the shard map, which may have moved on to a newer epoch since.
+     */
+    synchronized int servingExpertWorkers() {
+        engine();
+        return built.expertWorkers();
     }
 
     private static List<String> expertWorkersOf(ShardMap map) {

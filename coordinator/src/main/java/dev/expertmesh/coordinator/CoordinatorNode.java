@@ -123,8 +123,7 @@ public final class CoordinatorNode implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try {
-                engine.engine();
-                int serving = engine.expertWorkers();
+                int serving = engine.servingExpertWorkers();
                 if (serving < expertWorkers) {
                     throw new IllegalStateException("the cluster is not ready: " + serving + " of " + expertWorkers + " expert workers placed");
                 }
