@@ -10,8 +10,9 @@
 // cache[slots[r]·width + c] = bf16(latent[r·latent_stride + c]) for c < width, where
 // slot = block·block_tokens + offset in the block. A negative slot (a padding row) writes nothing.
 // Grid rows, block 256.
-extern "C" __global__ void cache_write(const float* __restrict__ latent, int latent_stride, const int* __restrict__ slots,
-                                       __nv_bfloat16* __restrict__ cache, int rows, int width) {
+extern "C" __global__ void cache_write(const float* __restrict__ latent, int latent_stride,
+                                       const int* __restrict__ slots, __nv_bfloat16* __restrict__ cache,
+                                       int rows, int width) {
     int r = blockIdx.x;
     if (r >= rows) {
         return;

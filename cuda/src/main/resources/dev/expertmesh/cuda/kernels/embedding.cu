@@ -6,9 +6,14 @@
 // Weight.bf16ToFloat does).
 #include <cuda_bf16.h>
 
+static __device__ __forceinline__ bool aligned16(const void* p) {
+    return (reinterpret_cast<unsigned long long>(p) & 15) == 0;
+}
+
 // out[r][c] = float(table[tokens[r]][c]) for c < hidden.
-// Grid rows, block 256. Each row is copied with 16-byte loads (8 bf16) when hidden is a multiple of 8
-// (every DeepSeek hidden size is), else element by element; both are coalesced.
+// Each row is copied with 16-byte loads (8 bf16) when hidden is a multiple of 8 (every DeepSeek hidden
+// size is) and the rows are 16-byte aligned, else element by element; both are coalesced.
+// Grid rows, block 256.
 extern "C" __global__ void embed(const int* __restrict__ tokens, const __nv_bfloat16* __restrict__ table,
                                  float* __restrict__ out, int rows, int hidden) {
     int r = blockIdx.x;
@@ -17,7 +22,7 @@ extern "C" __global__ void embed(const int* __restrict__ tokens, const __nv_bflo
     }
     const __nv_bfloat16* src = table + (long long) tokens[r] * hidden;
     float* dst = out + (long long) r * hidden;
-    if ((hidden & 7) == 0) {
+    if ((hidden & 7) == 0 && aligned16(src) && aligned16(dst)) {
         const uint4* src8 = reinterpret_cast<const uint4*>(src);
         float4* dst4 = reinterpret_cast<float4*>(dst);
         for (int i = threadIdx.x; i < hidden / 8; i += blockDim.x) {

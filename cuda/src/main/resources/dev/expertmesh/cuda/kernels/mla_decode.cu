@@ -103,10 +103,12 @@ extern "C" __global__ void mla_decode(const float* __restrict__ q_latent, const 
     float denominator = 0.f;
     for (int t0 = warp; t0 < tokens; t0 += 2 * DECODE_WARPS) {
         int t1 = t0 + DECODE_WARPS;
-        float s0 = load_and_score(cached_row(cache, table, t0, block_tokens, width), q, q_rope, lane, rank, rope_dim, c0);
+        float s0 = load_and_score(cached_row(cache, table, t0, block_tokens, width), q, q_rope, lane, rank,
+                                  rope_dim, c0);
         float s1 = NEG_INF;
         if (t1 < tokens) {
-            s1 = load_and_score(cached_row(cache, table, t1, block_tokens, width), q, q_rope, lane, rank, rope_dim, c1);
+            s1 = load_and_score(cached_row(cache, table, t1, block_tokens, width), q, q_rope, lane, rank,
+                                rope_dim, c1);
         }
         s0 = warp_sum(s0) * softmax_scale;
         if (t1 < tokens) {

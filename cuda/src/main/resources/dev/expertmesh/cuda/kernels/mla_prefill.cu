@@ -83,7 +83,8 @@ extern "C" __global__ void mla_prefill(const float* __restrict__ q, const float*
 
     for (int j = 0; j < QUERIES_PER_WARP; j++) {
         for (int c = lane; c < qk_head_dim; c += 32) {
-            queries[warp][j][c] = j < warp_queries ? q[((long long) (first_query + j) * heads + h) * qk_head_dim + c] : 0.f;
+            long long at = ((long long) (first_query + j) * heads + h) * qk_head_dim + c;
+            queries[warp][j][c] = j < warp_queries ? q[at] : 0.f;
         }
     }
     float running_max[QUERIES_PER_WARP];

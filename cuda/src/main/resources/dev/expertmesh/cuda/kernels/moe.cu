@@ -11,7 +11,12 @@
 // when a token has three or more experts.
 #include <cuda_bf16.h>
 
-// out[i] = x[source_rows[i]], rows of hidden bf16 values; 16-byte loads when hidden is a multiple of 8.
+static __device__ __forceinline__ bool aligned16(const void* p) {
+    return (reinterpret_cast<unsigned long long>(p) & 15) == 0;
+}
+
+// out[i] = x[source_rows[i]], rows of hidden bf16 values; 16-byte loads when hidden is a multiple
+// of 8 and the rows are 16-byte aligned.
 // Grid rows, block 256.
 extern "C" __global__ void moe_gather(const __nv_bfloat16* __restrict__ x, const int* __restrict__ source_rows,
                                       __nv_bfloat16* __restrict__ out, int rows, int hidden) {
@@ -21,7 +26,7 @@ extern "C" __global__ void moe_gather(const __nv_bfloat16* __restrict__ x, const
     }
     const __nv_bfloat16* src = x + (long long) source_rows[i] * hidden;
     __nv_bfloat16* dst = out + (long long) i * hidden;
-    if ((hidden & 7) == 0) {
+    if ((hidden & 7) == 0 && aligned16(src) && aligned16(dst)) {
         const uint4* src8 = reinterpret_cast<const uint4*>(src);
         uint4* dst8 = reinterpret_cast<uint4*>(dst);
         for (int c = threadIdx.x; c < hidden / 8; c += blockDim.x) {

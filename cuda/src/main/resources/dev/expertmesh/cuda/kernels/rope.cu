@@ -3,9 +3,10 @@
 //
 // Kernels: yarn_rope.
 // Mirrors: YarnRope.rotation + CpuBackend.applyRope. The angle is inv_freq[i]·position in fp32; cos and
-// sin of it are rounded to fp32 and then multiplied by mscale (YaRN's attention factor); the rotation
-// (x0·cos − x1·sin, x0·sin + x1·cos) rounds each product separately, as Java does. cosf/sinf are the
-// accurate CUDA functions (not the __cosf intrinsics), within 2 ulp of Java's Math.cos/Math.sin.
+// sin of it are evaluated in double, rounded to fp32 and then multiplied by mscale (YaRN's attention
+// factor); the rotation (x0·cos − x1·sin, x0·sin + x1·cos) rounds each product separately, as Java does.
+// With the same inv_freq (YarnRope's inverse frequencies, computed on the host) the rotated values are
+// the CPU's bit for bit, up to the last ulp of CUDA's and Java's double cos and sin.
 #include <cuda_bf16.h>
 
 // For each row r and head h, rotates pairs (x[o + 2i], x[o + 2i + 1]), i < pairs, with
@@ -21,11 +22,12 @@ extern "C" __global__ void yarn_rope(float* __restrict__ x, int row_stride, int 
         return;
     }
     float angle = __fmul_rn(inv_freq[i], (float) positions[r]);
-    float sin_angle;
-    float cos_angle;
-    sincosf(angle, &sin_angle, &cos_angle);
-    float c = __fmul_rn(cos_angle, mscale);
-    float s = __fmul_rn(sin_angle, mscale);
+    // In double then rounded, as (float) Math.cos((double) angle): the same fp32 values as the CPU's.
+    double sin_angle;
+    double cos_angle;
+    sincos((double) angle, &sin_angle, &cos_angle);
+    float c = __fmul_rn((float) cos_angle, mscale);
+    float s = __fmul_rn((float) sin_angle, mscale);
     // Scalar loads: o may be odd (any head and offset layout), and a rope slice is a few hundred bytes a row.
     float* pair = x + (long long) r * row_stride + (long long) h * head_stride + offset + 2 * i;
     float x0 = pair[0];

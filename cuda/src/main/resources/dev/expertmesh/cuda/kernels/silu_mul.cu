@@ -10,7 +10,8 @@
 
 // out[r][i] = bf16(silu(gate_up[r][i])·gate_up[r][inter + i]), i < inter.
 // Grid rows, block 256.
-extern "C" __global__ void silu_mul(const float* __restrict__ gate_up, __nv_bfloat16* __restrict__ out, int rows, int inter) {
+extern "C" __global__ void silu_mul(const float* __restrict__ gate_up, __nv_bfloat16* __restrict__ out, int rows,
+                                    int inter) {
     int r = blockIdx.x;
     if (r >= rows) {
         return;
