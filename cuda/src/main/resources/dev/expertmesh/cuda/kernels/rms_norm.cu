@@ -19,6 +19,7 @@ static __device__ __forceinline__ float warp_sum(float v) {
 }
 
 // The sum of every thread's v, returned to all threads. blockDim.x is a multiple of 32, at most 1024.
+// Called once a kernel, so nothing guards warp_sums against a second call's writes.
 static __device__ __forceinline__ float block_sum(float v) {
     __shared__ float warp_sums[32];
     int lane = threadIdx.x & 31;
