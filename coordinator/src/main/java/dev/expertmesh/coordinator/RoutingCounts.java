@@ -8,9 +8,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Tokens routed to each (layer, routed expert) since the coordinator started: the load that
- * placement balances. The serving scheduler is the one observer of the cluster's forward passes,
- * so each token counts once per MoE layer and expert it is routed to (a preempted sequence's
- * recomputed tokens are routed, and counted, again).
+ * placement balances. The serving scheduler is the one observer of the cluster's forward passes
+ * (the cluster's engine has none), so each token counts once per MoE layer and expert it is routed
+ * to; a preempted sequence's recomputed tokens are routed, and counted, again.
  */
 public final class RoutingCounts implements LayerObserver {
     private final int experts;

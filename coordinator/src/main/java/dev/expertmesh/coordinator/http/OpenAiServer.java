@@ -1,5 +1,6 @@
 package dev.expertmesh.coordinator.http;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import dev.expertmesh.coordinator.metrics.PrometheusText;
@@ -34,16 +35,18 @@ public final class OpenAiServer implements AutoCloseable {
                 "/v1/models", new ModelsHandler(generation),
                 "/metrics", new MetricsHandler(metrics));
         // One context for every path, so that a path only starting like a route is not served as it.
-        server.createContext("/", exchange -> routes.getOrDefault(exchange.getRequestURI().getPath(), unknown -> {
-            try (unknown) {
-                HttpExchanges.sendError(unknown, ApiError.notFound("there is no " + unknown.getRequestURI().getPath()
-                        + " here: the API serves /v1/completions, /v1/chat/completions, /v1/models and /metrics"));
-            }
-        }).handle(exchange));
+        server.createContext("/", exchange -> routes.getOrDefault(exchange.getRequestURI().getPath(), OpenAiServer::notFound).handle(exchange));
         ExecutorService exchanges = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(exchanges);
         server.start();
         return new OpenAiServer(server, exchanges);
+    }
+
+    private static void notFound(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            HttpExchanges.sendError(exchange, ApiError.notFound("there is no " + exchange.getRequestURI().getPath()
+                    + " here: the API serves /v1/completions, /v1/chat/completions, /v1/models and /metrics"));
+        }
     }
 
     /** The port listened on (the one asked for, or the free one taken for 0). */
