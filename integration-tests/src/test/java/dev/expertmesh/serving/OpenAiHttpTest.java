@@ -110,6 +110,18 @@ class OpenAiHttpTest {
     }
 
     @Test
+    void aStopStringCutsTheTextBeforeIt() throws Exception {
+        String prompt = "Hello, world! The experts";
+        String text = expected(cluster.tokenizer().encode(prompt)).text();
+        String stop = text.substring(text.length() / 2, text.length() / 2 + 2);
+        HttpResponse<String> r = post("/completions", greedy(Map.of("prompt", prompt, "stop", List.of(stop, "never in it"))).toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
+        assertThat(choice.get("text").asText()).isEqualTo(text.substring(0, text.indexOf(stop)));
+        assertThat(choice.get("finish_reason").asText()).isEqualTo("stop");
+    }
+
+    @Test
     void tokenIdPromptsAndLogprobsFollowTheEngine() throws Exception {
         int[] prompt = cluster.tokenizer().encode("Mixture-of-Experts");
         Expected expected = expected(prompt);
