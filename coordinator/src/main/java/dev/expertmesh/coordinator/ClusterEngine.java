@@ -6,6 +6,7 @@ import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
+import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.ClusterStatus;
@@ -101,10 +102,12 @@ final class ClusterEngine implements AutoCloseable {
         Arena arena = Arena.ofShared();
         DistributedModel model = DistributedModel.connect(weights, config, backend, arena,
                 attentionWorkers.stream().map(ClusterEngine::peer).toList(), expertPeers, map.epoch(), transport);
+        // The serving scheduler runs this model's steps and counts their routes; the engine counting
+        // them too would count each token twice.
         Engine engine = Engine.around(model.model(), () -> {
             model.close();
             arena.close();
-        }, routingCounts);
+        }, LayerObserver.NONE);
         built = new Built(engine, map.epoch(), attentionWorkers, expertPeers.size());
         log.info("Serving shard map epoch {} with {} expert workers and {} attention workers", map.epoch(), expertPeers.size(),
                 attentionWorkers.size());

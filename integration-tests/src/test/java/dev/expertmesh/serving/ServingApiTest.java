@@ -91,7 +91,7 @@ class ServingApiTest {
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         // fp32 on the wire, so that only batching could make a difference to the single-process tokens.
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuBackend(),
-                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), new ServingOptions(MODEL, Optional.empty(), LIMITS));
+                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), new ServingOptions(MODEL, Optional.empty(), LIMITS, 0));
         nodes.add(coordinator);
         nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), BLOCK_TOKENS, CACHE_BLOCKS));
         for (int i = 0; i < 2; i++) {

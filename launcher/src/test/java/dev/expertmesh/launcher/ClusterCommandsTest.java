@@ -55,7 +55,7 @@ class ClusterCommandsTest {
         try (var golden = Fixtures.golden("tiny-v2-lite")) {
             int[] expected = golden.ints("p1.greedy_tokens");
             Run r = run("local", "--model", Fixtures.model("tiny-v2-lite").toString(), "--expert-workers", "2",
-                    "--attention-workers", "2", "--transport", "fp32",
+                    "--attention-workers", "2", "--transport", "fp32", "--http-port", "0",
                     "--prompt-ids", Output.commaSeparated(golden.ints("p1.input_ids")),
                     "--max-tokens", String.valueOf(expected.length), "--format", "json");
             assertThat(r.exitCode()).as(r.err()).isZero();
@@ -74,7 +74,7 @@ class ClusterCommandsTest {
         List<Process> processes = new ArrayList<>();
         try {
             Process coordinator = start(processes, "coordinator", common, "--hazelcast-port", String.valueOf(hazelcast),
-                    "--port", String.valueOf(grpc), "--transport", "fp32");
+                    "--port", String.valueOf(grpc), "--http-port", "0", "--transport", "fp32");
             awaitReadyLine(coordinator);
             String join = "127.0.0.1:" + hazelcast;
             List<Process> workers = List.of(
