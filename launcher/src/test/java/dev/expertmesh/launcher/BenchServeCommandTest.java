@@ -112,17 +112,19 @@ class BenchServeCommandTest {
     private static void awaitServing(Process p) throws Exception {
         var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<Void> ready = CompletableFuture.runAsync(() -> {
+            StringBuilder seen = new StringBuilder();
             try {
                 for (String line; (line = reader.readLine()) != null; ) {
                     if (line.contains("Ctrl-C stops it")) {
                         Thread.ofVirtual().start(() -> reader.lines().forEach(l -> { }));
                         return;
                     }
+                    seen.append(line).append('\n');
                 }
             } catch (IOException e) {
                 throw new RuntimeException(e);
             }
-            throw new IllegalStateException("local ended before it was serving");
+            throw new IllegalStateException("local ended before it was serving:\n" + seen);
         });
         ready.get(90, TimeUnit.SECONDS);
     }
