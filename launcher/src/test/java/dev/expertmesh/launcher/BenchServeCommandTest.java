@@ -116,7 +116,7 @@ class BenchServeCommandTest {
             try {
                 for (String line; (line = reader.readLine()) != null; ) {
                     if (line.contains("Ctrl-C stops it")) {
-                        Thread.ofVirtual().start(() -> reader.lines().forEach(l -> { }));
+                        drain(reader);
                         return;
                     }
                     seen.append(line).append('\n');
@@ -127,6 +127,18 @@ class BenchServeCommandTest {
             throw new IllegalStateException("local ended before it was serving:\n" + seen);
         });
         ready.get(90, TimeUnit.SECONDS);
+    }
+
+    private static void drain(BufferedReader reader) {
+        Thread.ofVirtual().start(() -> {
+            try {
+                while (reader.readLine() != null) {
+                    // discarded: the test reads what it needs through the API
+                }
+            } catch (IOException ignored) {
+                // the process ended
+            }
+        });
     }
 
     private static List<String> jvmOptions() throws IOException {
