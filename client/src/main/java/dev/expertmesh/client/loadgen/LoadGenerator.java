@@ -95,6 +95,9 @@ public final class LoadGenerator {
             }
             int outputTokens = stream.finish().usage().completionTokens();
             double e2e = (System.nanoTime() - sent) / 1e9;
+            if (first < 0) {
+                return RequestResult.failed(request.promptIds().length, "the generation ended without a token");
+            }
             return RequestResult.completed(request.promptIds().length, outputTokens, (first - sent) / 1e9,
                     gaps.stream().mapToDouble(Double::doubleValue).toArray(), e2e);
         } catch (ExpertMeshException e) {
