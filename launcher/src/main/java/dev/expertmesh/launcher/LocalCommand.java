@@ -3,6 +3,7 @@ package dev.expertmesh.launcher;
 import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.engine.SchedulerLimits;
@@ -104,8 +105,8 @@ final class LocalCommand implements Callable<Integer> {
                 // Never returns: the process ends on Ctrl-C or SIGTERM, after the shutdown hook closes the nodes.
                 Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "serving gRPC on " + address + " and HTTP on " + httpAddress);
             }
-            try (CoordinatorClient client = new CoordinatorClient(address)) {
-                generation.run(client::generate, request, tokenizer, spec.commandLine().getOut(), err);
+            try (ExpertMeshClient client = ExpertMeshClient.builder().address(address).build()) {
+                generation.run(new ClusterGenerator(client), request, tokenizer, spec.commandLine().getOut(), err);
             }
             return 0;
         } finally {

@@ -34,7 +34,7 @@ public final class TextGeneration implements AutoCloseable {
      */
     public TextGeneration(String name, ModelConfig config, Optional<Tokenizer> tokenizer, Supplier<DeepseekModel> models,
                           SchedulerLimits limits, LayerObserver observer, ServingMetrics metrics) {
-        this.served = new ServedModel(name, config.modelType(), config.maxPositionEmbeddings(), Instant.now().getEpochSecond());
+        this.served = new ServedModel(name, config.modelType(), config.maxPositionEmbeddings(), config.vocabSize(), Instant.now().getEpochSecond());
         this.config = config;
         this.tokenizer = tokenizer;
         this.scheduler = new Scheduler(models, limits, observer).serve();
