@@ -1,10 +1,6 @@
 package dev.expertmesh.serving;
 
 import dev.expertmesh.Fixtures;
-import dev.expertmesh.attentionworker.AttentionWorkerNode;
-import dev.expertmesh.backend.CpuBackend;
-import dev.expertmesh.checkpoint.Checkpoint;
-import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.client.Completion;
 import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.client.ExpertMeshException;
@@ -18,28 +14,18 @@ import dev.expertmesh.client.GenerationStream;
 import dev.expertmesh.client.ModelInfo;
 import dev.expertmesh.client.TokenLogprob;
 import dev.expertmesh.client.Usage;
-import dev.expertmesh.coordinator.CoordinatorNode;
-import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.engine.SchedulerLimits;
-import dev.expertmesh.expertworker.ExpertWorkerNode;
-import dev.expertmesh.membership.MemberSettings;
-import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.proto.HiddenType;
-import dev.expertmesh.transport.TransportOptions;
 import io.grpc.Status;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -56,30 +42,16 @@ class ClientSdkTest {
     private static final String MODEL = "tiny-v2-lite";
     private static final String HOST = "127.0.0.1";
 
-    private TensorSource weights;
+    private LoopbackCluster cluster;
     private ModelConfig config;
-    private final List<AutoCloseable> nodes = new ArrayList<>();
-    private CoordinatorNode coordinator;
     private String address;
     private ExpertMeshClient client;
 
     @BeforeAll
     void startCluster() throws Exception {
-        weights = Checkpoint.open(Fixtures.model(MODEL));
-        config = ModelConfig.load(Fixtures.model(MODEL));
-        int hazelcastPort = freePort();
-        String clusterName = "client-sdk-" + hazelcastPort;
-        MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
-        MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
-        coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuBackend(),
-                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), new ServingOptions(MODEL, Optional.empty(), SchedulerLimits.DEFAULT, 0));
-        nodes.add(coordinator);
-        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), 16, 256));
-        for (int i = 0; i < 2; i++) {
-            nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), 1L << 30));
-        }
-        coordinator.awaitReady(2, Duration.ofSeconds(60));
-        address = HOST + ":" + coordinator.port();
+        cluster = new LoopbackCluster(MODEL, false, SchedulerLimits.DEFAULT, 256);
+        config = cluster.config();
+        address = cluster.address();
         client = ExpertMeshClient.builder().address(address).defaultModel(MODEL).defaultDeadline(Duration.ofSeconds(120)).build();
     }
 
@@ -88,10 +60,9 @@ class ClientSdkTest {
         if (client != null) {
             client.close();
         }
-        for (AutoCloseable node : nodes) {
-            node.close();
+        if (cluster != null) {
+            cluster.close();
         }
-        weights.close();
     }
 
     private record Case(int[] prompt, List<Integer> greedy) {
@@ -191,7 +162,7 @@ class ClientSdkTest {
                 .deadline(Duration.ofMillis(500));
         assertThatThrownBy(() -> client.complete(endless))
                 .isInstanceOfSatisfying(ExpertMeshException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
-        awaitIdle();
+        cluster.awaitIdle();
     }
 
     @Test
@@ -200,7 +171,7 @@ class ClientSdkTest {
         try (GenerationStream stream = client.generate(endless)) {
             assertThat(stream.next().tokenIds()).hasSize(1);
         }
-        awaitIdle();
+        cluster.awaitIdle();
 
         CompletableFuture<ExpertMeshException> ended = new CompletableFuture<>();
         CompletableFuture<Void> firstDelta = new CompletableFuture<>();
@@ -223,13 +194,13 @@ class ClientSdkTest {
         firstDelta.get(60, TimeUnit.SECONDS);
         handle.cancel();
         assertThat(ended.get(60, TimeUnit.SECONDS).code()).isEqualTo(Status.Code.CANCELLED);
-        awaitIdle();
+        cluster.awaitIdle();
     }
 
     @Test
     void newRequestsMovePastAnUnreachableCoordinator() throws Exception {
         Case c = cases().getFirst();
-        try (ExpertMeshClient failingOver = ExpertMeshClient.builder().address(HOST + ":" + freePort()).address(address).build()) {
+        try (ExpertMeshClient failingOver = ExpertMeshClient.builder().address(LoopbackCluster.HOST + ":" + LoopbackCluster.freePort()).address(address).build()) {
             // Two requests: one starts at the unreachable address, the other at the coordinator.
             for (int i = 0; i < 2; i++) {
                 assertThat(failingOver.complete(greedy(c)).tokenIds()).containsExactlyElementsOf(c.greedy());
@@ -242,21 +213,5 @@ class ClientSdkTest {
     void listModelsAndStatusDescribeTheCluster() {
         assertThat(client.listModels()).containsExactly(new ModelInfo(MODEL, config.modelType(), config.maxPositionEmbeddings(), config.vocabSize()));
         assertThat(client.status().getMembersList()).hasSize(4);
-    }
-
-    /** Waits until nothing runs: what is cancelled leaves within a step. */
-    private void awaitIdle() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (coordinator.generation().scheduler().running() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertThat(coordinator.generation().scheduler().running()).isZero();
-        assertThat(coordinator.generation().scheduler().cacheUsage().usedBlocks()).isZero();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -10,6 +10,7 @@ import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.Generation;
 import dev.expertmesh.engine.GenerationRequest;
+import dev.expertmesh.engine.Scheduler;
 import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
@@ -26,38 +27,45 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A whole cluster on loopback for the HTTP tests: a coordinator serving a fixture model with the
- * tiny tokenizer and HTTP on a free port, two expert workers and an attention worker, fp32 on the
- * wire so that greedy tokens are the single-process engine's.
+ * A whole cluster on loopback for the serving tests: a coordinator serving a fixture model, with gRPC
+ * and HTTP on free ports, two expert workers and an attention worker, each with its own Hazelcast
+ * member and server; fp32 on the wire so that greedy tokens are the single-process engine's.
  */
 final class LoopbackCluster implements AutoCloseable {
     static final String HOST = "127.0.0.1";
     private static final int BLOCK_TOKENS = 16;
-    private static final int CACHE_BLOCKS = 64;
 
     private final String model;
     private final TensorSource weights;
     private final ModelConfig config;
-    private final Tokenizer tokenizer;
+    private final Optional<Tokenizer> tokenizer;
     private final List<AutoCloseable> nodes = new ArrayList<>();
     private final CoordinatorNode coordinator;
 
+    /** With the tiny tokenizer, the default scheduler limits and room for 64 blocks of 16 tokens. */
     LoopbackCluster(String model) throws Exception {
+        this(model, true, SchedulerLimits.DEFAULT, 64);
+    }
+
+    LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks) throws Exception {
         this.model = model;
         this.weights = Checkpoint.open(Fixtures.model(model));
         this.config = ModelConfig.load(Fixtures.model(model));
-        this.tokenizer = Tokenizer.load(tinyTokenizer());
+        this.tokenizer = withTokenizer ? Optional.of(Tokenizer.load(tinyTokenizer())) : Optional.empty();
         int hazelcastPort = freePort();
-        String clusterName = "openai-http-" + hazelcastPort;
+        String clusterName = "loopback-" + hazelcastPort;
         MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuBackend(),
                 TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32),
-                new ServingOptions(model, Optional.of(tokenizer), SchedulerLimits.DEFAULT, 0));
+                new ServingOptions(model, tokenizer, limits, 0));
         nodes.add(coordinator);
-        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), BLOCK_TOKENS, CACHE_BLOCKS));
+        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), BLOCK_TOKENS, cacheBlocks));
         for (int i = 0; i < 2; i++) {
             nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), 1L << 30));
         }
@@ -78,11 +86,16 @@ final class LoopbackCluster implements AutoCloseable {
     }
 
     Tokenizer tokenizer() {
-        return tokenizer;
+        return tokenizer.orElseThrow();
     }
 
     CoordinatorNode coordinator() {
         return coordinator;
+    }
+
+    /** The gRPC address, host:port. */
+    String address() {
+        return HOST + ":" + coordinator.port();
     }
 
     String baseUrl() {
@@ -102,10 +115,21 @@ final class LoopbackCluster implements AutoCloseable {
             node.close();
         }
         weights.close();
-        tokenizer.close();
+        tokenizer.ifPresent(Tokenizer::close);
     }
 
-    private static int freePort() throws IOException {
+    /** Waits until nothing runs and no cache block is held: what is cancelled leaves within a step. */
+    void awaitIdle() throws InterruptedException {
+        Scheduler scheduler = coordinator.generation().scheduler();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((scheduler.running() > 0 || scheduler.cacheUsage().usedBlocks() > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(scheduler.running()).as("running requests").isZero();
+        assertThat(scheduler.cacheUsage().usedBlocks()).as("cache blocks in use").isZero();
+    }
+
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         }

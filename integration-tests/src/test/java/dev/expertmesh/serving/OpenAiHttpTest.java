@@ -295,13 +295,7 @@ class OpenAiHttpTest {
         try (InputStream events = r.body()) {
             assertThat(events.read(new byte[64])).isPositive();
         }
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        var scheduler = cluster.coordinator().generation().scheduler();
-        while ((scheduler.running() > 0 || scheduler.cacheUsage().usedBlocks() > 0) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertThat(scheduler.running()).isZero();
-        assertThat(scheduler.cacheUsage().usedBlocks()).isZero();
+        cluster.awaitIdle();
         long generated = value(get("/metrics").body(), "expertmesh_generation_tokens_total") - generatedBefore;
         assertThat(generated).as("tokens generated before the hang-up was seen").isLessThan(body.get("max_tokens").asLong());
     }
