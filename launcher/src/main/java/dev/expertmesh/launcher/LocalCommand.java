@@ -103,7 +103,7 @@ final class LocalCommand implements Callable<Integer> {
                     count(expertWorkers, "expert worker"), count(attentionWorkers, "attention worker"));
             if (request == null) {
                 // Never returns: the process ends on Ctrl-C or SIGTERM, after the shutdown hook closes the nodes.
-                Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "serving gRPC on " + address + " and HTTP on " + httpAddress);
+                Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "local cluster serving gRPC on port " + coordinator.port() + ", HTTP on port " + coordinator.httpPort());
             }
             try (ExpertMeshClient client = ExpertMeshClient.builder().address(address).build()) {
                 generation.run(new ClusterGenerator(client), request, tokenizer, spec.commandLine().getOut(), err);
