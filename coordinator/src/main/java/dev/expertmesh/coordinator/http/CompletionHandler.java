@@ -25,27 +25,21 @@ final class CompletionHandler implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        try (exchange) {
-            if (!exchange.getRequestMethod().equals("POST")) {
-                HttpExchanges.sendError(exchange, ApiError.methodNotAllowed(exchange.getRequestMethod(), exchange.getRequestURI().getPath()));
-                return;
-            }
-            OpenAiRequest request;
-            QueuedCompletion events = new QueuedCompletion();
-            Submission submission;
-            try {
-                request = OpenAiRequest.parse(HttpExchanges.body(exchange), api);
-                submission = generation.submit(request.request(), events);
-            } catch (RuntimeException e) {
-                HttpExchanges.sendError(exchange, ApiError.of(e));
-                return;
-            }
-            ResponseIdentity identity = ResponseIdentity.next(api.idPrefix(), generation.model().name());
-            if (request.stream()) {
-                new StreamedResponse(exchange, api, identity, request).send(events, submission);
-            } else {
-                sendWhole(exchange, identity, request.request().logprobs().isPresent(), events, submission);
-            }
+        OpenAiRequest request;
+        QueuedCompletion events = new QueuedCompletion();
+        Submission submission;
+        try {
+            request = OpenAiRequest.parse(HttpExchanges.body(exchange), api);
+            submission = generation.submit(request.request(), events);
+        } catch (RuntimeException e) {
+            HttpExchanges.sendError(exchange, ApiError.of(e));
+            return;
+        }
+        ResponseIdentity identity = ResponseIdentity.next(api.idPrefix(), generation.model().name());
+        if (request.stream()) {
+            new StreamedResponse(exchange, api, identity, request).send(events, submission);
+        } else {
+            sendWhole(exchange, identity, request.request().logprobs().isPresent(), events, submission);
         }
     }
 

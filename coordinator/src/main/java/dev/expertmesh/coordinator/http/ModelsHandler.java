@@ -18,21 +18,15 @@ final class ModelsHandler implements HttpHandler {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
-        try (exchange) {
-            if (!exchange.getRequestMethod().equals("GET")) {
-                HttpExchanges.sendError(exchange, ApiError.methodNotAllowed(exchange.getRequestMethod(), exchange.getRequestURI().getPath()));
-                return;
-            }
-            ServedModel served = generation.model();
-            ObjectNode list = HttpExchanges.JSON.createObjectNode();
-            list.put("object", "list");
-            ObjectNode model = list.putArray("data").addObject();
-            model.put("id", served.name());
-            model.put("object", "model");
-            model.put("created", served.createdSeconds());
-            model.put("owned_by", "expertmesh");
-            model.put("max_model_len", served.maxModelLen());
-            HttpExchanges.sendJson(exchange, 200, list);
-        }
+        ServedModel served = generation.model();
+        ObjectNode list = HttpExchanges.JSON.createObjectNode();
+        list.put("object", "list");
+        ObjectNode model = list.putArray("data").addObject();
+        model.put("id", served.name());
+        model.put("object", "model");
+        model.put("created", served.createdSeconds());
+        model.put("owned_by", "expertmesh");
+        model.put("max_model_len", served.maxModelLen());
+        HttpExchanges.sendJson(exchange, 200, list);
     }
 }

@@ -29,23 +29,35 @@ public final class OpenAiServer implements AutoCloseable {
     /** Listens on {@code host:port} (0: a free port). */
     public static OpenAiServer start(String host, int port, TextGeneration generation, PrometheusText metrics) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 0);
-        Map<String, HttpHandler> routes = Map.of(
-                "/v1/completions", new CompletionHandler(generation, new TextCompletions(generation)),
-                "/v1/chat/completions", new CompletionHandler(generation, new ChatCompletions(generation)),
-                "/v1/models", new ModelsHandler(generation),
-                "/metrics", new MetricsHandler(metrics));
+        Map<String, Route> routes = Map.of(
+                "/v1/completions", new Route("POST", new CompletionHandler(generation, new TextCompletions(generation))),
+                "/v1/chat/completions", new Route("POST", new CompletionHandler(generation, new ChatCompletions(generation))),
+                "/v1/models", new Route("GET", new ModelsHandler(generation)),
+                "/metrics", new Route("GET", exchange -> HttpExchanges.sendText(exchange, 200, PrometheusText.CONTENT_TYPE, metrics.render())));
         // One context for every path, so that a path only starting like a route is not served as it.
-        server.createContext("/", exchange -> routes.getOrDefault(exchange.getRequestURI().getPath(), OpenAiServer::notFound).handle(exchange));
+        server.createContext("/", exchange -> route(routes, exchange));
         ExecutorService exchanges = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(exchanges);
         server.start();
         return new OpenAiServer(server, exchanges);
     }
 
-    private static void notFound(HttpExchange exchange) throws IOException {
+    /** A path's handler and the one method it answers. */
+    private record Route(String method, HttpHandler handler) {
+    }
+
+    private static void route(Map<String, Route> routes, HttpExchange exchange) throws IOException {
         try (exchange) {
-            HttpExchanges.sendError(exchange, ApiError.notFound("there is no " + exchange.getRequestURI().getPath()
-                    + " here: the API serves /v1/completions, /v1/chat/completions, /v1/models and /metrics"));
+            String path = exchange.getRequestURI().getPath();
+            Route route = routes.get(path);
+            if (route == null) {
+                HttpExchanges.sendError(exchange, ApiError.notFound("there is no " + path
+                        + " here: the API serves /v1/completions, /v1/chat/completions, /v1/models and /metrics"));
+            } else if (!route.method().equals(exchange.getRequestMethod())) {
+                HttpExchanges.sendError(exchange, ApiError.methodNotAllowed(exchange.getRequestMethod(), path));
+            } else {
+                route.handler().handle(exchange);
+            }
         }
     }
 
