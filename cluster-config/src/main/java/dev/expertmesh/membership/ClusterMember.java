@@ -15,6 +15,7 @@ import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryRemovedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
 import dev.expertmesh.proto.NodeDescriptor;
+import dev.expertmesh.proto.Role;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,6 +77,9 @@ public final class ClusterMember implements AutoCloseable {
         config.setClusterName(settings.clusterName());
         config.setProperty("hazelcast.logging.type", "slf4j");
         config.setProperty("hazelcast.phone.home.enabled", "false");
+        // The node closes its member itself, after what depends on it: Hazelcast's own hook would shut
+        // it down first, in parallel with the node's, and the node's would find it gone.
+        config.setProperty("hazelcast.shutdownhook.enabled", "false");
         config.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(settings.heartbeatIntervalSeconds()));
         config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(settings.maxNoHeartbeatSeconds()));
         // Without this Hazelcast listens on every interface, whatever the interface list says.
@@ -199,6 +203,15 @@ public final class ClusterMember implements AutoCloseable {
                 + " (" + node.getDevice() + ", " + (node.getWeightMemoryBytes() >> 20) + " MiB for weights)";
     }
 
+    /** Joins and departures are the coordinator's to tell; other members, all in one `local` JVM maybe, keep them at debug. */
+    private void report(String event, String node) {
+        if (self.getRole() == Role.COORDINATOR) {
+            log.info("{}: {}", event, node);
+        } else {
+            log.debug("{}: {}", event, node);
+        }
+    }
+
     /** A killed member cannot withdraw its own descriptor, so every survivor does; deleting twice is harmless. */
     private final class Departures implements MembershipListener {
         @Override
@@ -209,7 +222,7 @@ public final class ClusterMember implements AutoCloseable {
         @Override
         public void memberRemoved(MembershipEvent event) {
             String nodeId = nodeIdOf(event.getMember());
-            log.info("node left: {}", nodeId);
+            report("node left", nodeId);
             post(() -> descriptors.delete(nodeId));
             changed();
         }
@@ -219,7 +232,7 @@ public final class ClusterMember implements AutoCloseable {
             EntryUpdatedListener<String, byte[]>, EntryRemovedListener<String, byte[]> {
         @Override
         public void entryAdded(EntryEvent<String, byte[]> event) {
-            log.info("node joined: {}", describe(parse(event.getValue())));
+            report("node joined", describe(parse(event.getValue())));
             changed();
         }
 

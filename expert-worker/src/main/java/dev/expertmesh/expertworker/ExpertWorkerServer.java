@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.util.Arrays;
-import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+import java.util.stream.Collectors;
 
 /**
  * An expert worker: a Flight server hosting some routed experts of a checkpoint (and every shared
@@ -73,8 +75,28 @@ public final class ExpertWorkerServer implements AutoCloseable {
                 LocalExpertStage.load(weights, config, backend, arena, hosted.routedByLayer()), epoch);
     }
 
-    private static List<String> describe(HostedExperts hosted) {
-        return hosted.routedByLayer().entrySet().stream().map(e -> e.getKey() + ":" + Arrays.toString(e.getValue())).toList();
+    /** Layer by layer, runs of expert ids as ranges: "1:[0-7] 2:[0-7]", or "none". */
+    private static String describe(HostedExperts hosted) {
+        String layers = hosted.routedByLayer().entrySet().stream()
+                .filter(e -> e.getValue().length > 0)
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> e.getKey() + ":[" + ranges(e.getValue()) + "]")
+                .collect(Collectors.joining(" "));
+        return layers.isEmpty() ? "none" : layers;
+    }
+
+    private static String ranges(int[] ids) {
+        int[] sorted = ids.clone();
+        Arrays.sort(sorted);
+        StringJoiner out = new StringJoiner(",");
+        for (int start = 0, end; start < sorted.length; start = end + 1) {
+            end = start;
+            while (end + 1 < sorted.length && sorted[end + 1] == sorted[end] + 1) {
+                end++;
+            }
+            out.add(end == start ? Integer.toString(sorted[start]) : sorted[start] + "-" + sorted[end]);
+        }
+        return out.toString();
     }
 
     public String name() {
