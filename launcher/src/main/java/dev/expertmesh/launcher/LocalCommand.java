@@ -50,9 +50,9 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "0", paramLabel = "P", description = "The coordinator's gRPC port; 0 (the default) takes a free one.")
     int port;
 
-    @Option(names = "--http-port", defaultValue = "8000", paramLabel = "P", description = "The coordinator's port of the "
-            + "OpenAI-compatible HTTP API and /metrics; 0 takes a free one. Default: ${DEFAULT-VALUE}.")
-    int httpPort;
+    @Option(names = "--http-port", paramLabel = "P", description = "The coordinator's port of the OpenAI-compatible HTTP API "
+            + "and /metrics; 0 takes a free one. Default: 8000 when serving, a free one for a one-shot prompt.")
+    Integer httpPort;
 
     @Option(names = "--transport", defaultValue = "bf16", paramLabel = "TYPE", description = "Hidden vectors on the wire: bf16 or fp32. Default: ${DEFAULT-VALUE}.")
     String transport;
@@ -85,7 +85,8 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    new CpuBackend(), transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, SchedulerLimits.DEFAULT, httpPort));
+                    new CpuBackend(), transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, SchedulerLimits.DEFAULT,
+                    httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
