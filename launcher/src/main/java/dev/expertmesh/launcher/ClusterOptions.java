@@ -5,11 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.coordinator.ServingOptions;
-import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.transport.TransportOptions;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -77,16 +77,8 @@ final class ClusterOptions {
             + "/v1/models. Default: the model directory's name.")
     String servedModelName;
 
-    @Option(names = "--max-num-seqs", paramLabel = "N", description = "Coordinator: requests in the running batch at most. Default: 256.")
-    Integer maxNumSeqs;
-
-    @Option(names = "--max-num-batched-tokens", paramLabel = "N", description = "Coordinator: tokens a step runs at most, "
-            + "decodes and prefill chunks together. Default: 512.")
-    Integer maxNumBatchedTokens;
-
-    @Option(names = "--max-waiting-requests", paramLabel = "N", description = "Coordinator: requests waiting at most; more "
-            + "are refused (RESOURCE_EXHAUSTED, HTTP 429). Default: 1024.")
-    Integer maxWaitingRequests;
+    @Mixin
+    SchedulerOptions scheduler;
 
     @Option(names = "--http-port", paramLabel = "P", description = "Coordinator: port of the OpenAI-compatible HTTP API and "
             + "/metrics; 0 takes a free one. Default: 8000.")
@@ -173,12 +165,8 @@ final class ClusterOptions {
     /** The coordinator's serving options; the tokenizer is the model's own, if it has one. */
     ServingOptions serving() {
         String modelDir = model();
-        SchedulerLimits defaults = SchedulerLimits.DEFAULT;
-        SchedulerLimits limits = new SchedulerLimits(number(maxNumSeqs, "max-num-seqs", defaults.maxRunningRequests()),
-                number(maxNumBatchedTokens, "max-num-batched-tokens", defaults.maxBatchedTokens()),
-                number(maxWaitingRequests, "max-waiting-requests", defaults.maxWaitingRequests()));
         return new ServingOptions(text(servedModelName, "served-model-name", servedName(modelDir)),
-                ModelOptions.openTokenizer(modelDir, null), limits, httpPort());
+                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort());
     }
 
     int httpPort() {

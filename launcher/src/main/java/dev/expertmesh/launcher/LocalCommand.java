@@ -1,12 +1,12 @@
 package dev.expertmesh.launcher;
 
+import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
-import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
@@ -62,6 +62,9 @@ final class LocalCommand implements Callable<Integer> {
     int microBatches;
 
     @Mixin
+    SchedulerOptions scheduler;
+
+    @Mixin
     GenerationOptions generation;
 
     @Spec
@@ -85,7 +88,7 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    new CpuBackend(), transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, SchedulerLimits.DEFAULT,
+                    new CpuBackend(), transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
                     httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
