@@ -57,10 +57,6 @@ public final class CudaDriver {
         return driver;
     }
 
-    public String libraryFile() {
-        return lib.file();
-    }
-
     /** Throws the call's error unless {@code result} is CUDA_SUCCESS. */
     void check(String call, int result) {
         if (result == 0) {

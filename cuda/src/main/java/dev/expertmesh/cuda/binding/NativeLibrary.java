@@ -51,10 +51,6 @@ public final class NativeLibrary {
                 + fix + ", or run with --device cpu");
     }
 
-    public String file() {
-        return file;
-    }
-
     public boolean has(String symbol) {
         return lookup.find(symbol).isPresent();
     }

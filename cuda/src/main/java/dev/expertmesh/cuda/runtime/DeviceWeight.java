@@ -13,10 +13,6 @@ public record DeviceWeight(DeviceBuffer buffer, int rows, int cols) {
         return buffer.address();
     }
 
-    /** Where row {@code row} starts. */
-    public long rowAddress(int row) {
-        return buffer.at((long) row * cols * GpuQueue.BF16_BYTES);
-    }
 
     /** A host weight on the device as bf16 (F32 weights are rounded to nearest even). */
     public static DeviceWeight upload(Gpu gpu, Weight weight) {

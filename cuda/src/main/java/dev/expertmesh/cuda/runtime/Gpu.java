@@ -22,15 +22,13 @@ import java.util.Map;
 public final class Gpu implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Gpu.class);
     private final CudaDriver driver;
-    private final int ordinal;
     private final int device;
     private final MemorySegment context;
     private final int architecture;
     private final Map<String, MemorySegment> functions = new HashMap<>();
 
-    private Gpu(CudaDriver driver, int ordinal, int device, MemorySegment context, int architecture) {
+    private Gpu(CudaDriver driver, int device, MemorySegment context, int architecture) {
         this.driver = driver;
-        this.ordinal = ordinal;
         this.device = device;
         this.context = context;
         this.architecture = architecture;
@@ -47,7 +45,7 @@ public final class Gpu implements AutoCloseable {
         int device = driver.device(ordinal);
         int architecture = 10 * driver.attribute(device, CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
                 + driver.attribute(device, CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
-        Gpu gpu = new Gpu(driver, ordinal, device, driver.retainPrimaryContext(device), architecture);
+        Gpu gpu = new Gpu(driver, device, driver.retainPrimaryContext(device), architecture);
         gpu.makeCurrent();
         log.info("cuda:{} is {} (sm_{}, {} GiB), driver {}", ordinal, driver.name(device), architecture,
                 driver.totalMemory(device) >> 30, driver.driverVersion());
@@ -66,10 +64,6 @@ public final class Gpu implements AutoCloseable {
 
     public CudaDriver driver() {
         return driver;
-    }
-
-    public int ordinal() {
-        return ordinal;
     }
 
     public void makeCurrent() {

@@ -175,10 +175,6 @@ public final class GpuQueue implements AutoCloseable {
         driver.synchronize(stream);
     }
 
-    public MemorySegment stream() {
-        return stream;
-    }
-
     @Override
     public void close() {
         begin();
