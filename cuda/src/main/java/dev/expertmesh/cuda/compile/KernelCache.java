@@ -4,7 +4,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -46,7 +45,7 @@ public final class KernelCache {
             store(file, binary);
             return binary;
         } catch (IOException e) {
-            throw new UncheckedIOException("kernel cache " + directory + ": " + e.getMessage()
+            throw new IllegalStateException("kernel cache " + directory + ": " + e.getMessage()
                     + " (set EXPERTMESH_CACHE to a writable directory)", e);
         }
     }

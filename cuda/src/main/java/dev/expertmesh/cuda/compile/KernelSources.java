@@ -2,7 +2,6 @@ package dev.expertmesh.cuda.compile;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +33,7 @@ public final class KernelSources {
             }
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new UncheckedIOException(resource + ": " + e.getMessage(), e);
+            throw new IllegalStateException(resource + ": " + e.getMessage(), e);
         }
     }
 }
