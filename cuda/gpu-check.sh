@@ -25,4 +25,5 @@ if [[ "${1:-}" == bundle ]]; then
   exit 0
 fi
 mkdir -p /tmp/j && tar xJf .gpu/jre.tar.xz -C /tmp/j
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64:/usr/local/nvidia/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 exec /tmp/j/jre/bin/java @jvm.options -Dexpertmesh.testdata="$root/testdata" -cp '.gpu/lib/*' dev.expertmesh.cuda.GpuTests
