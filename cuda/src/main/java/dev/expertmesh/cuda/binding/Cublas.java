@@ -51,10 +51,14 @@ public final class Cublas {
 
     /** A cuBLAS handle on the current context, its work issued to {@code stream}. */
     public static Cublas create(MemorySegment stream) {
+        return create(stream, LT_CANDIDATES, CANDIDATES);
+    }
+
+    static Cublas create(MemorySegment stream, List<String> ltCandidates, List<String> candidates) {
         String fix = "install the CUDA toolkit's cuBLAS (or put its lib64 on LD_LIBRARY_PATH)";
         // cuBLAS loads cuBLASLt by name: opening it first names the missing one rather than failing inside cuBLAS.
-        NativeLibrary.open("cuBLASLt (libcublasLt.so)", fix, LT_CANDIDATES);
-        NativeLibrary lib = NativeLibrary.open("cuBLAS (libcublas.so)", fix, CANDIDATES);
+        NativeLibrary.open("cuBLASLt (libcublasLt.so)", fix, ltCandidates);
+        NativeLibrary lib = NativeLibrary.open("cuBLAS (libcublas.so)", fix, candidates);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ADDRESS);
             check(lib, "cublasCreate", lib.status("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS), out));

@@ -139,15 +139,9 @@ public final class GpuQueue implements AutoCloseable {
         };
     }
 
-    /**
-     * out[rows, w.rows] (fp32) = x[rows, w.cols] (bf16, rows {@code xStride} apart)·Wᵀ, all row-major:
-     * column-major cuBLAS computes outᵀ = W·xᵀ.
-     */
+    /** out[rows, w.rows] (fp32) = x[rows, w.cols] (bf16, rows {@code xStride} apart)·Wᵀ, all row-major. */
     public void linear(DeviceWeight w, long x, int xStride, int rows, long out) {
-        cublas.gemm(Cublas.TRANSPOSE, Cublas.NO_TRANSPOSE, w.rows(), rows, w.cols(),
-                Cublas.Operand.of(w.address(), Cublas.R_16BF, w.cols()),
-                Cublas.Operand.of(x, Cublas.R_16BF, xStride),
-                Cublas.Operand.of(out, Cublas.R_32F, w.rows()));
+        Gemms.timesTranspose(cublas, 1, rows, Gemms.Rows.bf16(x, xStride, 0), Gemms.Matrices.of(w), Gemms.Rows.f32(out, w.rows(), 0));
     }
 
     public Cublas cublas() {

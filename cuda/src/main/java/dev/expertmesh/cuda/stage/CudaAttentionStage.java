@@ -6,8 +6,8 @@ import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.attention.YarnRope;
 import dev.expertmesh.checkpoint.TensorSource;
-import dev.expertmesh.cuda.binding.Cublas;
 import dev.expertmesh.cuda.runtime.DeviceBuffer;
+import dev.expertmesh.cuda.runtime.Gemms;
 import dev.expertmesh.cuda.runtime.Gpu;
 import dev.expertmesh.cuda.runtime.GpuQueue;
 import dev.expertmesh.model.ModelConfig;
@@ -192,10 +192,8 @@ public final class CudaAttentionStage implements AttentionStage, AutoCloseable {
         long qRows = q.at((long) firstRow * heads * qk * Float.BYTES);
         queue.toBf16(qRows, qBf16.address(), (long) rows * heads * qk);
         DeviceBuffer qLatent = queue.floats("q_latent", (long) rows * heads * rank);
-        queue.cublas().gemmStridedBatched(Cublas.NO_TRANSPOSE, Cublas.NO_TRANSPOSE, rank, rows, nope,
-                new Cublas.Operand(kvB, Cublas.R_16BF, rank, (long) perHead * rank),
-                new Cublas.Operand(qBf16.address(), Cublas.R_16BF, heads * qk, qk),
-                new Cublas.Operand(qLatent.address(), Cublas.R_32F, heads * rank, rank), heads);
+        Gemms.times(queue.cublas(), heads, rows, Gemms.Rows.bf16(qBf16.address(), heads * qk, qk),
+                new Gemms.Matrices(kvB, (long) perHead * rank, nope, rank), Gemms.Rows.f32(qLatent.address(), heads * rank, rank));
         DeviceBuffer qPe = queue.floats("q_pe", (long) rows * heads * rope);
         queue.copyRows(qPe.address(), (long) rope * Float.BYTES, qRows + (long) nope * Float.BYTES, (long) qk * Float.BYTES,
                 (long) rope * Float.BYTES, (long) rows * heads);
@@ -215,11 +213,9 @@ public final class CudaAttentionStage implements AttentionStage, AutoCloseable {
                 (float) config.softmaxScale());
         DeviceBuffer latentOutBf16 = queue.bf16s("latent_out_bf16", (long) rows * heads * rank);
         queue.toBf16(latentOut.address(), latentOutBf16.address(), (long) rows * heads * rank);
-        queue.cublas().gemmStridedBatched(Cublas.TRANSPOSE, Cublas.NO_TRANSPOSE, vDim, rows, rank,
-                new Cublas.Operand(kvB + (long) nope * rank * GpuQueue.BF16_BYTES, Cublas.R_16BF, rank, (long) perHead * rank),
-                new Cublas.Operand(latentOutBf16.address(), Cublas.R_16BF, heads * rank, rank),
-                new Cublas.Operand(attended.at((long) firstRow * heads * vDim * Float.BYTES), Cublas.R_32F, heads * vDim, vDim),
-                heads);
+        Gemms.timesTranspose(queue.cublas(), heads, rows, Gemms.Rows.bf16(latentOutBf16.address(), heads * rank, rank),
+                new Gemms.Matrices(kvB + (long) nope * rank * GpuQueue.BF16_BYTES, (long) perHead * rank, vDim, rank),
+                Gemms.Rows.f32(attended.at((long) firstRow * heads * vDim * Float.BYTES), heads * vDim, vDim));
     }
 
     /**

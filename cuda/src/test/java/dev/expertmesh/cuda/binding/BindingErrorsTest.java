@@ -7,11 +7,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Failed calls and missing libraries as users see them, through a stand-in libcuda compiled from
@@ -23,19 +21,8 @@ class BindingErrorsTest {
     private static Path fakeCuda;
 
     @BeforeAll
-    static void compileTheStandIn() throws IOException, InterruptedException {
-        fakeCuda = dir.resolve("libfakecuda.so");
-        Process gcc;
-        try {
-            gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-o", fakeCuda.toString(), "src/test/c/fake_cuda.c")
-                    .redirectErrorStream(true).start();
-        } catch (IOException noGcc) {
-            assumeTrue(false, "gcc is not on the PATH: the stand-in libcuda cannot be built");
-            return;
-        }
-        String output = new String(gcc.getInputStream().readAllBytes());
-        assertThat(gcc.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(gcc.exitValue()).as(output).isZero();
+    static void buildTheStandIn() throws IOException, InterruptedException {
+        fakeCuda = StandIns.build("fake_cuda", dir);
     }
 
     private static CudaDriver fakeDriver() {
