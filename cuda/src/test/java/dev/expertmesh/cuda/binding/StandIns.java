@@ -1,8 +1,14 @@
 package dev.expertmesh.cuda.binding;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -12,13 +18,15 @@ final class StandIns {
     private StandIns() {
     }
 
-    /** lib{name}.so in {@code dir}, built from src/test/c/{name}.c. */
-    static Path build(String name, Path dir) throws IOException, InterruptedException {
+    /** lib{name}.so in {@code dir}, built from src/test/c/{name}.c with {@code flags}. */
+    static Path build(String name, Path dir, String... flags) throws IOException, InterruptedException {
         Path library = dir.resolve("lib" + name + ".so");
+        List<String> command = new ArrayList<>(List.of("gcc", "-O1", "-shared", "-fPIC", "-o", library.toString()));
+        command.addAll(List.of(flags));
+        command.add("src/test/c/" + name + ".c");
         Process gcc;
         try {
-            gcc = new ProcessBuilder("gcc", "-O1", "-shared", "-fPIC", "-o", library.toString(), "src/test/c/" + name + ".c")
-                    .redirectErrorStream(true).start();
+            gcc = new ProcessBuilder(command).redirectErrorStream(true).start();
         } catch (IOException noGcc) {
             assumeTrue(false, "gcc is not on the PATH: the stand-in " + name + " cannot be built");
             throw noGcc;
@@ -27,5 +35,14 @@ final class StandIns {
         assertThat(gcc.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(gcc.exitValue()).as(output).isZero();
         return library;
+    }
+
+    /** The CUDA toolkit's include directory (cuda.h), if this machine has one. */
+    static Optional<Path> cudaInclude() {
+        return Stream.of(System.getenv("CUDA_HOME"), "/usr/local/cuda")
+                .filter(Objects::nonNull)
+                .map(home -> Path.of(home, "include"))
+                .filter(dir -> Files.isRegularFile(dir.resolve("cuda.h")))
+                .findFirst();
     }
 }
