@@ -6,6 +6,7 @@ import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
+import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.ClusterStatus;
@@ -46,7 +47,7 @@ final class ClusterEngine implements AutoCloseable {
     private long checkedAtNanos;
 
     /** An engine and what it was built for. */
-    private record Built(Engine engine, long epoch, List<NodeDescriptor> attentionWorkers) {
+    private record Built(Engine engine, long epoch, List<NodeDescriptor> attentionWorkers, int expertWorkers) {
     }
 
     ClusterEngine(ClusterMember member, ShardMapStore shardMaps, TensorSource weights, ModelConfig config, Backend backend,
@@ -101,19 +102,25 @@ final class ClusterEngine implements AutoCloseable {
         Arena arena = Arena.ofShared();
         DistributedModel model = DistributedModel.connect(weights, config, backend, arena,
                 attentionWorkers.stream().map(ClusterEngine::peer).toList(), expertPeers, map.epoch(), transport);
+        // The serving scheduler runs this model's steps and counts their routes; the engine counting
+        // them too would count each token twice.
         Engine engine = Engine.around(model.model(), () -> {
             model.close();
             arena.close();
-        }, routingCounts);
-        built = new Built(engine, map.epoch(), attentionWorkers);
+        }, LayerObserver.NONE);
+        built = new Built(engine, map.epoch(), attentionWorkers, expertPeers.size());
         log.info("Serving shard map epoch {} with {} expert workers and {} attention workers", map.epoch(), expertPeers.size(),
                 attentionWorkers.size());
         return engine;
     }
 
-    /** Expert workers in the current shard map. */
-    int expertWorkers() {
-        return shardMaps.current().map(map -> expertWorkersOf(map).size()).orElse(0);
+    /**
+     * Expert workers the engine serves with, after bringing it up to date: read off the engine built,
+     * not the shard map, which may have moved on to a newer epoch since.
+     */
+    synchronized int servingExpertWorkers() {
+        engine();
+        return built.expertWorkers();
     }
 
     private static List<String> expertWorkersOf(ShardMap map) {

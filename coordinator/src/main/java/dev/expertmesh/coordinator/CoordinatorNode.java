@@ -3,6 +3,9 @@ package dev.expertmesh.coordinator;
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.api.InferenceService;
+import dev.expertmesh.coordinator.http.OpenAiServer;
+import dev.expertmesh.coordinator.metrics.PrometheusText;
+import dev.expertmesh.coordinator.metrics.ServingMetrics;
 import dev.expertmesh.coordinator.serving.TextGeneration;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
@@ -29,13 +32,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The coordinator role: the public gRPC API (with the standard health service and reflection),
- * the scheduler, the shard map kept in step with the expert workers, and an engine whose attention
+ * The coordinator role: the public gRPC API (with the standard health service and reflection), the
+ * OpenAI-compatible HTTP API with Prometheus metrics, the scheduler, the shard map kept in step with the expert workers, and an engine whose attention
  * and experts run on the workers.
  */
 public final class CoordinatorNode implements AutoCloseable {
     private static final long READY_POLL_MILLIS = 100;
     private final Server server;
+    private final OpenAiServer http;
     private final TextGeneration generation;
     private final ClusterMember member;
     private final ShardMapStore shardMaps;
@@ -43,9 +47,10 @@ public final class CoordinatorNode implements AutoCloseable {
     private final ClusterEngine engine;
     private final ScheduledExecutorService healthChecks;
 
-    private CoordinatorNode(Server server, TextGeneration generation, ClusterMember member, ShardMapStore shardMaps,
+    private CoordinatorNode(Server server, OpenAiServer http, TextGeneration generation, ClusterMember member, ShardMapStore shardMaps,
                             ShardMapKeeper keeper, ClusterEngine engine, ScheduledExecutorService healthChecks) {
         this.server = server;
+        this.http = http;
         this.generation = generation;
         this.member = member;
         this.shardMaps = shardMaps;
@@ -62,13 +67,15 @@ public final class CoordinatorNode implements AutoCloseable {
         ShardMapKeeper keeper = null;
         ClusterEngine engine = null;
         Server server = null;
+        OpenAiServer http = null;
         ScheduledExecutorService healthChecks = null;
         // The API listens first, so the descriptor the cluster sees carries its real port; until the
         // engine exists, requests are told the coordinator is starting.
         AtomicReference<ClusterEngine> ready = new AtomicReference<>();
         RoutingCounts routingCounts = new RoutingCounts(config);
+        ServingMetrics metrics = new ServingMetrics();
         TextGeneration generation = new TextGeneration(serving.modelName(), config, serving.tokenizer(),
-                () -> starting(ready).model(), serving.limits(), routingCounts);
+                () -> starting(ready).model(), serving.limits(), routingCounts, metrics);
         HealthStatusManager health = new HealthStatusManager();
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
         try {
@@ -77,6 +84,7 @@ public final class CoordinatorNode implements AutoCloseable {
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
+            http = startHttp(options.host(), serving.httpPort(), generation, new PrometheusText(metrics, generation.scheduler(), routingCounts, config));
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort()).setDevice("cpu").build());
             shardMaps = new ShardMapStore(member.hazelcast());
@@ -86,13 +94,23 @@ public final class CoordinatorNode implements AutoCloseable {
             healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());
             ClusterEngine checked = engine;
             healthChecks.scheduleWithFixedDelay(() -> health.setStatus("", servingStatus(checked)), 0, 1, TimeUnit.SECONDS);
-            return new CoordinatorNode(server, generation, member, shardMaps, keeper, engine, healthChecks);
+            return new CoordinatorNode(server, http, generation, member, shardMaps, keeper, engine, healthChecks);
         } catch (IOException e) {
-            closeAll(server, generation, member, shardMaps, keeper, engine, healthChecks);
-            throw new UncheckedIOException("the coordinator could not listen on " + options.host() + ":" + options.port(), e);
+            closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks);
+            throw new UncheckedIOException("the coordinator could not listen on " + options.host() + ":" + options.port()
+                    + " for gRPC: free the port or choose another with --port", e);
         } catch (RuntimeException e) {
-            closeAll(server, generation, member, shardMaps, keeper, engine, healthChecks);
+            closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks);
             throw e;
+        }
+    }
+
+    private static OpenAiServer startHttp(String host, int port, TextGeneration generation, PrometheusText metrics) {
+        try {
+            return OpenAiServer.start(host, port, generation, metrics);
+        } catch (IOException e) {
+            throw new UncheckedIOException("the coordinator could not listen on " + host + ":" + port
+                    + " for HTTP: free the port or choose another with --http-port", e);
         }
     }
 
@@ -123,8 +141,7 @@ public final class CoordinatorNode implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try {
-                engine.engine();
-                int serving = engine.expertWorkers();
+                int serving = engine.servingExpertWorkers();
                 if (serving < expertWorkers) {
                     throw new IllegalStateException("the cluster is not ready: " + serving + " of " + expertWorkers + " expert workers placed");
                 }
@@ -143,6 +160,11 @@ public final class CoordinatorNode implements AutoCloseable {
         return server.getPort();
     }
 
+    /** The HTTP port of the OpenAI-compatible API and /metrics. */
+    public int httpPort() {
+        return http.port();
+    }
+
     public String nodeId() {
         return member.nodeId();
     }
@@ -154,11 +176,15 @@ public final class CoordinatorNode implements AutoCloseable {
 
     @Override
     public void close() {
-        closeAll(server, generation, member, shardMaps, keeper, engine, healthChecks);
+        closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks);
     }
 
-    private static void closeAll(Server server, TextGeneration generation, ClusterMember member, ShardMapStore shardMaps,
-                                 ShardMapKeeper keeper, ClusterEngine engine, ScheduledExecutorService healthChecks) {
+    private static void closeAll(Server server, OpenAiServer http, TextGeneration generation, ClusterMember member,
+                                 ShardMapStore shardMaps, ShardMapKeeper keeper, ClusterEngine engine,
+                                 ScheduledExecutorService healthChecks) {
+        if (http != null) {
+            http.close();
+        }
         if (healthChecks != null) {
             healthChecks.shutdownNow();
         }

@@ -11,6 +11,9 @@ import java.util.Optional;
  * @param modelName the name requests and /v1/models use
  * @param tokenizer for text in and out; without one, requests must give token ids
  * @param limits    the scheduler's
+ * @param httpPort  of the OpenAI-compatible HTTP API and /metrics; 0 takes a free port
  */
-public record ServingOptions(String modelName, Optional<Tokenizer> tokenizer, SchedulerLimits limits) {
+public record ServingOptions(String modelName, Optional<Tokenizer> tokenizer, SchedulerLimits limits, int httpPort) {
+    /** vLLM's port, which OpenAI clients pointed at a local server expect. */
+    public static final int DEFAULT_HTTP_PORT = 8000;
 }

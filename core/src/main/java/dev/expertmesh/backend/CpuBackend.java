@@ -269,6 +269,9 @@ public final class CpuBackend implements Backend {
         if (k > n) {
             throw new IllegalArgumentException("top-" + k + " of " + n + " values");
         }
+        if (k == 0) {
+            return;
+        }
         // Insertion into a sorted buffer of k: O(n·k) at worst, O(n) for the usual case of few large values.
         int filled = 0;
         for (int i = 0; i < n; i++) {

@@ -290,6 +290,13 @@ class CpuBackendTest {
     }
 
     @Test
+    void topZeroWritesNothing() {
+        int[] out = {-7};
+        backend.topK(new float[] {1f, 2f}, 0, 2, 0, out);
+        assertThat(out).containsExactly(-7);
+    }
+
+    @Test
     void topKRejectsKAboveN() {
         assertThatThrownBy(() -> backend.topK(new float[3], 0, 3, 4, new int[4]))
                 .isInstanceOf(IllegalArgumentException.class);

@@ -1,31 +1,22 @@
 package dev.expertmesh.serving;
 
 import dev.expertmesh.Fixtures;
-import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.backend.CpuBackend;
-import dev.expertmesh.checkpoint.Checkpoint;
-import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.CoordinatorNode;
-import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.engine.SchedulerLimits;
-import dev.expertmesh.expertworker.ExpertWorkerNode;
-import dev.expertmesh.membership.MemberSettings;
-import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.Finish;
 import dev.expertmesh.proto.FinishReason;
 import dev.expertmesh.proto.GenerateRequest;
 import dev.expertmesh.proto.GenerateResponse;
-import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.proto.InferenceGrpc;
 import dev.expertmesh.proto.ListModelsRequest;
 import dev.expertmesh.proto.ModelCard;
 import dev.expertmesh.proto.TokenIds;
 import dev.expertmesh.proto.TokenLogprob;
 import dev.expertmesh.sampling.SamplingParams;
-import dev.expertmesh.transport.TransportOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -44,13 +35,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -67,38 +54,23 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ServingApiTest {
     private static final String MODEL = "tiny-v2-lite";
-    private static final String HOST = "127.0.0.1";
     private static final int CLIENTS = 64;
     private static final int MAX_TOKENS = 12;
-    /** Room for 16 running sequences of the longest prompt here: fewer than 64 clients need, so some wait and some are preempted. */
-    private static final int BLOCK_TOKENS = 16;
+    /** Blocks of 16 tokens for 16 running sequences of the longest prompt here: fewer than 64 clients need, so some wait and some are preempted. */
     private static final int CACHE_BLOCKS = 48;
     private static final SchedulerLimits LIMITS = new SchedulerLimits(16, 64, 100);
 
-    private TensorSource weights;
-    private ModelConfig config;
-    private final List<AutoCloseable> nodes = new ArrayList<>();
+    private LoopbackCluster cluster;
     private CoordinatorNode coordinator;
+    private ModelConfig config;
     private ManagedChannel channel;
 
     @BeforeAll
     void startCluster() throws Exception {
-        weights = Checkpoint.open(Fixtures.model(MODEL));
-        config = ModelConfig.load(Fixtures.model(MODEL));
-        int hazelcastPort = freePort();
-        String clusterName = "serving-api-" + hazelcastPort;
-        MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
-        MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
-        // fp32 on the wire, so that only batching could make a difference to the single-process tokens.
-        coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuBackend(),
-                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), new ServingOptions(MODEL, Optional.empty(), LIMITS));
-        nodes.add(coordinator);
-        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), BLOCK_TOKENS, CACHE_BLOCKS));
-        for (int i = 0; i < 2; i++) {
-            nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), 1L << 30));
-        }
-        coordinator.awaitReady(2, Duration.ofSeconds(60));
-        channel = ManagedChannelBuilder.forAddress(HOST, coordinator.port()).usePlaintext().build();
+        cluster = new LoopbackCluster(MODEL, false, LIMITS, CACHE_BLOCKS);
+        coordinator = cluster.coordinator();
+        config = cluster.config();
+        channel = ManagedChannelBuilder.forTarget(cluster.address()).usePlaintext().build();
     }
 
     @AfterAll
@@ -106,10 +78,9 @@ class ServingApiTest {
         if (channel != null) {
             channel.shutdownNow();
         }
-        for (AutoCloseable node : nodes) {
-            node.close();
+        if (cluster != null) {
+            cluster.close();
         }
-        weights.close();
     }
 
     /** The fixture prompts and prefixes of the longest, 64 in all. */
@@ -211,7 +182,7 @@ class ServingApiTest {
                 });
         assertThat(firstToken.await(60, TimeUnit.SECONDS)).isTrue();
         cancelled.get(60, TimeUnit.SECONDS);
-        awaitIdle();
+        cluster.awaitIdle();
     }
 
     @Test
@@ -249,7 +220,7 @@ class ServingApiTest {
         assertThatThrownBy(() -> blocking.generate(greedy(prompts().get(3), 100_000)).forEachRemaining(r -> { }))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
-        awaitIdle();
+        cluster.awaitIdle();
     }
 
     @Test
@@ -331,21 +302,5 @@ class ServingApiTest {
         reflection.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
         assertThat(services.get(10, TimeUnit.SECONDS)).contains("expertmesh.v1.Inference", "grpc.health.v1.Health");
         reflection.onCompleted();
-    }
-
-    /** Waits until nothing runs: what is cancelled leaves within a step. */
-    private void awaitIdle() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (coordinator.generation().scheduler().running() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertThat(coordinator.generation().scheduler().running()).isZero();
-        assertThat(coordinator.generation().scheduler().cacheUsage().usedBlocks()).isZero();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -33,14 +33,14 @@ final class ClusterOptions {
     static final int DEFAULT_CACHE_BLOCKS = 1024;
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
             "transport", "micro-batches", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
-            "max-num-batched-tokens", "max-waiting-requests");
+            "max-num-batched-tokens", "max-waiting-requests", "http-port");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
     String model;
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
             + "cluster-name, members, hazelcast-port, device, transport, micro-batches, cache-blocks, block-tokens, served-model-name, "
-            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests. Flags win over it.")
+            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port. Flags win over it.")
     Path config;
 
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
@@ -91,6 +91,10 @@ final class ClusterOptions {
     @Option(names = "--max-waiting-requests", paramLabel = "N", description = "Coordinator: requests waiting at most; more "
             + "are refused (RESOURCE_EXHAUSTED, HTTP 429). Default: 1024.")
     Integer maxWaitingRequests;
+
+    @Option(names = "--http-port", paramLabel = "P", description = "Coordinator: port of the OpenAI-compatible HTTP API and "
+            + "/metrics; 0 takes a free one. Default: 8000.")
+    Integer httpPort;
 
     private JsonNode file;
 
@@ -179,7 +183,11 @@ final class ClusterOptions {
                 number(maxNumBatchedTokens, "max-num-batched-tokens", defaults.maxBatchedTokens()),
                 number(maxWaitingRequests, "max-waiting-requests", defaults.maxWaitingRequests()));
         return new ServingOptions(text(servedModelName, "served-model-name", servedName(modelDir)),
-                ModelOptions.openTokenizer(modelDir, null), limits);
+                ModelOptions.openTokenizer(modelDir, null), limits, httpPort());
+    }
+
+    int httpPort() {
+        return number(httpPort, "http-port", ServingOptions.DEFAULT_HTTP_PORT);
     }
 
     /** A model's name by default: its directory's. */

@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
 import java.util.concurrent.Callable;
 
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
-        description = "Runs the coordinator: the gRPC API, embeddings, routers and lm_head, with attention and experts "
+        description = "Runs the coordinator: the gRPC API, the OpenAI-compatible HTTP API with /metrics, embeddings, routers and lm_head, with attention and experts "
                 + "on the workers that join its cluster.")
 final class CoordinatorCommand implements Callable<Integer> {
     static final int DEFAULT_PORT = 50051;
@@ -34,7 +34,8 @@ final class CoordinatorCommand implements Callable<Integer> {
             node.close();
             source.close();
             serving.tokenizer().ifPresent(Tokenizer::close);
-        }, spec.commandLine().getOut(), "coordinator " + node.nodeId() + " serving " + serving.modelName() + ", gRPC on port " + node.port());
+        }, spec.commandLine().getOut(), "coordinator " + node.nodeId() + " serving " + serving.modelName() + ", gRPC on port " + node.port()
+                + ", HTTP on port " + node.httpPort());
         return 0;
     }
 }

@@ -1,6 +1,7 @@
 package dev.expertmesh.launcher;
 
 import dev.expertmesh.checkpoint.CheckpointException;
+import dev.expertmesh.client.ExpertMeshException;
 import dev.expertmesh.model.InvalidConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,7 +16,7 @@ import java.nio.file.NoSuchFileException;
 @Command(name = "expertmesh", mixinStandardHelpOptions = true, version = "ExpertMesh 0.1.0",
         description = "Expert-parallel inference for DeepSeek-V2-Lite, DeepSeek-V2 and DeepSeek-V3.",
         subcommands = {GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class, LocalCommand.class,
-                CoordinatorCommand.class, ExpertWorkerCommand.class, AttentionWorkerCommand.class, StatusCommand.class,
+                CoordinatorCommand.class, ExpertWorkerCommand.class, AttentionWorkerCommand.class, StatusCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class ExpertMesh {
     private static final Logger log = LoggerFactory.getLogger(ExpertMesh.class);
@@ -28,7 +29,7 @@ public final class ExpertMesh {
     public static CommandLine commandLine() {
         return new CommandLine(new ExpertMesh())
                 .setExecutionExceptionHandler((e, cmd, parseResult) -> {
-                    if (e instanceof InvalidConfigException || e instanceof CheckpointException
+                    if (e instanceof InvalidConfigException || e instanceof CheckpointException || e instanceof ExpertMeshException
                             || e instanceof IllegalArgumentException || e instanceof IllegalStateException || e instanceof IOException) {
                         cmd.getErr().println("error: " + describe(e));
                         log.debug("{} failed", cmd.getCommandName(), e);

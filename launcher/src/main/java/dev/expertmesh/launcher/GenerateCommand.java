@@ -1,5 +1,6 @@
 package dev.expertmesh.launcher;
 
+import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.tokenizer.Tokenizer;
@@ -40,8 +41,8 @@ final class GenerateCommand implements Callable<Integer> {
             var out = spec.commandLine().getOut();
             var err = spec.commandLine().getErr();
             if (coordinator != null) {
-                try (CoordinatorClient client = new CoordinatorClient(coordinator)) {
-                    generation.run(client::generate, request, tokenizer, out, err);
+                try (ExpertMeshClient client = ExpertMeshClient.builder().address(coordinator).build()) {
+                    generation.run(new ClusterGenerator(client), request, tokenizer, out, err);
                 }
             } else {
                 try (Engine engine = model.openEngine()) {

@@ -3,6 +3,7 @@ package dev.expertmesh.launcher;
 import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.backend.Backend;
+import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.cuda.device.Device;
@@ -51,6 +52,10 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "0", paramLabel = "P", description = "The coordinator's gRPC port; 0 (the default) takes a free one.")
     int port;
 
+    @Option(names = "--http-port", defaultValue = "8000", paramLabel = "P", description = "The coordinator's port of the "
+            + "OpenAI-compatible HTTP API and /metrics; 0 takes a free one. Default: ${DEFAULT-VALUE}.")
+    int httpPort;
+
     @Option(names = "--transport", defaultValue = "bf16", paramLabel = "TYPE", description = "Hidden vectors on the wire: bf16 or fp32. Default: ${DEFAULT-VALUE}.")
     String transport;
 
@@ -87,7 +92,7 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    backend, transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, SchedulerLimits.DEFAULT));
+                    backend, transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, SchedulerLimits.DEFAULT, httpPort));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
@@ -100,14 +105,15 @@ final class LocalCommand implements Callable<Integer> {
             coordinator.awaitReady(expertWorkers, READY_TIMEOUT);
             String address = HOST + ":" + coordinator.port();
             var err = spec.commandLine().getErr();
-            err.printf("local cluster ready: coordinator %s, %s, %s%n", address, count(expertWorkers, "expert worker"),
-                    count(attentionWorkers, "attention worker"));
+            String httpAddress = "http://" + HOST + ":" + coordinator.httpPort();
+            err.printf("local cluster ready: coordinator %s (HTTP %s), %s, %s%n", address, httpAddress,
+                    count(expertWorkers, "expert worker"), count(attentionWorkers, "attention worker"));
             if (request == null) {
                 // Never returns: the process ends on Ctrl-C or SIGTERM, after the shutdown hook closes the nodes.
-                Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "serving gRPC on " + address);
+                Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "local cluster serving gRPC on port " + coordinator.port() + ", HTTP on port " + coordinator.httpPort());
             }
-            try (CoordinatorClient client = new CoordinatorClient(address)) {
-                generation.run(client::generate, request, tokenizer, spec.commandLine().getOut(), err);
+            try (ExpertMeshClient client = ExpertMeshClient.builder().address(address).build()) {
+                generation.run(new ClusterGenerator(client), request, tokenizer, spec.commandLine().getOut(), err);
             }
             return 0;
         } finally {

@@ -1,6 +1,7 @@
 package dev.expertmesh.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.ExpertPlacement;
 import dev.expertmesh.proto.NodeDescriptor;
@@ -10,6 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +23,8 @@ import java.util.concurrent.Callable;
         description = "Shows a cluster: members with roles and endpoints, the shard-map epoch, which worker hosts which "
                 + "experts, and the tokens routed to each expert so far.")
 final class StatusCommand implements Callable<Integer> {
+    private static final Duration STATUS_DEADLINE = Duration.ofSeconds(10);
+
     @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT", description = "The coordinator's gRPC address.")
     String coordinator;
 
@@ -34,7 +38,7 @@ final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ClusterStatus status;
-        try (CoordinatorClient client = new CoordinatorClient(coordinator)) {
+        try (ExpertMeshClient client = ExpertMeshClient.builder().address(coordinator).defaultDeadline(STATUS_DEADLINE).build()) {
             status = client.status();
         }
         PrintWriter out = spec.commandLine().getOut();

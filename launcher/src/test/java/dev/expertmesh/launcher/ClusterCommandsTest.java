@@ -3,44 +3,18 @@ package dev.expertmesh.launcher;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.expertmesh.Fixtures;
+import dev.expertmesh.launcher.Commands.Run;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The cluster as users start it: `local` in one process, and each role in a process of its own. */
 class ClusterCommandsTest {
-    private static final Pattern PORT = Pattern.compile("port (\\d+)");
-
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cmd = ExpertMesh.commandLine();
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int code = cmd.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     private static int[] tokenIds(String json) throws IOException {
         JsonNode ids = new ObjectMapper().readTree(json).get("token_ids");
         int[] out = new int[ids.size()];
@@ -54,8 +28,8 @@ class ClusterCommandsTest {
     void aLocalClusterGeneratesTheGreedyTokensOfTransformers() throws Exception {
         try (var golden = Fixtures.golden("tiny-v2-lite")) {
             int[] expected = golden.ints("p1.greedy_tokens");
-            Run r = run("local", "--model", Fixtures.model("tiny-v2-lite").toString(), "--expert-workers", "2",
-                    "--attention-workers", "2", "--transport", "fp32",
+            Run r = Commands.run("local", "--model", Fixtures.model("tiny-v2-lite").toString(), "--expert-workers", "2",
+                    "--attention-workers", "2", "--transport", "fp32", "--http-port", "0",
                     "--prompt-ids", Output.commaSeparated(golden.ints("p1.input_ids")),
                     "--max-tokens", String.valueOf(expected.length), "--format", "json");
             assertThat(r.exitCode()).as(r.err()).isZero();
@@ -67,22 +41,22 @@ class ClusterCommandsTest {
     @Test
     void eachRoleInItsOwnProcessServesGenerateAndStatus() throws Exception {
         String model = Fixtures.model("tiny-v3").toString();
-        int hazelcast = freePort();
-        int grpc = freePort();
+        int hazelcast = Commands.freePort();
+        int grpc = Commands.freePort();
         String cluster = "expertmesh-test-" + hazelcast;
         List<String> common = List.of("--model", model, "--cluster-name", cluster, "--host", "127.0.0.1");
         List<Process> processes = new ArrayList<>();
         try {
             Process coordinator = start(processes, "coordinator", common, "--hazelcast-port", String.valueOf(hazelcast),
-                    "--port", String.valueOf(grpc), "--transport", "fp32");
-            awaitReadyLine(coordinator);
+                    "--port", String.valueOf(grpc), "--http-port", "0", "--transport", "fp32");
+            Commands.awaitReadyLine(coordinator);
             String join = "127.0.0.1:" + hazelcast;
             List<Process> workers = List.of(
                     start(processes, "attention-worker", common, "--members", join, "--hazelcast-port", String.valueOf(hazelcast + 1)),
                     start(processes, "expert-worker", common, "--members", join, "--hazelcast-port", String.valueOf(hazelcast + 1)),
                     start(processes, "expert-worker", common, "--members", join, "--hazelcast-port", String.valueOf(hazelcast + 1)));
             for (Process p : workers) {
-                awaitReadyLine(p);
+                Commands.awaitReadyLine(p);
             }
             String address = "127.0.0.1:" + grpc;
             JsonNode status = awaitStatus(address, 2);
@@ -93,14 +67,14 @@ class ClusterCommandsTest {
             try (var golden = Fixtures.golden("tiny-v3")) {
                 int[] prompt = golden.ints("p2.input_ids");
                 int[] expected = golden.ints("p2.greedy_tokens");
-                Run r = run("generate", "--coordinator", address, "--prompt-ids", Output.commaSeparated(prompt),
+                Run r = Commands.run("generate", "--coordinator", address, "--prompt-ids", Output.commaSeparated(prompt),
                         "--max-tokens", String.valueOf(expected.length), "--format", "json");
                 assertThat(r.exitCode()).as(r.err()).isZero();
                 assertThat(tokenIds(r.out())).containsExactly(expected);
                 // The prompt, then every generated token but the last, went through the model.
                 forwarded = prompt.length + expected.length - 1;
             }
-            JsonNode after = new ObjectMapper().readTree(run("status", "--coordinator", address, "--format", "json").out());
+            JsonNode after = new ObjectMapper().readTree(Commands.run("status", "--coordinator", address, "--format", "json").out());
             long routed = 0;
             for (JsonNode e : after.get("experts")) {
                 routed += e.get("tokens_routed").asLong();
@@ -108,14 +82,7 @@ class ClusterCommandsTest {
             // tiny-v3: layers 2 and 3 are MoE layers, each sending a token to 4 routed experts.
             assertThat(routed).isEqualTo(forwarded * 2L * 4);
         } finally {
-            for (Process p : processes) {
-                p.destroy();
-            }
-            for (Process p : processes) {
-                if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                }
-            }
+            Commands.stop(processes);
         }
     }
 
@@ -124,7 +91,7 @@ class ClusterCommandsTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         String last = "";
         while (System.nanoTime() < deadline) {
-            Run r = run("status", "--coordinator", address, "--format", "json");
+            Run r = Commands.run("status", "--coordinator", address, "--format", "json");
             last = r.out() + r.err();
             if (r.exitCode() == 0) {
                 JsonNode status = new ObjectMapper().readTree(r.out());
@@ -145,57 +112,11 @@ class ClusterCommandsTest {
     }
 
     private static Process start(List<Process> processes, String role, List<String> common, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        command.addAll(jvmOptions());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ExpertMesh.class.getName(), role));
+        List<String> command = new ArrayList<>(List.of(role));
         command.addAll(common);
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process p = Commands.start(command);
         processes.add(p);
         return p;
-    }
-
-    /** Waits for the "... serving ... on port N; Ctrl-C stops it" line a role prints when it is up. */
-    private static int awaitReadyLine(Process p) throws Exception {
-        var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
-            try {
-                for (String line; (line = reader.readLine()) != null; ) {
-                    Matcher m = PORT.matcher(line);
-                    if (line.contains("Ctrl-C stops it") && m.find()) {
-                        drain(reader);
-                        return Integer.parseInt(m.group(1));
-                    }
-                }
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
-            throw new IllegalStateException("the process ended before it was ready");
-        });
-        return port.get(60, TimeUnit.SECONDS);
-    }
-
-    /** Keeps reading the process's output so it never blocks on a full pipe. */
-    private static void drain(BufferedReader reader) {
-        Thread.ofVirtual().start(() -> {
-            try {
-                while (reader.readLine() != null) {
-                    // discarded: the test reads what it needs through the API
-                }
-            } catch (IOException ignored) {
-                // the process ended
-            }
-        });
-    }
-
-    private static List<String> jvmOptions() throws IOException {
-        Path file = Path.of(System.getProperty("expertmesh.testdata")).getParent().resolve("jvm.options");
-        return Files.readAllLines(file).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

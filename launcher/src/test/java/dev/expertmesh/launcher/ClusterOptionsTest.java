@@ -35,6 +35,7 @@ class ClusterOptionsTest {
                 transport: fp32
                 cache-blocks: 64
                 block-tokens: 32
+                http-port: 8080
                 """);
         ClusterOptions fromFile = parse("--config", yaml.toString());
         NodeOptions node = fromFile.node(0);
@@ -47,13 +48,15 @@ class ClusterOptionsTest {
         assertThat(fromFile.transport().hiddenType()).isEqualTo(HiddenType.FP32);
         assertThat(fromFile.cacheBlocks()).isEqualTo(64);
         assertThat(fromFile.blockTokens()).isEqualTo(32);
+        assertThat(fromFile.httpPort()).isEqualTo(8080);
 
         ClusterOptions overridden = parse("--config", yaml.toString(), "--port", "7100", "--members", "10.0.0.9:5701",
-                "--transport", "bf16", "--model", "demo");
+                "--transport", "bf16", "--model", "demo", "--http-port", "0");
         assertThat(overridden.node(0).port()).isEqualTo(7100);
         assertThat(overridden.node(0).member().members()).containsExactly("10.0.0.9:5701");
         assertThat(overridden.transport().hiddenType()).isEqualTo(HiddenType.BF16);
         assertThat(overridden.model()).isEqualTo("demo");
+        assertThat(overridden.httpPort()).isZero();
     }
 
     @Test
@@ -66,6 +69,7 @@ class ClusterOptionsTest {
         assertThat(node.member().members()).isEmpty();
         assertThat(defaults.transport().hiddenType()).isEqualTo(HiddenType.BF16);
         assertThat(defaults.blockTokens()).isEqualTo(64);
+        assertThat(defaults.httpPort()).isEqualTo(8000);
     }
 
     @Test

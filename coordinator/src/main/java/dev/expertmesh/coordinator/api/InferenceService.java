@@ -165,7 +165,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> responses) {
         ServedModel m = generation.model();
         responses.onNext(ListModelsResponse.newBuilder().addModels(ModelCard.newBuilder()
-                .setId(m.name()).setModelType(m.modelType()).setMaxModelLen(m.maxModelLen())).build());
+                .setId(m.name()).setModelType(m.modelType()).setMaxModelLen(m.maxModelLen()).setVocabSize(m.vocabSize())).build());
         responses.onCompleted();
     }
 

@@ -1,5 +1,6 @@
 package dev.expertmesh.coordinator.serving;
 
+import dev.expertmesh.coordinator.metrics.ServingMetrics;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.engine.LayerObserver;
@@ -24,17 +25,20 @@ public final class TextGeneration implements AutoCloseable {
     private final ModelConfig config;
     private final Optional<Tokenizer> tokenizer;
     private final Scheduler scheduler;
+    private final ServingMetrics metrics;
 
     /**
      * Serves {@code name} on the model {@code models} gives at each step (see {@link Scheduler}),
-     * with {@code tokenizer} for text in and out when there is one.
+     * with {@code tokenizer} for text in and out when there is one; {@code metrics} hears of every
+     * request accepted and every token streamed.
      */
     public TextGeneration(String name, ModelConfig config, Optional<Tokenizer> tokenizer, Supplier<DeepseekModel> models,
-                          SchedulerLimits limits, LayerObserver observer) {
-        this.served = new ServedModel(name, config.modelType(), config.maxPositionEmbeddings(), Instant.now().getEpochSecond());
+                          SchedulerLimits limits, LayerObserver observer, ServingMetrics metrics) {
+        this.served = new ServedModel(name, config.modelType(), config.maxPositionEmbeddings(), config.vocabSize(), Instant.now().getEpochSecond());
         this.config = config;
         this.tokenizer = tokenizer;
         this.scheduler = new Scheduler(models, limits, observer).serve();
+        this.metrics = metrics;
     }
 
     public ServedModel model() {
@@ -92,9 +96,10 @@ public final class TextGeneration implements AutoCloseable {
         }
         GenerationRequest generation = new GenerationRequest(promptIds, request.sampling(), maxTokens, request.stopTokenIds(),
                 request.ignoreEos(), request.logprobs());
-        TextStream stream = new TextStream(tokenizer, promptIds.length, request, listener);
+        TextStream stream = new TextStream(tokenizer, promptIds.length, request, listener, metrics);
         try {
             Submission submission = scheduler.submit(generation, stream);
+            metrics.accepted(promptIds.length);
             stream.whenStopped(submission);
             return submission;
         } catch (IllegalArgumentException e) {
@@ -131,6 +136,11 @@ public final class TextGeneration implements AutoCloseable {
     /** The text of {@code tokenIds}, special tokens included. */
     public String decode(int[] tokenIds) {
         return requireTokenizer("prompt").decode(tokenIds);
+    }
+
+    /** One token's text as APIs list it beside its log probability; {@code token_id:N} without a tokenizer. */
+    public String tokenText(int tokenId) {
+        return tokenizer.map(t -> t.decode(new int[]{tokenId})).orElse("token_id:" + tokenId);
     }
 
     /** Refuses a model name other than the served one; null or empty means the served one. */

@@ -1,5 +1,6 @@
 package dev.expertmesh.coordinator.serving;
 
+import dev.expertmesh.coordinator.metrics.ServingMetrics;
 import dev.expertmesh.engine.FinishReason;
 import dev.expertmesh.engine.Generation;
 import dev.expertmesh.engine.GenerationListener;
@@ -14,22 +15,28 @@ import java.util.Optional;
 /**
  * Turns one sequence's tokens into the deltas a client sees: text decoded as characters complete,
  * held back while it may be the start of a stop string, and cut at one when it appears (the
- * generation then ends with reason stop, and its remaining work is cancelled).
+ * generation then ends with reason stop, and its remaining work is cancelled). Times each token
+ * for the metrics: the first from submission, the others from the token before.
  */
 final class TextStream implements GenerationListener {
     private final StreamingDetokenizer detokenizer;
     private final StopStrings stops;
     private final CompletionListener listener;
     private final int promptTokens;
+    private final ServingMetrics metrics;
+    private final long submittedNanos = System.nanoTime();
+    private long lastTokenNanos;
     private Submission submission;
     private int generated;
     private boolean ended;
 
-    TextStream(Optional<Tokenizer> tokenizer, int promptTokens, CompletionRequest request, CompletionListener listener) {
+    TextStream(Optional<Tokenizer> tokenizer, int promptTokens, CompletionRequest request, CompletionListener listener,
+               ServingMetrics metrics) {
         this.detokenizer = tokenizer.map(StreamingDetokenizer::new).orElse(null);
         this.stops = new StopStrings(request.stop());
         this.promptTokens = promptTokens;
         this.listener = listener;
+        this.metrics = metrics;
     }
 
     /** The submission to cancel when a stop string ends the generation early. */
@@ -45,6 +52,13 @@ final class TextStream implements GenerationListener {
         if (ended) {
             return;
         }
+        long now = System.nanoTime();
+        if (generated == 0) {
+            metrics.firstToken(now - submittedNanos);
+        } else {
+            metrics.nextToken(now - lastTokenNanos);
+        }
+        lastTokenNanos = now;
         generated++;
         String text = detokenizer == null ? "" : stops.add(detokenizer.add(tokenId));
         listener.delta(new CompletionDelta(text, new int[]{tokenId}, logprob == null ? List.of() : List.of(logprob)));

@@ -1,0 +1,79 @@
+package dev.expertmesh.client;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A channel to each coordinator address. New requests start at the next address in turn, so that
+ * several clients spread over the coordinators, and fail over along the list from there.
+ */
+final class Coordinators implements AutoCloseable {
+    /** One coordinator: its address as given and the channel to it. */
+    record Coordinator(String address, ManagedChannel channel) {
+    }
+
+    private final List<Coordinator> coordinators;
+    private final AtomicInteger next = new AtomicInteger();
+
+    Coordinators(List<String> addresses, boolean plaintext) {
+        if (addresses.isEmpty()) {
+            throw new IllegalArgumentException("no coordinator address: give at least one HOST:PORT");
+        }
+        this.coordinators = addresses.stream().map(a -> new Coordinator(a, channel(a, plaintext))).toList();
+    }
+
+    private static ManagedChannel channel(String address, boolean plaintext) {
+        int colon = address.lastIndexOf(':');
+        int port = colon < 0 ? -1 : parsePort(address.substring(colon + 1));
+        if (colon <= 0 || port < 1 || port > 65535) {
+            throw new IllegalArgumentException("coordinator address '" + address + "': expected HOST:PORT, such as 127.0.0.1:50051");
+        }
+        String host = address.substring(0, colon).replaceAll("^\\[(.*)]$", "$1");
+        ManagedChannelBuilder<?> builder = ManagedChannelBuilder.forAddress(host, port);
+        return (plaintext ? builder.usePlaintext() : builder.useTransportSecurity()).build();
+    }
+
+    private static int parsePort(String port) {
+        try {
+            return Integer.parseInt(port);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    int size() {
+        return coordinators.size();
+    }
+
+    /** Where a new request starts: the coordinator after the one the previous request started at. */
+    int start() {
+        return Math.floorMod(next.getAndIncrement(), coordinators.size());
+    }
+
+    /** The {@code attempt}-th coordinator for a request that started at {@code start}. */
+    Coordinator get(int start, int attempt) {
+        return coordinators.get((start + attempt) % coordinators.size());
+    }
+
+    /** The addresses, for a message about all of them. */
+    String addresses() {
+        return String.join(", ", coordinators.stream().map(Coordinator::address).toList());
+    }
+
+    @Override
+    public void close() {
+        coordinators.forEach(c -> c.channel().shutdownNow());
+        for (Coordinator c : coordinators) {
+            try {
+                c.channel().awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package dev.expertmesh.coordinator.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.expertmesh.coordinator.serving.CompletionInput;
+import dev.expertmesh.coordinator.serving.InvalidRequestException;
+import dev.expertmesh.coordinator.serving.TextGeneration;
+import dev.expertmesh.sampling.TokenLogprob;
+
+import java.util.List;
+import java.util.OptionalInt;
+
+/** /v1/completions: a prompt in, text out. */
+record TextCompletions(TextGeneration generation) implements CompletionApi {
+    /** OpenAI's and vLLM's max_tokens for completions. */
+    private static final int DEFAULT_MAX_TOKENS = 16;
+
+    /** A string, a list of one string, token ids, or a list of one list of token ids. */
+    @Override
+    public CompletionInput input(RequestFields body) {
+        JsonNode prompt = body.get("prompt");
+        if (prompt == null) {
+            throw new InvalidRequestException("prompt", "prompt is required: a string or a list of token ids");
+        }
+        if (prompt.isArray() && prompt.size() == 1 && (prompt.get(0).isTextual() || prompt.get(0).isArray())) {
+            prompt = prompt.get(0);
+        } else if (prompt.isArray() && !prompt.isEmpty() && !prompt.get(0).isIntegralNumber()) {
+            throw new InvalidRequestException("prompt", "prompt must hold one prompt: this server makes one choice per request");
+        }
+        if (prompt.isTextual()) {
+            return new CompletionInput.Text(prompt.asText());
+        }
+        if (prompt.isArray()) {
+            return new CompletionInput.Ids(RequestFields.integers("prompt", prompt).stream().mapToInt(Integer::intValue).toArray());
+        }
+        throw RequestFields.wrongType("prompt", "a string or a list of token ids");
+    }
+
+    @Override
+    public OptionalInt logprobs(RequestFields body) {
+        return body.integer("logprobs");
+    }
+
+    @Override
+    public OptionalInt defaultMaxTokens() {
+        return OptionalInt.of(DEFAULT_MAX_TOKENS);
+    }
+
+    @Override
+    public String idPrefix() {
+        return "cmpl-";
+    }
+
+    @Override
+    public String object() {
+        return "text_completion";
+    }
+
+    @Override
+    public String chunkObject() {
+        return "text_completion";
+    }
+
+    @Override
+    public ObjectNode choice(String text, List<TokenLogprob> logprobs, String finishReason) {
+        return chunkChoice(text, logprobs, finishReason);
+    }
+
+    @Override
+    public ObjectNode chunkChoice(String text, List<TokenLogprob> logprobs, String finishReason) {
+        ObjectNode choice = HttpExchanges.JSON.createObjectNode();
+        choice.put("index", 0);
+        choice.put("text", text);
+        choice.set("logprobs", logprobs == null ? null : logprobsJson(logprobs));
+        choice.put("finish_reason", finishReason);
+        return choice;
+    }
+
+    @Override
+    public ObjectNode openingChoice() {
+        return null;
+    }
+
+    /** The legacy completions shape: parallel lists of tokens, their log probabilities and their alternatives. */
+    private ObjectNode logprobsJson(List<TokenLogprob> logprobs) {
+        ObjectNode out = HttpExchanges.JSON.createObjectNode();
+        ArrayNode tokens = out.putArray("tokens");
+        ArrayNode tokenLogprobs = out.putArray("token_logprobs");
+        ArrayNode top = out.putArray("top_logprobs");
+        for (TokenLogprob lp : logprobs) {
+            tokens.add(generation.tokenText(lp.tokenId()));
+            tokenLogprobs.add(lp.logprob());
+            ObjectNode alternatives = top.addObject();
+            lp.top().forEach(a -> alternatives.put(generation.tokenText(a.tokenId()), a.logprob()));
+        }
+        return out;
+    }
+}

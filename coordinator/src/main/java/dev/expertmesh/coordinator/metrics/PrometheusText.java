@@ -1,0 +1,79 @@
+package dev.expertmesh.coordinator.metrics;
+
+import dev.expertmesh.attention.CacheUsage;
+import dev.expertmesh.coordinator.RoutingCounts;
+import dev.expertmesh.engine.Scheduler;
+import dev.expertmesh.model.ModelConfig;
+
+/** The coordinator's metrics in Prometheus' text exposition format (version 0.0.4). */
+public final class PrometheusText {
+    public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+    private static final String PREFIX = "expertmesh_";
+
+    private final ServingMetrics serving;
+    private final Scheduler scheduler;
+    private final RoutingCounts routing;
+    private final ModelConfig config;
+
+    public PrometheusText(ServingMetrics serving, Scheduler scheduler, RoutingCounts routing, ModelConfig config) {
+        this.serving = serving;
+        this.scheduler = scheduler;
+        this.routing = routing;
+        this.config = config;
+    }
+
+    /** Every metric as it is now. */
+    public String render() {
+        StringBuilder out = new StringBuilder();
+        histogram(out, "time_to_first_token_seconds", "Time from a request's arrival to its first generated token.",
+                serving.timeToFirstToken());
+        histogram(out, "time_per_output_token_seconds", "Time between consecutive generated tokens of a request.",
+                serving.timePerOutputToken());
+        single(out, "num_requests_running", "gauge", "Requests in the running batch.", scheduler.running());
+        single(out, "num_requests_waiting", "gauge", "Requests waiting to be admitted.", scheduler.waiting());
+        CacheUsage cache = scheduler.cacheUsage();
+        single(out, "kv_cache_blocks_used", "gauge", "Latent KV cache blocks in use on the attention workers.", cache.usedBlocks());
+        single(out, "kv_cache_blocks_free", "gauge", "Latent KV cache blocks free on the attention workers.", cache.freeBlocks());
+        single(out, "prompt_tokens_total", "counter", "Prompt tokens of accepted requests.", serving.promptTokens());
+        single(out, "generation_tokens_total", "counter", "Tokens generated.", serving.generatedTokens());
+        routedTokens(out);
+        return out.toString();
+    }
+
+    private static void header(StringBuilder out, String name, String type, String help) {
+        out.append("# HELP ").append(PREFIX).append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(PREFIX).append(name).append(' ').append(type).append('\n');
+    }
+
+    private static void single(StringBuilder out, String name, String type, String help, long value) {
+        header(out, name, type, help);
+        out.append(PREFIX).append(name).append(' ').append(value).append('\n');
+    }
+
+    private static void histogram(StringBuilder out, String name, String help, Histogram.Snapshot h) {
+        header(out, name, "histogram", help);
+        for (int i = 0; i < h.bounds().length; i++) {
+            bucket(out, name, Double.toString(h.bounds()[i]), h.cumulative()[i]);
+        }
+        bucket(out, name, "+Inf", h.count());
+        out.append(PREFIX).append(name).append("_sum ").append(h.sum()).append('\n');
+        out.append(PREFIX).append(name).append("_count ").append(h.count()).append('\n');
+    }
+
+    private static void bucket(StringBuilder out, String name, String le, long count) {
+        out.append(PREFIX).append(name).append("_bucket{le=\"").append(le).append("\"} ").append(count).append('\n');
+    }
+
+    private void routedTokens(StringBuilder out) {
+        header(out, "expert_routed_tokens_total", "counter", "Tokens routed to each routed expert of each MoE layer.");
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            if (!config.isMoeLayer(layer)) {
+                continue;
+            }
+            for (int expert = 0; expert < config.nRoutedExperts(); expert++) {
+                out.append(PREFIX).append("expert_routed_tokens_total{layer=\"").append(layer).append("\",expert=\"").append(expert)
+                        .append("\"} ").append(routing.tokens(layer, expert)).append('\n');
+            }
+        }
+    }
+}

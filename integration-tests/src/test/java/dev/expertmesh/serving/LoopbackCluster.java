@@ -1,0 +1,137 @@
+package dev.expertmesh.serving;
+
+import dev.expertmesh.Fixtures;
+import dev.expertmesh.attentionworker.AttentionWorkerNode;
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.CoordinatorNode;
+import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.engine.Engine;
+import dev.expertmesh.engine.Generation;
+import dev.expertmesh.engine.GenerationRequest;
+import dev.expertmesh.engine.Scheduler;
+import dev.expertmesh.engine.SchedulerLimits;
+import dev.expertmesh.expertworker.ExpertWorkerNode;
+import dev.expertmesh.membership.MemberSettings;
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.sampling.SamplingParams;
+import dev.expertmesh.tokenizer.Tokenizer;
+import dev.expertmesh.transport.TransportOptions;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A whole cluster on loopback for the serving tests: a coordinator serving a fixture model, with gRPC
+ * and HTTP on free ports, two expert workers and an attention worker, each with its own Hazelcast
+ * member and server; fp32 on the wire so that greedy tokens are the single-process engine's.
+ */
+final class LoopbackCluster implements AutoCloseable {
+    static final String HOST = "127.0.0.1";
+    private static final int BLOCK_TOKENS = 16;
+
+    private final String model;
+    private final TensorSource weights;
+    private final ModelConfig config;
+    private final Optional<Tokenizer> tokenizer;
+    private final List<AutoCloseable> nodes = new ArrayList<>();
+    private final CoordinatorNode coordinator;
+
+    /** With the tiny tokenizer, the default scheduler limits and room for 64 blocks of 16 tokens. */
+    LoopbackCluster(String model) throws Exception {
+        this(model, true, SchedulerLimits.DEFAULT, 64);
+    }
+
+    LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks) throws Exception {
+        this.model = model;
+        this.weights = Checkpoint.open(Fixtures.model(model));
+        this.config = ModelConfig.load(Fixtures.model(model));
+        this.tokenizer = withTokenizer ? Optional.of(Tokenizer.load(tinyTokenizer())) : Optional.empty();
+        int hazelcastPort = freePort();
+        String clusterName = "loopback-" + hazelcastPort;
+        MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
+        MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
+        coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuBackend(),
+                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32),
+                new ServingOptions(model, tokenizer, limits, 0));
+        nodes.add(coordinator);
+        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), BLOCK_TOKENS, cacheBlocks));
+        for (int i = 0; i < 2; i++) {
+            nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuBackend(), 1L << 30));
+        }
+        coordinator.awaitReady(2, Duration.ofSeconds(60));
+    }
+
+    /** The tokenizer made for the tiny models, kept apart from their directories (which have none on purpose). */
+    static java.nio.file.Path tinyTokenizer() {
+        return Fixtures.testdata().resolve("tokenizers/tiny");
+    }
+
+    String model() {
+        return model;
+    }
+
+    ModelConfig config() {
+        return config;
+    }
+
+    Tokenizer tokenizer() {
+        return tokenizer.orElseThrow();
+    }
+
+    CoordinatorNode coordinator() {
+        return coordinator;
+    }
+
+    /** The gRPC address, host:port. */
+    String address() {
+        return HOST + ":" + coordinator.port();
+    }
+
+    String baseUrl() {
+        return "http://" + HOST + ":" + coordinator.httpPort() + "/v1";
+    }
+
+    /** The single-process engine's greedy generation for {@code prompt} alone. */
+    Generation greedy(int[] prompt, int maxTokens) {
+        try (Engine alone = Engine.load(Fixtures.model(model), new CpuBackend())) {
+            return alone.generate(new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens));
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (AutoCloseable node : nodes) {
+            node.close();
+        }
+        weights.close();
+        tokenizer.ifPresent(Tokenizer::close);
+    }
+
+    /** Waits until nothing runs and no cache block is held: what is cancelled leaves within a step. */
+    void awaitIdle() throws InterruptedException {
+        Scheduler scheduler = coordinator.generation().scheduler();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((scheduler.running() > 0 || scheduler.cacheUsage().usedBlocks() > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(scheduler.running()).as("running requests").isZero();
+        assertThat(scheduler.cacheUsage().usedBlocks()).as("cache blocks in use").isZero();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
