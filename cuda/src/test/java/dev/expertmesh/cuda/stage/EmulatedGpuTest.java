@@ -38,6 +38,6 @@ class EmulatedGpuTest {
         String output = new String(process.getInputStream().readAllBytes());
         assertThat(process.waitFor(10, TimeUnit.MINUTES)).isTrue();
         assertThat(process.exitValue()).as(output).isZero();
-        assertThat(output).contains("5 tests successful");
+        assertThat(output).contains("6 tests successful");
     }
 }
