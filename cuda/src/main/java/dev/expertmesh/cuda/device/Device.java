@@ -3,6 +3,7 @@ package dev.expertmesh.cuda.device;
 import dev.expertmesh.cuda.binding.CudaDriver;
 import dev.expertmesh.cuda.binding.CudaException;
 
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -42,7 +43,7 @@ public sealed interface Device {
      * message names the flag, the cause and the fix.
      */
     static Device select(String value, Probe probe) {
-        String device = value.strip().toLowerCase(java.util.Locale.ROOT);
+        String device = value.strip().toLowerCase(Locale.ROOT);
         if (device.equals("cpu")) {
             return new Cpu();
         }

@@ -8,6 +8,7 @@ import dev.expertmesh.cuda.runtime.Gpu;
 import dev.expertmesh.cuda.runtime.GpuQueue;
 import dev.expertmesh.tensor.Weight;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -49,7 +50,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         queue.begin();
         DeviceWeight weight = uploaded.computeIfAbsent(WeightKey.of(w), key -> DeviceWeight.upload(queue.gpu(), w));
         int n = batch * w.cols();
-        float[] rows = xOffset == 0 && x.length == n ? x : java.util.Arrays.copyOfRange(x, xOffset, xOffset + n);
+        float[] rows = xOffset == 0 && x.length == n ? x : Arrays.copyOfRange(x, xOffset, xOffset + n);
         DeviceBuffer input = queue.upload("x", rows);
         DeviceBuffer inputBf16 = queue.bf16s("x_bf16", n);
         queue.toBf16(input.address(), inputBf16.address(), n);

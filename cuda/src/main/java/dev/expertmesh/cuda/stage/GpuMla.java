@@ -1,6 +1,7 @@
 package dev.expertmesh.cuda.stage;
 
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.runtime.Bf16;
 import dev.expertmesh.cuda.runtime.DeviceBuffer;
 import dev.expertmesh.cuda.runtime.DeviceWeight;
 import dev.expertmesh.cuda.runtime.Gpu;
@@ -8,6 +9,7 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 /**
  * One layer's attention weights on the device: the input norm, the query path (q_proj, or q_a_proj,
@@ -49,9 +51,9 @@ record GpuMla(DeviceBuffer inputNorm, DeviceWeight qProj, DeviceWeight qAProj, D
     /** A norm's gain as a bf16 vector. */
     static DeviceBuffer gain(Gpu gpu, float[] values) {
         try (Arena arena = Arena.ofConfined()) {
-            var bf16 = arena.allocate((long) values.length * 2, 2);
+            MemorySegment bf16 = arena.allocate((long) values.length * 2, 2);
             for (int i = 0; i < values.length; i++) {
-                bf16.setAtIndex(Weight.BF16, i, dev.expertmesh.cuda.runtime.Bf16.round(values[i]));
+                bf16.setAtIndex(Weight.BF16, i, Bf16.round(values[i]));
             }
             return gpu.upload(bf16);
         }

@@ -2,6 +2,8 @@ package dev.expertmesh.cuda.stage;
 
 import dev.expertmesh.moe.ExpertRoutes;
 
+import java.util.Arrays;
+
 /**
  * Where each (row, expert) pair of a step's routes goes once rows are grouped by expert: expert
  * e's rows are gathered rows [firstRow(e), firstRow(e) + count(e)), in row order. {@code sourceRows}
@@ -23,7 +25,7 @@ record RowPlan(int[] counts, int[] firstRows, int[] sourceRows, int[] slots) {
             firstRows[e] = firstRows[e - 1] + counts[e - 1];
         }
         int[] next = firstRows.clone();
-        int[] sourceRows = new int[ids.length - (int) java.util.Arrays.stream(ids).filter(id -> id < 0).count()];
+        int[] sourceRows = new int[ids.length - (int) Arrays.stream(ids).filter(id -> id < 0).count()];
         int[] slots = new int[ids.length];
         for (int slot = 0; slot < ids.length; slot++) {
             int id = ids[slot];

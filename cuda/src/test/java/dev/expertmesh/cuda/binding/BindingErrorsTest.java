@@ -1,5 +1,6 @@
 package dev.expertmesh.cuda.binding;
 
+import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,7 +43,7 @@ class BindingErrorsTest {
 
     @Test
     void anErrorTheDriverCannotNameIsGivenByNumber() {
-        assertThatThrownBy(() -> fakeDriver().setCurrent(java.lang.foreign.MemorySegment.NULL))
+        assertThatThrownBy(() -> fakeDriver().setCurrent(MemorySegment.NULL))
                 .hasMessage("cuCtxSetCurrent failed: CUDA error 999");
     }
 

@@ -24,8 +24,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -94,8 +96,8 @@ class CudaEngineTest {
                 int decided = decidedSteps(cpu, gpu, greedy.get(i).promptIds(), tokens);
                 assertThat(decided).as("%s %s: greedy steps whose top-1 margin exceeds the engines' difference", name,
                         GREEDY_PROMPTS[i]).isPositive();
-                assertThat(java.util.Arrays.copyOf(actual.get(i).tokenIds(), decided)).as("%s %s greedy tokens", name, GREEDY_PROMPTS[i])
-                        .containsExactly(java.util.Arrays.copyOf(tokens, decided));
+                assertThat(Arrays.copyOf(actual.get(i).tokenIds(), decided)).as("%s %s greedy tokens", name, GREEDY_PROMPTS[i])
+                        .containsExactly(Arrays.copyOf(tokens, decided));
             }
         }
     }
@@ -106,7 +108,7 @@ class CudaEngineTest {
      * up to there the GPU must choose the same tokens; after, bf16 may rightly choose another.
      */
     private static int decidedSteps(Engine cpu, Engine gpu, int[] prompt, int[] tokens) {
-        int[] sequence = java.util.stream.IntStream.concat(java.util.Arrays.stream(prompt), java.util.Arrays.stream(tokens)).toArray();
+        int[] sequence = IntStream.concat(Arrays.stream(prompt), Arrays.stream(tokens)).toArray();
         float[] expected = cpu.score(sequence, LayerObserver.NONE);
         float[] actual = gpu.score(sequence, LayerObserver.NONE);
         int vocab = expected.length / sequence.length;
