@@ -1,7 +1,7 @@
 package dev.expertmesh.launcher;
 
+import dev.expertmesh.backend.Backend;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
-import dev.expertmesh.backend.CpuBackend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,8 +21,9 @@ final class AttentionWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Backend backend = cluster.backend();
         ModelSource source = ModelSource.open(cluster.model());
-        AttentionWorkerNode node = AttentionWorkerNode.start(cluster.node(0), source.weights(), source.config(), new CpuBackend(),
+        AttentionWorkerNode node = AttentionWorkerNode.start(cluster.node(0), source.weights(), source.config(), backend,
                 cluster.blockTokens(), cluster.cacheBlocks());
         Serving.untilStopped(() -> {
             node.close();

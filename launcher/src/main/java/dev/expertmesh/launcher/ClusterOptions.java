@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.backend.Backend;
 import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.cuda.device.Device;
+import dev.expertmesh.cuda.stage.DeviceBackends;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.proto.HiddenType;
@@ -57,7 +60,8 @@ final class ClusterOptions {
     @Option(names = "--hazelcast-port", paramLabel = "P", description = "First Hazelcast port to try. Default: 5701.")
     Integer hazelcastPort;
 
-    @Option(names = "--device", paramLabel = "DEVICE", description = "cpu (the GPU backend comes later). Default: cpu.")
+    @Option(names = "--device", paramLabel = "DEVICE", description = "Where this node computes: cpu, cuda (= cuda:0), cuda:N, or auto "
+            + "(cuda:0 when there is a GPU, else cpu). Default: cpu.")
     String device;
 
     @Option(names = "--transport", paramLabel = "TYPE", description = "Hidden vectors on the wire: bf16 or fp32. Default: bf16.")
@@ -129,10 +133,6 @@ final class ClusterOptions {
     }
 
     NodeOptions node(int defaultPort) {
-        String device = text(this.device, "device", "cpu");
-        if (!device.equals("cpu")) {
-            throw new IllegalArgumentException("--device " + device + " is not available yet: ExpertMesh runs on the cpu for now");
-        }
         List<String> joinAt = members != null ? members : fileMembers();
         String bind = text(host, "host", "127.0.0.1");
         return new NodeOptions(bind, number(port, "port", defaultPort), new MemberSettings(
@@ -145,6 +145,11 @@ final class ClusterOptions {
         String[] addresses = node.isArray() ? new ObjectMapper().convertValue(node, String[].class)
                 : node.isMissingNode() ? new String[0] : node.asText().split(",");
         return Arrays.stream(addresses).map(String::strip).filter(a -> !a.isEmpty()).toList();
+    }
+
+    /** The backend of --device (or the file's device:), its GPU opened here. */
+    Backend backend() {
+        return DeviceBackends.backend(Device.select(text(device, "device", "cpu")));
     }
 
     TransportOptions transport() {

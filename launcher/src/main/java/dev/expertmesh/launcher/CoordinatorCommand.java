@@ -1,6 +1,6 @@
 package dev.expertmesh.launcher;
 
-import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.backend.Backend;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.tokenizer.Tokenizer;
@@ -26,8 +26,9 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServingOptions serving = cluster.serving();
+        Backend backend = cluster.backend();
         ModelSource source = ModelSource.open(cluster.model());
-        CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), new CpuBackend(),
+        CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), backend,
                 cluster.transport(), serving);
         Serving.untilStopped(() -> {
             node.close();

@@ -1,6 +1,6 @@
 package dev.expertmesh.launcher;
 
-import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.backend.Backend;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,8 +21,9 @@ final class ExpertWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Backend backend = cluster.backend();
         ModelSource source = ModelSource.open(cluster.model());
-        ExpertWorkerNode node = ExpertWorkerNode.start(cluster.node(0), source.weights(), source.config(), new CpuBackend(),
+        ExpertWorkerNode node = ExpertWorkerNode.start(cluster.node(0), source.weights(), source.config(), backend,
                 Serving.physicalMemory());
         Serving.untilStopped(() -> {
             node.close();

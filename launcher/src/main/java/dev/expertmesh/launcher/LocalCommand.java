@@ -3,10 +3,12 @@ package dev.expertmesh.launcher;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
-import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.backend.Backend;
 import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.cuda.device.Device;
+import dev.expertmesh.cuda.stage.DeviceBackends;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
@@ -61,6 +63,10 @@ final class LocalCommand implements Callable<Integer> {
             + "that one's attention overlaps another's experts; 1 turns it off. Default: ${DEFAULT-VALUE}.")
     int microBatches;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE", description = "Where every node computes: cpu, cuda, "
+            + "cuda:N, or auto (cuda:0 when there is a GPU, else cpu). Default: ${DEFAULT-VALUE}.")
+    String device;
+
     @Mixin
     SchedulerOptions scheduler;
 
@@ -76,6 +82,7 @@ final class LocalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
         TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches);
+        Backend backend = DeviceBackends.backend(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
         List<AutoCloseable> started = new ArrayList<>();
         try {
@@ -88,16 +95,16 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    new CpuBackend(), transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
+                    backend, transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
                     httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
-                        new CpuBackend(), LatentBlockPool.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS));
+                        backend, LatentBlockPool.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS));
             }
             for (int i = 0; i < expertWorkers; i++) {
                 started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
-                        new CpuBackend(), Serving.physicalMemory()));
+                        backend, Serving.physicalMemory()));
             }
             coordinator.awaitReady(expertWorkers, READY_TIMEOUT);
             String address = HOST + ":" + coordinator.port();

@@ -1,6 +1,7 @@
 package dev.expertmesh.launcher;
 
-import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.cuda.device.Device;
+import dev.expertmesh.cuda.stage.DeviceBackends;
 import dev.expertmesh.demo.DemoModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.tokenizer.Tokenizer;
@@ -22,11 +23,19 @@ final class ModelOptions {
             description = "Take tokenizer.json and tokenizer_config.json from this directory instead of --model's.")
     Path tokenizer;
 
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
+            description = "Where the model runs: cpu, cuda (= cuda:0), cuda:N, or auto (cuda:0 when there is a GPU, else cpu). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String device;
+
     Engine openEngine() {
         if (model == null) {
             throw new IllegalArgumentException("--model DIR is required (or 'demo' for the built-in demo model)");
         }
-        return model.equals(DemoModel.NAME) ? DemoModel.engine(new CpuBackend()) : Engine.load(Path.of(model), new CpuBackend());
+        Device on = Device.select(device);
+        ModelSource source = ModelSource.open(model);
+        return DeviceBackends.engine(on, source.config(), source.weights(),
+                model.equals(DemoModel.NAME) ? DemoModel.ORIGIN : model + " (memory-mapped: weights page in on first use)");
     }
 
     Optional<Tokenizer> openTokenizer() {

@@ -1,0 +1,290 @@
+package dev.expertmesh.cuda.stage;
+
+import dev.expertmesh.attention.AttentionStage;
+import dev.expertmesh.attention.BlockLedger;
+import dev.expertmesh.attention.CacheUsage;
+import dev.expertmesh.attention.SequenceChunk;
+import dev.expertmesh.attention.YarnRope;
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.runtime.DeviceBuffer;
+import dev.expertmesh.cuda.runtime.Gemms;
+import dev.expertmesh.cuda.runtime.Gpu;
+import dev.expertmesh.cuda.runtime.GpuQueue;
+import dev.expertmesh.model.ModelConfig;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+
+/**
+ * MLA for every layer on a GPU, each sequence's latent cache [c | k_pe] in bf16 blocks of one
+ * device pool per layer. Decode rows attend through mla_decode with kv_b_proj absorbed into the
+ * query and the output (two head-batched GEMMs); prefill chunks expand their cached latents into
+ * keys and values and attend through mla_prefill. Same numbers as core's MlaAttention, in bf16.
+ */
+public final class CudaAttentionStage implements AttentionStage, AutoCloseable {
+    private static final int PREFILL_ROWS_PER_BLOCK = 16;
+    private final ModelConfig config;
+    private final GpuQueue queue;
+    private final GpuMla[] layers;
+    /** caches[layer]: [blocks, blockTokens, width] bf16. */
+    private final DeviceBuffer[] caches;
+    private final DeviceBlocks blocks;
+    private final BlockLedger ledger;
+    private final DeviceBuffer inverseFrequencies;
+    private final int ropePairs;
+    private final float ropeScale;
+
+    private CudaAttentionStage(ModelConfig config, GpuQueue queue, GpuMla[] layers, DeviceBuffer[] caches, DeviceBlocks blocks,
+                               int totalBlocks, DeviceBuffer inverseFrequencies, int ropePairs, float ropeScale) {
+        this.config = config;
+        this.queue = queue;
+        this.layers = layers;
+        this.caches = caches;
+        this.blocks = blocks;
+        this.ledger = new BlockLedger(blocks.blockTokens(), totalBlocks, 0);
+        this.inverseFrequencies = inverseFrequencies;
+        this.ropePairs = ropePairs;
+        this.ropeScale = ropeScale;
+    }
+
+    /** Every layer's attention weights, and a cache of {@code totalBlocks} blocks of {@code blockTokens} positions. */
+    public static CudaAttentionStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int totalBlocks) {
+        int n = config.numHiddenLayers();
+        GpuMla[] layers = new GpuMla[n];
+        DeviceBuffer[] caches = new DeviceBuffer[n];
+        for (int layer = 0; layer < n; layer++) {
+            layers[layer] = GpuMla.upload(gpu, weights, config, layer, arena);
+            caches[layer] = gpu.allocate((long) totalBlocks * blockTokens * config.latentCacheWidth() * GpuQueue.BF16_BYTES);
+        }
+        YarnRope rope = new YarnRope(config);
+        float[] cos = new float[rope.pairs()];
+        float[] sin = new float[rope.pairs()];
+        rope.rotation(0, cos, sin);
+        float scale = cos[0];
+        // YarnRope keeps its frequencies to itself: position 1's angles are them (each below π, so atan2 recovers them).
+        rope.rotation(1, cos, sin);
+        float[] frequencies = new float[rope.pairs()];
+        for (int i = 0; i < frequencies.length; i++) {
+            frequencies[i] = (float) Math.atan2(sin[i], cos[i]);
+        }
+        return new CudaAttentionStage(config, new GpuQueue(gpu), layers, caches, new DeviceBlocks(blockTokens, totalBlocks, n),
+                totalBlocks, gpu.upload(frequencies), rope.pairs(), scale);
+    }
+
+    @Override
+    public synchronized float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
+        queue.begin();
+        int dim = config.hiddenSize();
+        int rows = hidden.length / dim;
+        int[] positions = new int[rows];
+        int[] slots = new int[rows];
+        placeRows(layer, chunks, positions, slots);
+        GpuMla w = layers[layer];
+        float eps = (float) config.rmsNormEps();
+        DeviceBuffer x = queue.upload("hidden", hidden);
+        DeviceBuffer normed = queue.bf16s("normed", hidden.length);
+        queue.launch("rms_norm", rows, 1, 256, x, dim, w.inputNorm(), normed, dim, dim, eps);
+        DeviceBuffer positionsOnDevice = queue.upload("positions", positions);
+        DeviceBuffer q = queries(w, normed, rows, positionsOnDevice);
+        int width = config.latentCacheWidth();
+        int rank = config.kvLoraRank();
+        DeviceBuffer latent = queue.floats("latent", (long) rows * width);
+        queue.linear(w.kvAProj(), normed.address(), dim, rows, latent.address());
+        queue.launch("rms_norm_f32", rows, 1, 256, latent, width, w.kvANorm(), latent, width, rank, eps);
+        queue.launch("yarn_rope", rows, 1, ropeBlock(), latent, width, 0, 1, rank, positionsOnDevice, inverseFrequencies,
+                ropePairs, ropeScale, rows);
+        queue.launch("cache_write", rows, 1, 256, latent, width, queue.upload("slots", slots), caches[layer], rows, width);
+        DeviceBuffer attended = queue.floats("attended", (long) rows * config.numAttentionHeads() * config.vHeadDim());
+        attend(layer, chunks, q, attended);
+        DeviceBuffer attendedBf16 = queue.bf16s("attended_bf16", (long) rows * config.numAttentionHeads() * config.vHeadDim());
+        queue.toBf16(attended.address(), attendedBf16.address(), (long) rows * config.numAttentionHeads() * config.vHeadDim());
+        DeviceBuffer out = queue.floats("out", hidden.length);
+        queue.linear(w.oProj(), attendedBf16.address(), config.numAttentionHeads() * config.vHeadDim(), rows, out.address());
+        queue.addInto(out.address(), x.address(), hidden.length);
+        return queue.downloadFloats(out.address(), hidden.length);
+    }
+
+    /**
+     * Checks every chunk against its cache before anything changes (a refused step leaves the caches
+     * as they were), then gives each row its position and cache slot.
+     */
+    private void placeRows(int layer, List<SequenceChunk> chunks, int[] positions, int[] slots) {
+        for (SequenceChunk chunk : chunks) {
+            int cached = blocks.length(chunk.sequenceId(), layer);
+            if (cached != chunk.start()) {
+                throw new IllegalStateException("sequence " + chunk.sequenceId() + " has " + cached
+                        + " cached tokens in layer " + layer + " but the chunk starts at " + chunk.start());
+            }
+        }
+        int row = 0;
+        for (SequenceChunk chunk : chunks) {
+            blocks.grow(chunk.sequenceId(), chunk.end());
+            for (int t = 0; t < chunk.length(); t++, row++) {
+                positions[row] = chunk.start() + t;
+                slots[row] = blocks.slot(chunk.sequenceId(), chunk.start() + t);
+            }
+            blocks.setLength(chunk.sequenceId(), layer, chunk.end());
+        }
+    }
+
+    /** q [rows, heads, qkHeadDim] in fp32, its rope part rotated. */
+    private DeviceBuffer queries(GpuMla w, DeviceBuffer normed, int rows, DeviceBuffer positions) {
+        int dim = config.hiddenSize();
+        int heads = config.numAttentionHeads();
+        int qk = config.qkHeadDim();
+        DeviceBuffer q = queue.floats("q", (long) rows * heads * qk);
+        if (w.qProj() != null) {
+            queue.linear(w.qProj(), normed.address(), dim, rows, q.address());
+        } else {
+            int rank = config.qLoraRank();
+            DeviceBuffer compressed = queue.floats("q_compressed", (long) rows * rank);
+            queue.linear(w.qAProj(), normed.address(), dim, rows, compressed.address());
+            DeviceBuffer compressedBf16 = queue.bf16s("q_compressed_bf16", (long) rows * rank);
+            queue.launch("rms_norm", rows, 1, 256, compressed, rank, w.qANorm(), compressedBf16, rank, rank,
+                    (float) config.rmsNormEps());
+            queue.linear(w.qBProj(), compressedBf16.address(), rank, rows, q.address());
+        }
+        queue.launch("yarn_rope", rows, heads, ropeBlock(), q, heads * qk, qk, heads, config.qkNopeHeadDim(), positions,
+                inverseFrequencies, ropePairs, ropeScale, rows);
+        return q;
+    }
+
+    private int ropeBlock() {
+        return (ropePairs + 31) / 32 * 32;
+    }
+
+    /** Runs of consecutive decode chunks attend together through mla_decode; each longer chunk through mla_prefill. */
+    private void attend(int layer, List<SequenceChunk> chunks, DeviceBuffer q, DeviceBuffer attended) {
+        int row = 0;
+        int i = 0;
+        while (i < chunks.size()) {
+            if (chunks.get(i).length() > 1) {
+                prefill(layer, chunks.get(i), row, q, attended);
+                row += chunks.get(i).length();
+                i++;
+                continue;
+            }
+            int end = i;
+            while (end < chunks.size() && chunks.get(end).length() == 1) {
+                end++;
+            }
+            decode(layer, chunks.subList(i, end), row, q, attended);
+            row += end - i;
+            i = end;
+        }
+    }
+
+    /**
+     * One query row per chunk, from {@code firstRow}: q_nope absorbed through W_UK (heads-batched
+     * GEMM), attention over the latent cache, the latent output expanded through W_UV.
+     */
+    private void decode(int layer, List<SequenceChunk> chunks, int firstRow, DeviceBuffer q, DeviceBuffer attended) {
+        int rows = chunks.size();
+        int heads = config.numAttentionHeads();
+        int qk = config.qkHeadDim();
+        int nope = config.qkNopeHeadDim();
+        int rope = config.qkRopeHeadDim();
+        int rank = config.kvLoraRank();
+        int vDim = config.vHeadDim();
+        int perHead = nope + vDim;
+        long kvB = layers[layer].kvBProj().address();
+        DeviceBuffer qBf16 = queue.bf16s("q_bf16", (long) rows * heads * qk);
+        long qRows = q.at((long) firstRow * heads * qk * Float.BYTES);
+        queue.toBf16(qRows, qBf16.address(), (long) rows * heads * qk);
+        DeviceBuffer qLatent = queue.floats("q_latent", (long) rows * heads * rank);
+        Gemms.times(queue.cublas(), heads, rows, Gemms.Rows.bf16(qBf16.address(), heads * qk, qk),
+                new Gemms.Matrices(kvB, (long) perHead * rank, nope, rank), Gemms.Rows.f32(qLatent.address(), heads * rank, rank));
+        DeviceBuffer qPe = queue.floats("q_pe", (long) rows * heads * rope);
+        queue.copyRows(qPe.address(), (long) rope * Float.BYTES, qRows + (long) nope * Float.BYTES, (long) qk * Float.BYTES,
+                (long) rope * Float.BYTES, (long) rows * heads);
+        int maxBlocks = chunks.stream().mapToInt(c -> blocks.blocks(c.sequenceId()).size()).max().orElseThrow();
+        int[] table = new int[rows * maxBlocks];
+        int[] lengths = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            List<Integer> held = blocks.blocks(chunks.get(r).sequenceId());
+            for (int b = 0; b < held.size(); b++) {
+                table[r * maxBlocks + b] = held.get(b);
+            }
+            lengths[r] = chunks.get(r).end();
+        }
+        DeviceBuffer latentOut = queue.floats("latent_out", (long) rows * heads * rank);
+        queue.launch("mla_decode", heads, rows, 256, qLatent, qPe, caches[layer], queue.upload("block_table", table),
+                queue.upload("seq_lens", lengths), latentOut, heads, rank, rope, blocks.blockTokens(), maxBlocks,
+                (float) config.softmaxScale());
+        DeviceBuffer latentOutBf16 = queue.bf16s("latent_out_bf16", (long) rows * heads * rank);
+        queue.toBf16(latentOut.address(), latentOutBf16.address(), (long) rows * heads * rank);
+        Gemms.timesTranspose(queue.cublas(), heads, rows, Gemms.Rows.bf16(latentOutBf16.address(), heads * rank, rank),
+                new Gemms.Matrices(kvB + (long) nope * rank * GpuQueue.BF16_BYTES, (long) perHead * rank, vDim, rank),
+                Gemms.Rows.f32(attended.at((long) firstRow * heads * vDim * Float.BYTES), heads * vDim, vDim));
+    }
+
+    /**
+     * A prefill chunk: the sequence's cached latents of positions [0, end) expanded by kv_b_proj into
+     * per-head keys (with the shared rope key) and values, then causal attention for the chunk's rows.
+     */
+    private void prefill(int layer, SequenceChunk chunk, int firstRow, DeviceBuffer q, DeviceBuffer attended) {
+        int context = chunk.end();
+        int heads = config.numAttentionHeads();
+        int qk = config.qkHeadDim();
+        int nope = config.qkNopeHeadDim();
+        int rope = config.qkRopeHeadDim();
+        int rank = config.kvLoraRank();
+        int vDim = config.vHeadDim();
+        int perHead = nope + vDim;
+        int width = config.latentCacheWidth();
+        int blockTokens = blocks.blockTokens();
+        long blockBytes = (long) blockTokens * width * GpuQueue.BF16_BYTES;
+        DeviceBuffer latents = queue.bf16s("prefill_latents", (long) context * width);
+        List<Integer> held = blocks.blocks(chunk.sequenceId());
+        for (int b = 0; b * blockTokens < context; b++) {
+            long tokens = Math.min(blockTokens, context - (long) b * blockTokens);
+            queue.copy(latents.at(b * blockBytes), caches[layer].at(held.get(b) * blockBytes), tokens * width * GpuQueue.BF16_BYTES);
+        }
+        DeviceBuffer keysValues = queue.floats("prefill_kv", (long) context * heads * perHead);
+        queue.linear(layers[layer].kvBProj(), latents.address(), width, context, keysValues.address());
+        DeviceBuffer latentsF32 = queue.floats("prefill_latents_f32", (long) context * width);
+        queue.toF32(latents.address(), latentsF32.address(), (long) context * width);
+        DeviceBuffer keys = queue.floats("prefill_k", (long) context * heads * qk);
+        DeviceBuffer values = queue.floats("prefill_v", (long) context * heads * vDim);
+        int f = Float.BYTES;
+        queue.copyRows(keys.address(), (long) qk * f, keysValues.address(), (long) perHead * f, (long) nope * f, (long) context * heads);
+        for (int h = 0; h < heads; h++) {
+            queue.copyRows(keys.at(((long) h * qk + nope) * f), (long) heads * qk * f, latentsF32.at((long) rank * f), (long) width * f,
+                    (long) rope * f, context);
+        }
+        queue.copyRows(values.address(), (long) vDim * f, keysValues.at((long) nope * f), (long) perHead * f, (long) vDim * f,
+                (long) context * heads);
+        int rows = chunk.length();
+        queue.launch("mla_prefill", heads, (rows + PREFILL_ROWS_PER_BLOCK - 1) / PREFILL_ROWS_PER_BLOCK, 256,
+                q.at((long) firstRow * heads * qk * f), keys, values, attended.at((long) firstRow * heads * vDim * f),
+                rows, context, chunk.start(), heads, qk, vDim, (float) config.softmaxScale());
+    }
+
+    @Override
+    public boolean reserve(long sequenceId, int tokens) {
+        return ledger.reserve(sequenceId, tokens);
+    }
+
+    @Override
+    public CacheUsage cacheUsage() {
+        return ledger.usage();
+    }
+
+    @Override
+    public synchronized void release(long sequenceId) {
+        ledger.release(sequenceId);
+        blocks.release(sequenceId);
+    }
+
+    @Override
+    public synchronized void close() {
+        queue.begin();
+        queue.synchronize();
+        for (int layer = 0; layer < layers.length; layer++) {
+            layers[layer].free(queue.gpu());
+            queue.gpu().free(caches[layer]);
+        }
+        queue.gpu().free(inverseFrequencies);
+        queue.close();
+    }
+}

@@ -1,0 +1,78 @@
+package dev.expertmesh.cuda.stage;
+
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.runtime.Gpu;
+import dev.expertmesh.engine.DeepseekModel;
+import dev.expertmesh.engine.Engine;
+import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.model.ModelConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+
+/**
+ * The single-process engine on one GPU, assembled as core's Engine assembles the CPU one: the
+ * same DeepseekModel loop around a CUDA attention stage, a CUDA expert stage, and a CUDA backend for
+ * the routers and lm_head.
+ */
+public final class CudaEngines {
+    private static final Logger log = LoggerFactory.getLogger(CudaEngines.class);
+    /** 64-token blocks, as on the CPU. */
+    public static final int BLOCK_TOKENS = 64;
+    /** Cache blocks of a single-process engine: 64k tokens, about 2 GB for DeepSeek-V2-Lite. */
+    public static final int CACHE_BLOCKS = 1024;
+
+    private CudaEngines() {
+    }
+
+    public static Engine load(Path modelDir, int ordinal) {
+        return create(ModelConfig.load(modelDir), Checkpoint.open(modelDir), ordinal);
+    }
+
+    /** An engine over {@code weights} on cuda:{@code ordinal}; closing it frees the device and closes the weights. */
+    public static Engine create(ModelConfig config, TensorSource weights, int ordinal) {
+        long start = System.nanoTime();
+        Arena arena = Arena.ofShared();
+        Gpu gpu = null;
+        CudaBackend backend = null;
+        CudaAttentionStage attention = null;
+        CudaExpertStage experts = null;
+        try {
+            gpu = Gpu.open(ordinal);
+            backend = new CudaBackend(gpu);
+            attention = CudaAttentionStage.load(gpu, weights, config, arena, BLOCK_TOKENS, CACHE_BLOCKS);
+            experts = CudaExpertStage.load(gpu, weights, config, arena);
+            DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, attention, experts, 1);
+            log.info("Loaded {} onto cuda:{} in {} ms", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000);
+            AutoCloseable[] parts = {experts, attention, backend, gpu, arena, weights};
+            return Engine.around(model, () -> closeAll(parts), LayerObserver.NONE);
+        } catch (RuntimeException | Error e) {
+            closeAll(new AutoCloseable[]{experts, attention, backend, gpu, arena, weights});
+            throw e;
+        }
+    }
+
+    /** Closes each in order, all of them even if one fails; the first failure is rethrown. */
+    private static void closeAll(AutoCloseable[] parts) {
+        RuntimeException first = null;
+        for (AutoCloseable part : parts) {
+            try {
+                if (part != null) {
+                    part.close();
+                }
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}

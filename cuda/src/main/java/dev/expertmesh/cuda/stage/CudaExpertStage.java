@@ -1,0 +1,137 @@
+package dev.expertmesh.cuda.stage;
+
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.runtime.DeviceBuffer;
+import dev.expertmesh.cuda.runtime.Gpu;
+import dev.expertmesh.cuda.runtime.GpuQueue;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.moe.Expert;
+import dev.expertmesh.moe.ExpertRoutes;
+import dev.expertmesh.moe.ExpertStage;
+
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.stream.IntStream;
+
+/**
+ * Experts on a GPU. Per call: the rows go up once, are gathered so each expert's rows are
+ * contiguous, each expert runs as two GEMMs around silu_mul (a loop over the experts with rows,
+ * in id order), and moe_combine adds every row's weighted expert outputs in route order.
+ */
+public final class CudaExpertStage implements ExpertStage, AutoCloseable {
+    private final GpuQueue queue;
+    /** experts[layer][id], ids as in {@link ExpertRoutes}; null where not hosted here. */
+    private final GpuExpert[][] experts;
+
+    private CudaExpertStage(GpuQueue queue, GpuExpert[][] experts) {
+        this.queue = queue;
+        this.experts = experts;
+    }
+
+    /** Every expert of every layer. */
+    public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena) {
+        Map<Integer, int[]> all = new HashMap<>();
+        int[] everyRouted = IntStream.range(0, config.nRoutedExperts()).toArray();
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            all.put(layer, everyRouted);
+        }
+        return load(gpu, weights, config, arena, all);
+    }
+
+    /**
+     * Only the routed experts {@code routedByLayer} names for each MoE layer, plus every shared
+     * expert and dense MLP: an expert worker uploads nothing else.
+     */
+    public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, Map<Integer, int[]> routedByLayer) {
+        int hidden = config.hiddenSize();
+        GpuExpert[][] experts = new GpuExpert[config.numHiddenLayers()][];
+        for (int layer = 0; layer < experts.length; layer++) {
+            String mlp = "model.layers." + layer + ".mlp.";
+            if (!config.isMoeLayer(layer)) {
+                experts[layer] = new GpuExpert[]{GpuExpert.upload(gpu, Expert.load(weights, mlp, hidden, config.intermediateSize(), arena))};
+                continue;
+            }
+            int routed = config.nRoutedExperts();
+            experts[layer] = new GpuExpert[routed + (config.nSharedExperts() > 0 ? 1 : 0)];
+            for (int e : routedByLayer.getOrDefault(layer, new int[0])) {
+                if (e < 0 || e >= routed) {
+                    throw new IllegalArgumentException("layer " + layer + " has routed experts 0.." + (routed - 1) + ", not " + e);
+                }
+                experts[layer][e] = GpuExpert.upload(gpu, Expert.load(weights, mlp + "experts." + e + ".", hidden,
+                        config.moeIntermediateSize(), arena));
+            }
+            if (config.nSharedExperts() > 0) {
+                experts[layer][routed] = GpuExpert.upload(gpu, Expert.load(weights, mlp + "shared_experts.", hidden,
+                        config.moeIntermediateSize() * config.nSharedExperts(), arena));
+            }
+        }
+        return new CudaExpertStage(new GpuQueue(gpu), experts);
+    }
+
+    @Override
+    public synchronized float[] forward(int layer, int microBatch, float[] x, ExpertRoutes routes) {
+        queue.begin();
+        int rows = routes.tokens();
+        int hidden = x.length / rows;
+        GpuExpert[] layerExperts = experts[layer];
+        RowPlan plan = RowPlan.of(routes, layerExperts.length);
+        for (int id = 0; id < layerExperts.length; id++) {
+            if (plan.count(id) > 0 && layerExperts[id] == null) {
+                throw new IllegalArgumentException("expert " + id + " of layer " + layer + " is not loaded here");
+            }
+        }
+        DeviceBuffer input = queue.upload("x", x);
+        DeviceBuffer inputBf16 = queue.bf16s("x_bf16", x.length);
+        queue.toBf16(input.address(), inputBf16.address(), x.length);
+        DeviceBuffer out = queue.floats("out", x.length);
+        queue.zero(out.address(), (long) x.length * Float.BYTES);
+        int gathered = plan.gatheredRows();
+        if (gathered > 0) {
+            DeviceBuffer expertOut = expertOutputs(layerExperts, plan, inputBf16, hidden);
+            queue.launch("moe_combine", rows, 1, 256, expertOut, queue.upload("slots", plan.slots()),
+                    queue.upload("weights", routes.weights()), out, rows, routes.k(), hidden);
+        }
+        return queue.downloadFloats(out.address(), x.length);
+    }
+
+    /** [gathered rows, hidden]: each expert's output for its rows, at the rows' places in the plan. */
+    private DeviceBuffer expertOutputs(GpuExpert[] layerExperts, RowPlan plan, DeviceBuffer inputBf16, int hidden) {
+        int gathered = plan.gatheredRows();
+        int widest = Arrays.stream(layerExperts).filter(Objects::nonNull).mapToInt(GpuExpert::intermediateSize).max().orElseThrow();
+        DeviceBuffer rowsBf16 = queue.bf16s("gathered", (long) gathered * hidden);
+        queue.launch("moe_gather", gathered, 1, 256, inputBf16, queue.upload("source_rows", plan.sourceRows()), rowsBf16,
+                gathered, hidden);
+        DeviceBuffer gateUp = queue.floats("gate_up", (long) gathered * 2 * widest);
+        DeviceBuffer activated = queue.bf16s("activated", (long) gathered * widest);
+        DeviceBuffer expertOut = queue.floats("expert_out", (long) gathered * hidden);
+        for (int id = 0; id < layerExperts.length; id++) {
+            int count = plan.count(id);
+            if (count == 0) {
+                continue;
+            }
+            GpuExpert expert = layerExperts[id];
+            int inter = expert.intermediateSize();
+            long firstRow = plan.firstRow(id);
+            queue.linear(expert.gateUp(), rowsBf16.at(firstRow * hidden * GpuQueue.BF16_BYTES), hidden, count, gateUp.address());
+            queue.launch("silu_mul", count, 1, 256, gateUp, activated, count, inter);
+            queue.linear(expert.down(), activated.address(), inter, count, expertOut.at(firstRow * hidden * Float.BYTES));
+        }
+        return expertOut;
+    }
+
+    @Override
+    public synchronized void close() {
+        queue.begin();
+        for (GpuExpert[] layer : experts) {
+            for (GpuExpert expert : layer) {
+                if (expert != null) {
+                    expert.free(queue.gpu());
+                }
+            }
+        }
+        queue.close();
+    }
+}

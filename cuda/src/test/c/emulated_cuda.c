@@ -1,0 +1,242 @@
+/*
+ * A stand-in libcuda.so.1 that runs on the host: device memory is heap memory, and each kernel of
+ * the ABI is a plain C loop with the numerics the ABI states (bf16 storage, fp32 arithmetic). With
+ * emulated_nvrtc.c and fake_cublas.c it lets the whole CUDA engine run without a GPU, so the Java
+ * orchestration (buffers, offsets, block tables, launch arguments) is checked against the CPU
+ * engine; the real kernels are checked on a GPU only.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint16_t bf16;
+typedef void (*kernel)(void **p, int grid_x, int grid_y);
+#define ARG(i, T) (*(T *) p[i])
+
+static float b2f(bf16 b) {
+    uint32_t u = (uint32_t) b << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static bf16 f2b(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        return (bf16) ((u >> 16) | 0x40);
+    }
+    return (bf16) ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static float inverse_rms(const float *row, int cols, float eps) {
+    float sum = 0;
+    for (int c = 0; c < cols; c++) sum += row[c] * row[c];
+    return (float) (1.0 / sqrt(sum / cols + eps));
+}
+
+static void rms_norm(void **p, int rows, int unused) {
+    const float *x = ARG(0, const float *); int xs = ARG(1, int); const bf16 *g = ARG(2, const bf16 *);
+    bf16 *out = ARG(3, bf16 *); int os = ARG(4, int); int cols = ARG(5, int); float eps = ARG(6, float);
+    for (int r = 0; r < rows; r++) {
+        float s = inverse_rms(x + (long) r * xs, cols, eps);
+        for (int c = 0; c < cols; c++) out[(long) r * os + c] = f2b(b2f(g[c]) * (x[(long) r * xs + c] * s));
+    }
+}
+
+static void rms_norm_f32(void **p, int rows, int unused) {
+    const float *x = ARG(0, const float *); int xs = ARG(1, int); const bf16 *g = ARG(2, const bf16 *);
+    float *out = ARG(3, float *); int os = ARG(4, int); int cols = ARG(5, int); float eps = ARG(6, float);
+    for (int r = 0; r < rows; r++) {
+        float s = inverse_rms(x + (long) r * xs, cols, eps);
+        for (int c = 0; c < cols; c++) out[(long) r * os + c] = b2f(g[c]) * (x[(long) r * xs + c] * s);
+    }
+}
+
+static void yarn_rope(void **p, int gx, int gy) {
+    float *x = ARG(0, float *); int rs = ARG(1, int); int hs = ARG(2, int); int heads = ARG(3, int); int off = ARG(4, int);
+    const int *pos = ARG(5, const int *); const float *inv = ARG(6, const float *); int pairs = ARG(7, int);
+    float m = ARG(8, float); int rows = ARG(9, int);
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < heads; h++) {
+            float *v = x + (long) r * rs + (long) h * hs + off;
+            for (int i = 0; i < pairs; i++) {
+                float angle = inv[i] * pos[r];
+                float c = (float) cos(angle) * m, s = (float) sin(angle) * m;
+                float a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * c - b * s;
+                v[2 * i + 1] = a * s + b * c;
+            }
+        }
+}
+
+static void silu_mul(void **p, int gx, int gy) {
+    const float *gu = ARG(0, const float *); bf16 *out = ARG(1, bf16 *); int rows = ARG(2, int); int inter = ARG(3, int);
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < inter; i++) {
+            float g = gu[(long) r * 2 * inter + i], u = gu[(long) r * 2 * inter + inter + i];
+            out[(long) r * inter + i] = f2b(g / (1.f + expf(-g)) * u);
+        }
+}
+
+static void moe_gather(void **p, int gx, int gy) {
+    const bf16 *x = ARG(0, const bf16 *); const int *src = ARG(1, const int *); bf16 *out = ARG(2, bf16 *);
+    int rows = ARG(3, int); int hidden = ARG(4, int);
+    for (int i = 0; i < rows; i++) memcpy(out + (long) i * hidden, x + (long) src[i] * hidden, hidden * sizeof(bf16));
+}
+
+static void moe_combine(void **p, int gx, int gy) {
+    const float *eo = ARG(0, const float *); const int *slots = ARG(1, const int *); const float *w = ARG(2, const float *);
+    float *out = ARG(3, float *); int rows = ARG(4, int); int k = ARG(5, int); int hidden = ARG(6, int);
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < k; j++) {
+            int s = slots[r * k + j];
+            if (s < 0) continue;
+            for (int c = 0; c < hidden; c++) out[(long) r * hidden + c] += w[r * k + j] * eo[(long) s * hidden + c];
+        }
+}
+
+static void cache_write(void **p, int gx, int gy) {
+    const float *lat = ARG(0, const float *); int ls = ARG(1, int); const int *slots = ARG(2, const int *);
+    bf16 *cache = ARG(3, bf16 *); int rows = ARG(4, int); int width = ARG(5, int);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < width; c++) cache[(long) slots[r] * width + c] = f2b(lat[(long) r * ls + c]);
+}
+
+static void softmax(float *x, int n) {
+    float max = -INFINITY, sum = 0;
+    for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    for (int i = 0; i < n; i++) sum += x[i] = expf(x[i] - max);
+    for (int i = 0; i < n; i++) x[i] /= sum;
+}
+
+static void mla_decode(void **p, int gx, int rows) {
+    const float *ql = ARG(0, const float *); const float *qpe = ARG(1, const float *); const bf16 *cache = ARG(2, const bf16 *);
+    const int *table = ARG(3, const int *); const int *lens = ARG(4, const int *); float *out = ARG(5, float *);
+    int heads = ARG(6, int); int rank = ARG(7, int); int rope = ARG(8, int); int bt = ARG(9, int); int maxb = ARG(10, int);
+    float scale = ARG(11, float);
+    int width = rank + rope;
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < heads; h++) {
+            int n = lens[r];
+            float *score = malloc(sizeof(float) * n);
+            const float *q = ql + ((long) r * heads + h) * rank, *qr = qpe + ((long) r * heads + h) * rope;
+            for (int t = 0; t < n; t++) {
+                const bf16 *row = cache + ((long) table[r * maxb + t / bt] * bt + t % bt) * width;
+                float s = 0;
+                for (int i = 0; i < rank; i++) s += q[i] * b2f(row[i]);
+                for (int i = 0; i < rope; i++) s += qr[i] * b2f(row[rank + i]);
+                score[t] = s * scale;
+            }
+            softmax(score, n);
+            float *o = out + ((long) r * heads + h) * rank;
+            for (int i = 0; i < rank; i++) o[i] = 0;
+            for (int t = 0; t < n; t++) {
+                const bf16 *row = cache + ((long) table[r * maxb + t / bt] * bt + t % bt) * width;
+                for (int i = 0; i < rank; i++) o[i] += score[t] * b2f(row[i]);
+            }
+            free(score);
+        }
+}
+
+static void mla_prefill(void **p, int gx, int gy) {
+    const float *q = ARG(0, const float *); const float *k = ARG(1, const float *); const float *v = ARG(2, const float *);
+    float *out = ARG(3, float *); int rows = ARG(4, int); int context = ARG(5, int); int first = ARG(6, int);
+    int heads = ARG(7, int); int qk = ARG(8, int); int vd = ARG(9, int); float scale = ARG(10, float);
+    float *score = malloc(sizeof(float) * context);
+    for (int h = 0; h < heads; h++)
+        for (int i = 0; i < rows; i++) {
+            int visible = first + i + 1;
+            for (int t = 0; t < visible; t++) {
+                float s = 0;
+                for (int d = 0; d < qk; d++) s += q[((long) i * heads + h) * qk + d] * k[((long) t * heads + h) * qk + d];
+                score[t] = s * scale;
+            }
+            softmax(score, visible);
+            float *o = out + ((long) i * heads + h) * vd;
+            for (int d = 0; d < vd; d++) o[d] = 0;
+            for (int t = 0; t < visible; t++)
+                for (int d = 0; d < vd; d++) o[d] += score[t] * v[((long) t * heads + h) * vd + d];
+        }
+    free(score);
+}
+
+static void add_f32(void **p, int gx, int gy) {
+    float *y = ARG(0, float *); const float *x = ARG(1, const float *); long long n = ARG(2, long long);
+    for (long long i = 0; i < n; i++) y[i] += x[i];
+}
+
+static void f32_to_bf16(void **p, int gx, int gy) {
+    const float *x = ARG(0, const float *); bf16 *y = ARG(1, bf16 *); long long n = ARG(2, long long);
+    for (long long i = 0; i < n; i++) y[i] = f2b(x[i]);
+}
+
+static void bf16_to_f32(void **p, int gx, int gy) {
+    const bf16 *x = ARG(0, const bf16 *); float *y = ARG(1, float *); long long n = ARG(2, long long);
+    for (long long i = 0; i < n; i++) y[i] = b2f(x[i]);
+}
+
+static const struct { const char *name; kernel run; } KERNELS[] = {
+    {"rms_norm", rms_norm}, {"rms_norm_f32", rms_norm_f32}, {"yarn_rope", yarn_rope}, {"silu_mul", silu_mul},
+    {"moe_gather", moe_gather}, {"moe_combine", moe_combine}, {"cache_write", cache_write}, {"mla_decode", mla_decode},
+    {"mla_prefill", mla_prefill}, {"add_f32", add_f32}, {"f32_to_bf16", f32_to_bf16}, {"bf16_to_f32", bf16_to_f32},
+};
+
+/* Kernels the engine never launches (embed, route_topk, argmax, ...) resolve to this, which fails the launch. */
+static void not_emulated(void **p, int gx, int gy) {
+}
+
+int cuInit(unsigned flags) { return 0; }
+int cuDriverGetVersion(int *v) { *v = 13000; return 0; }
+int cuDeviceGetCount(int *n) { *n = 1; return 0; }
+int cuDeviceGet(int *d, int ordinal) { return ordinal == 0 ? (*d = 0, 0) : 101; }
+int cuDeviceGetAttribute(int *v, int attribute, int device) { *v = attribute == 75 ? 9 : 0; return 0; }
+int cuDeviceGetName(char *name, int length, int device) { strncpy(name, "emulated GPU", length); return 0; }
+int cuDeviceTotalMem_v2(size_t *bytes, int device) { *bytes = (size_t) 1 << 34; return 0; }
+int cuDevicePrimaryCtxRetain(void **context, int device) { *context = (void *) 1; return 0; }
+int cuDevicePrimaryCtxRelease_v2(int device) { return 0; }
+int cuCtxSetCurrent(void *context) { return 0; }
+int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 2; return 0; }
+int cuStreamSynchronize(void *stream) { return 0; }
+int cuStreamDestroy_v2(void *stream) { return 0; }
+int cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) { *pointer = (unsigned long long) (size_t) calloc(1, bytes); return 0; }
+int cuMemFree_v2(unsigned long long pointer) { free((void *) (size_t) pointer); return 0; }
+int cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t n, void *s) { memcpy((void *) (size_t) dst, src, n); return 0; }
+int cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t n, void *s) { memcpy(dst, (void *) (size_t) src, n); return 0; }
+int cuMemcpyDtoDAsync_v2(unsigned long long dst, unsigned long long src, size_t n, void *s) {
+    memmove((void *) (size_t) dst, (void *) (size_t) src, n);
+    return 0;
+}
+int cuMemsetD8Async(unsigned long long dst, unsigned char value, size_t n, void *s) { memset((void *) (size_t) dst, value, n); return 0; }
+
+/* CUDA_MEMCPY2D, device to device: offsets as fake_cuda_copy.c checks against cuda.h. */
+int cuMemcpy2DAsync_v2(const size_t *c, void *stream) {
+    const char *src = (const char *) c[4];
+    char *dst = (char *) c[11];
+    for (size_t row = 0; row < c[15]; row++) memcpy(dst + row * c[13], src + row * c[6], c[14]);
+    return 0;
+}
+
+int cuModuleLoadData(void **module, const void *image) { *module = (void *) 3; return 0; }
+
+int cuModuleGetFunction(void **function, void *module, const char *name) {
+    for (size_t i = 0; i < sizeof KERNELS / sizeof KERNELS[0]; i++) {
+        if (strcmp(KERNELS[i].name, name) == 0) {
+            *function = (void *) KERNELS[i].run;
+            return 0;
+        }
+    }
+    *function = (void *) not_emulated;
+    return 0;
+}
+
+int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                   void *stream, void **params, void **extra) {
+    if (f == (void *) not_emulated) return 500;
+    ((kernel) f)(params, (int) gx, (int) gy);
+    return 0;
+}
+
+int cuGetErrorName(int error, const char **name) { *name = error == 500 ? "CUDA_ERROR_NOT_FOUND" : "CUDA_ERROR_UNKNOWN"; return 0; }
+int cuGetErrorString(int error, const char **text) { *text = "not emulated"; return 0; }

@@ -1,0 +1,35 @@
+package dev.expertmesh.cuda;
+
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.TagFilter;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+import org.junit.platform.launcher.listeners.TestExecutionSummary;
+
+import java.io.PrintWriter;
+
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
+import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.request;
+
+/**
+ * Runs every test tagged gpu under dev.expertmesh, for the GPU machine, which has Java (carried
+ * there) but no Maven: see gpu-check.sh. Exits 1 when a test fails or none ran.
+ */
+public final class GpuTests {
+    private GpuTests() {
+    }
+
+    public static void main(String[] args) {
+        LauncherDiscoveryRequest request = request().selectors(selectPackage("dev.expertmesh"))
+                .filters(TagFilter.includeTags("gpu")).build();
+        Launcher launcher = LauncherFactory.create();
+        SummaryGeneratingListener listener = new SummaryGeneratingListener();
+        launcher.execute(request, listener);
+        TestExecutionSummary summary = listener.getSummary();
+        PrintWriter out = new PrintWriter(System.out, true);
+        summary.printFailuresTo(out, 30);
+        summary.printTo(out);
+        System.exit(summary.getTotalFailureCount() == 0 && summary.getTestsSucceededCount() > 0 ? 0 : 1);
+    }
+}
