@@ -17,9 +17,10 @@ import java.util.stream.IntStream;
 /**
  * The CPU backend: Vector API kernels, matrix products split by output rows over the common
  * fork-join pool. BF16 weights are widened in registers (a BF16 value is the top half of an fp32),
- * so a matrix-vector product streams 2 bytes per weight from memory.
+ * so a matrix-vector product streams 2 bytes per weight from memory. Open for backends that move
+ * some operations elsewhere (the GPU's large products) and keep the rest here.
  */
-public final class CpuBackend implements Backend {
+public class CpuBackend implements Backend {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));

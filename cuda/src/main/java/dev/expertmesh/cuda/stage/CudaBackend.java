@@ -1,6 +1,5 @@
 package dev.expertmesh.cuda.stage;
 
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.cuda.runtime.DeviceBuffer;
 import dev.expertmesh.cuda.runtime.DeviceWeight;
@@ -13,15 +12,14 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A {@link Backend} whose matrix products run through cuBLAS: what runs between the stages (the
+ * The CPU backend with its large matrix products run through cuBLAS: what runs between the stages (the
  * routers' gates and lm_head on a coordinator), and every product of core's stages when a worker
  * runs them on a GPU. Each weight goes up on first use and stays. Products too small to pay for
  * the round trip, and the vector operations, stay on the CPU.
  */
-public final class CudaBackend implements Backend, AutoCloseable {
+public final class CudaBackend extends CpuBackend implements AutoCloseable {
     /** Multiply-adds below which a product is cheaper on the CPU than a GPU round trip (about 20 µs). */
     private static final long GPU_THRESHOLD = 1L << 20;
-    private final CpuBackend cpu = new CpuBackend();
     private final GpuQueue queue;
     private final Map<WeightKey, DeviceWeight> uploaded = new HashMap<>();
 
@@ -39,7 +37,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     @Override
     public void matmul(Weight w, float[] x, int xOffset, int batch, float[] out, int outOffset) {
         if ((long) w.rows() * w.cols() * batch < GPU_THRESHOLD) {
-            cpu.matmul(w, x, xOffset, batch, out, outOffset);
+            super.matmul(w, x, xOffset, batch, out, outOffset);
             return;
         }
         float[] result = gpuMatmul(w, x, xOffset, batch);
@@ -57,46 +55,6 @@ public final class CudaBackend implements Backend, AutoCloseable {
         DeviceBuffer out = queue.floats("out", (long) batch * w.rows());
         queue.linear(weight, inputBf16.address(), w.cols(), batch, out.address());
         return queue.downloadFloats(out.address(), batch * w.rows());
-    }
-
-    @Override
-    public void matmulTransposed(Weight w, float[] x, int xOffset, float[] out, int outOffset) {
-        cpu.matmulTransposed(w, x, xOffset, out, outOffset);
-    }
-
-    @Override
-    public void rmsNorm(float[] x, int xOffset, float[] gain, float eps, float[] out, int outOffset) {
-        cpu.rmsNorm(x, xOffset, gain, eps, out, outOffset);
-    }
-
-    @Override
-    public void siluMul(float[] gate, float[] up, float[] out, int n) {
-        cpu.siluMul(gate, up, out, n);
-    }
-
-    @Override
-    public void softmax(float[] x, int offset, int length) {
-        cpu.softmax(x, offset, length);
-    }
-
-    @Override
-    public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
-        return cpu.dot(a, aOffset, b, bOffset, n);
-    }
-
-    @Override
-    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
-        cpu.axpy(alpha, x, xOffset, y, yOffset, n);
-    }
-
-    @Override
-    public void applyRope(float[] x, int offset, float[] cos, float[] sin) {
-        cpu.applyRope(x, offset, cos, sin);
-    }
-
-    @Override
-    public void topK(float[] x, int offset, int n, int k, int[] out) {
-        cpu.topK(x, offset, n, k, out);
     }
 
     @Override
