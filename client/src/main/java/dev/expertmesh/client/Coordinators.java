@@ -3,6 +3,7 @@ package dev.expertmesh.client;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,7 +24,16 @@ final class Coordinators implements AutoCloseable {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no coordinator address: give at least one HOST:PORT");
         }
-        this.coordinators = addresses.stream().map(a -> new Coordinator(a, channel(a, plaintext))).toList();
+        List<Coordinator> opened = new ArrayList<>();
+        try {
+            for (String address : addresses) {
+                opened.add(new Coordinator(address, channel(address, plaintext)));
+            }
+        } catch (RuntimeException badAddress) {
+            opened.forEach(c -> c.channel().shutdownNow());
+            throw badAddress;
+        }
+        this.coordinators = List.copyOf(opened);
     }
 
     private static ManagedChannel channel(String address, boolean plaintext) {
@@ -33,7 +43,11 @@ final class Coordinators implements AutoCloseable {
             throw new IllegalArgumentException("coordinator address '" + address + "': expected HOST:PORT, such as 127.0.0.1:50051");
         }
         String host = address.substring(0, colon).replaceAll("^\\[(.*)]$", "$1");
-        ManagedChannelBuilder<?> builder = ManagedChannelBuilder.forAddress(host, port);
+        // Pings on a quiet connection find a coordinator that froze or a host that vanished, which no
+        // socket error reports; every 5 minutes is as often as gRPC servers allow by default.
+        ManagedChannelBuilder<?> builder = ManagedChannelBuilder.forAddress(host, port)
+                .keepAliveTime(5, TimeUnit.MINUTES)
+                .keepAliveTimeout(20, TimeUnit.SECONDS);
         return (plaintext ? builder.usePlaintext() : builder.useTransportSecurity()).build();
     }
 

@@ -46,6 +46,14 @@ public final class ExpertMeshException extends RuntimeException {
         return new ExpertMeshException(message, status.getCode(), description, e);
     }
 
+    /** The failure of a Generate stream that had already brought tokens: the coordinator was reached. */
+    static ExpertMeshException brokenStream(StatusRuntimeException e, String address) {
+        Status status = e.getStatus();
+        String why = status.getDescription() != null ? status.getDescription() : status.getCode().toString();
+        return new ExpertMeshException("coordinator " + address + ": the stream broke after it began (" + why + ")", status.getCode(),
+                status.getDescription(), e);
+    }
+
     /** The stream ended without the finish message every generation ends with. */
     static ExpertMeshException truncated(String address) {
         return new ExpertMeshException("coordinator " + address + " ended the stream without a finish reason", Status.Code.INTERNAL,

@@ -13,8 +13,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One streaming Generate call, moved to the next coordinator while none has answered: UNAVAILABLE
- * before the first response means the request never ran, so sending it elsewhere cannot run it twice.
- * Once a response has arrived, a failure goes to the listener.
+ * before the first response means the caller has seen nothing of it (the coordinator may have begun
+ * and lost it, but a generation has no effect beyond its output), so running it elsewhere shows no
+ * token twice. Once a response has arrived, a failure goes to the listener, and after the finish
+ * nothing more does.
  */
 final class GenerateCall implements GenerationHandle {
     private static final Logger log = LoggerFactory.getLogger(GenerateCall.class);
@@ -78,6 +80,9 @@ final class GenerateCall implements GenerationHandle {
 
         @Override
         public void onNext(GenerateResponse response) {
+            if (finished) {
+                return;
+            }
             responded = true;
             Messages.delta(response).ifPresent(listener::onDelta);
             if (response.hasFinish()) {
@@ -88,6 +93,9 @@ final class GenerateCall implements GenerationHandle {
 
         @Override
         public void onError(Throwable t) {
+            if (finished) {
+                return;
+            }
             StatusRuntimeException e = t instanceof StatusRuntimeException s ? s : Status.fromThrowable(t).asRuntimeException();
             boolean unavailable = e.getStatus().getCode() == Status.Code.UNAVAILABLE;
             if (unavailable && !responded && !cancelled && attempt + 1 < coordinators.size()) {
@@ -96,7 +104,8 @@ final class GenerateCall implements GenerationHandle {
                 send();
                 return;
             }
-            listener.onError(ExpertMeshException.of(e, unavailable && !responded ? coordinators.addresses() : address));
+            listener.onError(responded ? ExpertMeshException.brokenStream(e, address)
+                    : ExpertMeshException.of(e, unavailable ? coordinators.addresses() : address));
         }
 
         @Override

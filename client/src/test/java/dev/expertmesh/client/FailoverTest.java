@@ -3,6 +3,7 @@ package dev.expertmesh.client;
 import dev.expertmesh.proto.GenerateResponse;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -139,6 +141,53 @@ class FailoverTest {
             handle.cancel();
             assertThat(error.get(10, TimeUnit.SECONDS).code()).isEqualTo(Status.Code.CANCELLED);
             serverSawCancel.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aListenerHearsNothingAfterTheFinish() throws Exception {
+        try (var flaky = new ScriptedCoordinator("flaky", (request, responses) -> {
+            ScriptedCoordinator.echo(request, new StreamObserver<>() {
+                @Override
+                public void onNext(GenerateResponse response) {
+                    responses.onNext(response);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    responses.onError(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    // The connection breaks after the finish message instead of the call ending.
+                    responses.onError(Status.INTERNAL.withDescription("connection reset").asRuntimeException());
+                }
+            });
+        });
+             var client = client(flaky.address())) {
+            List<String> heard = new CopyOnWriteArrayList<>();
+            CompletableFuture<Void> finished = new CompletableFuture<>();
+            client.generateAsync(GenerationRequest.tokenIds(4, 2), new GenerationListener() {
+                @Override
+                public void onDelta(GenerationDelta delta) {
+                    heard.add("delta");
+                }
+
+                @Override
+                public void onFinish(Finish finish) {
+                    heard.add("finish");
+                    finished.complete(null);
+                }
+
+                @Override
+                public void onError(ExpertMeshException e) {
+                    heard.add("error " + e.code());
+                }
+            });
+            finished.get(10, TimeUnit.SECONDS);
+            Thread.sleep(200);
+            assertThat(heard).containsExactly("delta", "delta", "finish");
         }
     }
 

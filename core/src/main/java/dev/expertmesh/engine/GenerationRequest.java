@@ -1,5 +1,6 @@
 package dev.expertmesh.engine;
 
+import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.sampling.SamplingParams;
 
 import java.util.OptionalInt;
@@ -23,5 +24,10 @@ public record GenerationRequest(int[] promptIds, SamplingParams sampling, int ma
 
     public GenerationRequest(int[] promptIds, SamplingParams sampling, int maxTokens) {
         this(promptIds, sampling, maxTokens, Set.of(), false, OptionalInt.empty());
+    }
+
+    /** Whether {@code token} ends this generation: one of its stop tokens, or the model's eos unless ignored. */
+    public boolean isStopToken(int token, ModelConfig config) {
+        return stopTokenIds.contains(token) || !ignoreEos && config.eosTokenIds().contains(token);
     }
 }

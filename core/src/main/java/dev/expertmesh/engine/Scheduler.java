@@ -307,7 +307,7 @@ public final class Scheduler implements AutoCloseable {
             return;
         }
         ModelConfig config = model.config();
-        if (request.stopTokenIds().contains(token) || !request.ignoreEos() && config.eosTokenIds().contains(token)) {
+        if (request.isStopToken(token, config)) {
             finish(s, FinishReason.STOP);
         } else if (s.generated() >= request.maxTokens() || s.tokens.size() >= config.maxPositionEmbeddings()) {
             finish(s, FinishReason.LENGTH);

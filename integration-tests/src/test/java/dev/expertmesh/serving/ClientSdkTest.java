@@ -158,7 +158,7 @@ class ClientSdkTest {
 
     @Test
     void aRequestDeadlineEndsAGenerationAndFreesItsBlocks() throws Exception {
-        GenerationRequest endless = GenerationRequest.tokenIds(cases().get(1).prompt()).maxTokens(100_000).ignoreEos(true)
+        GenerationRequest endless = GenerationRequest.tokenIds(cases().get(1).prompt()).ignoreEos(true)
                 .deadline(Duration.ofMillis(500));
         assertThatThrownBy(() -> client.complete(endless))
                 .isInstanceOfSatisfying(ExpertMeshException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
@@ -167,7 +167,7 @@ class ClientSdkTest {
 
     @Test
     void closingAStreamEarlyOrCancellingAHandleFreesTheBlocks() throws Exception {
-        GenerationRequest endless = GenerationRequest.tokenIds(cases().get(1).prompt()).maxTokens(100_000).ignoreEos(true);
+        GenerationRequest endless = GenerationRequest.tokenIds(cases().get(1).prompt()).ignoreEos(true);
         try (GenerationStream stream = client.generate(endless)) {
             assertThat(stream.next().tokenIds()).hasSize(1);
         }

@@ -3,6 +3,7 @@ package dev.expertmesh.serving;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.expertmesh.engine.FinishReason;
 import dev.expertmesh.engine.Generation;
 import dev.expertmesh.tokenizer.ChatMessage;
 import org.junit.jupiter.api.AfterAll;
@@ -16,6 +17,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -70,13 +72,14 @@ class OpenAiHttpTest {
         return body;
     }
 
-    /** The engine's generation for the ids, and its text as the tokenizer decodes it. */
+    /** The engine's generation for the ids, and its text as the tokenizer decodes it (the eos that ends it is no text). */
     private record Expected(Generation generation, String text) {
     }
 
     private Expected expected(int[] promptIds) {
         Generation g = cluster.greedy(promptIds, MAX_TOKENS);
-        return new Expected(g, cluster.tokenizer().decode(g.tokenIds()));
+        int[] text = g.finishReason() == FinishReason.STOP ? Arrays.copyOf(g.tokenIds(), g.tokenIds().length - 1) : g.tokenIds();
+        return new Expected(g, cluster.tokenizer().decode(text));
     }
 
     /** The events of a server-sent stream; each must be one {@code data:} line followed by a blank line. */
@@ -119,6 +122,28 @@ class OpenAiHttpTest {
         JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
         assertThat(choice.get("text").asText()).isEqualTo(text.substring(0, text.indexOf(stop)));
         assertThat(choice.get("finish_reason").asText()).isEqualTo("stop");
+    }
+
+    @Test
+    void theTokenThatEndsAGenerationIsNoText() throws Exception {
+        String prompt = "Hello, world! The experts";
+        int[] tokens = expected(cluster.tokenizer().encode(prompt)).generation().tokenIds();
+        int stopToken = tokens[3];
+        HttpResponse<String> r = post("/completions", greedy(Map.of("prompt", prompt, "stop_token_ids", List.of(stopToken))).toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode body = JSON.readTree(r.body());
+        int generated = body.at("/usage/completion_tokens").asInt();
+        assertThat(generated).isLessThanOrEqualTo(4);
+        assertThat(tokens[generated - 1]).isEqualTo(stopToken);
+        assertThat(body.at("/choices/0/finish_reason").asText()).isEqualTo("stop");
+        assertThat(body.at("/choices/0/text").asText()).isEqualTo(cluster.tokenizer().decode(Arrays.copyOf(tokens, generated - 1)));
+    }
+
+    @Test
+    void aMaxTokensBeyondTheContextIsABadRequest() throws Exception {
+        HttpResponse<String> r = post("/completions", greedy(Map.of("prompt", "Hello", "max_tokens", cluster.config().maxPositionEmbeddings())).toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").asText()).isEqualTo("max_tokens");
     }
 
     @Test

@@ -105,6 +105,14 @@ class ServingApiTest {
                 .build();
     }
 
+    /** A greedy request without max_tokens or eos: it runs until the context is full. */
+    private static GenerateRequest untilTheContextIsFull(int[] prompt) {
+        return GenerateRequest.newBuilder()
+                .setPromptIds(TokenIds.newBuilder().addAllIds(Arrays.stream(prompt).boxed().toList()))
+                .setIgnoreEos(true)
+                .build();
+    }
+
     /** What one streaming client saw: its tokens and how the call ended. */
     private record Stream(List<Integer> tokens, CompletableFuture<Status> end) {
     }
@@ -153,7 +161,7 @@ class ServingApiTest {
     void aCancelledStreamFreesItsBlocks() throws Exception {
         CountDownLatch firstToken = new CountDownLatch(1);
         CompletableFuture<Void> cancelled = new CompletableFuture<>();
-        InferenceGrpc.newStub(channel).generate(greedy(prompts().get(3), 1000),
+        InferenceGrpc.newStub(channel).generate(untilTheContextIsFull(prompts().get(3)),
                 new ClientResponseObserver<GenerateRequest, GenerateResponse>() {
                     private ClientCallStreamObserver<GenerateRequest> call;
 
@@ -177,7 +185,7 @@ class ServingApiTest {
 
                     @Override
                     public void onCompleted() {
-                        cancelled.completeExceptionally(new AssertionError("1000 tokens generated: the cancellation did not reach the server"));
+                        cancelled.completeExceptionally(new AssertionError("the context filled up: the cancellation did not reach the server"));
                     }
                 });
         assertThat(firstToken.await(60, TimeUnit.SECONDS)).isTrue();
@@ -217,7 +225,7 @@ class ServingApiTest {
     @Test
     void aDeadlinePassingMidStreamEndsTheCallAndFreesItsBlocks() throws Exception {
         var blocking = InferenceGrpc.newBlockingStub(channel).withDeadlineAfter(300, TimeUnit.MILLISECONDS);
-        assertThatThrownBy(() -> blocking.generate(greedy(prompts().get(3), 100_000)).forEachRemaining(r -> { }))
+        assertThatThrownBy(() -> blocking.generate(untilTheContextIsFull(prompts().get(3))).forEachRemaining(r -> { }))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
         cluster.awaitIdle();
@@ -255,6 +263,7 @@ class ServingApiTest {
         assertRefused(greedy(prompt, 4).toBuilder().setTemperature(-1).build(), "temperature");
         assertRefused(greedy(prompt, 4).toBuilder().setTopP(1.5).build(), "top_p");
         assertRefused(greedy(prompt, 0), "max_tokens");
+        assertRefused(greedy(prompt, config.maxPositionEmbeddings()), "max_tokens");
         assertRefused(greedy(prompt, 4).toBuilder().setLogprobs(21).build(), "logprobs");
         assertRefused(greedy(new int[]{config.vocabSize()}, 4), "prompt");
         assertRefused(greedy(prompt, 4).toBuilder().setModel("gpt-4").build(), "model");

@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -60,6 +61,10 @@ final class BenchServeCommand implements Callable<Integer> {
             description = "table (as vLLM prints it) or json (one line). Default: ${DEFAULT-VALUE}.")
     Format format;
 
+    @Option(names = "--request-timeout", defaultValue = "600", paramLabel = "SECONDS", description = "A request still running "
+            + "after this long fails (so a coordinator that stops answering ends the run). Default: ${DEFAULT-VALUE}.")
+    long requestTimeoutSeconds;
+
     @Option(names = "--output", paramLabel = "FILE", description = "Also write the result to FILE as one JSON object.")
     Path output;
 
@@ -74,7 +79,8 @@ final class BenchServeCommand implements Callable<Integer> {
         err.printf("%d requests to %s, %s%n", numPrompts, String.join(", ", coordinators),
                 Double.isInfinite(benchmark.requestRate()) ? "all at once" : benchmark.requestRate() + " per second");
         BenchmarkReport report;
-        try (ExpertMeshClient client = ExpertMeshClient.builder().addresses(coordinators).build()) {
+        try (ExpertMeshClient client = ExpertMeshClient.builder().addresses(coordinators)
+                .defaultDeadline(Duration.ofSeconds(requestTimeoutSeconds)).build()) {
             report = new LoadGenerator(client).run(benchmark);
         }
         report.firstError().ifPresent(e -> err.println(report.failed() + " requests failed; the first: " + e));

@@ -2,7 +2,9 @@ package dev.expertmesh.coordinator.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.sun.net.httpserver.HttpExchange;
 
 import java.io.IOException;
@@ -12,7 +14,8 @@ import java.nio.charset.StandardCharsets;
 
 /** Reading JSON bodies from, and writing whole responses to, an HTTP exchange. */
 final class HttpExchanges {
-    static final ObjectMapper JSON = new ObjectMapper();
+    /** Strict about what follows a body's JSON value: {"a": 1} xyz is not a JSON object. */
+    static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
     static final String JSON_TYPE = "application/json";
 
     private HttpExchanges() {

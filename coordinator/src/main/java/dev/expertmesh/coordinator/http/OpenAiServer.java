@@ -54,6 +54,7 @@ public final class OpenAiServer implements AutoCloseable {
                 HttpExchanges.sendError(exchange, ApiError.notFound("there is no " + path
                         + " here: the API serves /v1/completions, /v1/chat/completions, /v1/models and /metrics"));
             } else if (!route.method().equals(exchange.getRequestMethod())) {
+                exchange.getResponseHeaders().set("Allow", route.method());
                 HttpExchanges.sendError(exchange, ApiError.methodNotAllowed(exchange.getRequestMethod(), path));
             } else {
                 route.handler().handle(exchange);

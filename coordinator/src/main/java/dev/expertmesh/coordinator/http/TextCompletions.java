@@ -92,7 +92,13 @@ record TextCompletions(TextGeneration generation) implements CompletionApi {
             tokens.add(generation.tokenText(lp.tokenId()));
             tokenLogprobs.add(lp.logprob());
             ObjectNode alternatives = top.addObject();
-            lp.top().forEach(a -> alternatives.put(generation.tokenText(a.tokenId()), a.logprob()));
+            // Tokens may share a text (byte pieces of one character): the likeliest, first, keeps it.
+            lp.top().forEach(a -> {
+                String text = generation.tokenText(a.tokenId());
+                if (!alternatives.has(text)) {
+                    alternatives.put(text, a.logprob());
+                }
+            });
         }
         return out;
     }

@@ -80,6 +80,11 @@ public final class TextGeneration implements AutoCloseable {
         if (maxTokens < 1) {
             throw new InvalidRequestException("max_tokens", "max_tokens must be at least 1, got " + maxTokens);
         }
+        if (request.maxTokens().isPresent() && maxTokens > room && room > 0) {
+            throw new InvalidRequestException("max_tokens", "this model's context is " + config.maxPositionEmbeddings()
+                    + " tokens, but " + (promptIds.length + maxTokens) + " were asked for (" + promptIds.length + " in the prompt, "
+                    + maxTokens + " to generate): lower max_tokens or shorten the prompt");
+        }
         int logprobs = request.logprobs().orElse(0);
         if (logprobs < 0 || logprobs > CompletionRequest.MAX_LOGPROBS) {
             throw new InvalidRequestException("logprobs", "logprobs must be between 0 and " + CompletionRequest.MAX_LOGPROBS + ", got " + logprobs);
@@ -96,7 +101,7 @@ public final class TextGeneration implements AutoCloseable {
         }
         GenerationRequest generation = new GenerationRequest(promptIds, request.sampling(), maxTokens, request.stopTokenIds(),
                 request.ignoreEos(), request.logprobs());
-        TextStream stream = new TextStream(tokenizer, promptIds.length, request, listener, metrics);
+        TextStream stream = new TextStream(tokenizer, generation, config, request.stop(), listener, metrics);
         try {
             Submission submission = scheduler.submit(generation, stream);
             metrics.accepted(promptIds.length);

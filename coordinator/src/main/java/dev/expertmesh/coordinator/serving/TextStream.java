@@ -4,7 +4,9 @@ import dev.expertmesh.coordinator.metrics.ServingMetrics;
 import dev.expertmesh.engine.FinishReason;
 import dev.expertmesh.engine.Generation;
 import dev.expertmesh.engine.GenerationListener;
+import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.engine.Submission;
+import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.sampling.TokenLogprob;
 import dev.expertmesh.tokenizer.StreamingDetokenizer;
 import dev.expertmesh.tokenizer.Tokenizer;
@@ -15,14 +17,17 @@ import java.util.Optional;
 /**
  * Turns one sequence's tokens into the deltas a client sees: text decoded as characters complete,
  * held back while it may be the start of a stop string, and cut at one when it appears (the
- * generation then ends with reason stop, and its remaining work is cancelled). Times each token
+ * generation then ends with reason stop, and its remaining work is cancelled). The token that ends
+ * a generation (eos, a stop token id) is counted and returned as an id, never as text, as OpenAI
+ * and vLLM do. Times each token
  * for the metrics: the first from submission, the others from the token before.
  */
 final class TextStream implements GenerationListener {
     private final StreamingDetokenizer detokenizer;
     private final StopStrings stops;
     private final CompletionListener listener;
-    private final int promptTokens;
+    private final GenerationRequest request;
+    private final ModelConfig config;
     private final ServingMetrics metrics;
     private final long submittedNanos = System.nanoTime();
     private long lastTokenNanos;
@@ -30,11 +35,12 @@ final class TextStream implements GenerationListener {
     private int generated;
     private boolean ended;
 
-    TextStream(Optional<Tokenizer> tokenizer, int promptTokens, CompletionRequest request, CompletionListener listener,
-               ServingMetrics metrics) {
+    TextStream(Optional<Tokenizer> tokenizer, GenerationRequest request, ModelConfig config, List<String> stopStrings,
+               CompletionListener listener, ServingMetrics metrics) {
         this.detokenizer = tokenizer.map(StreamingDetokenizer::new).orElse(null);
-        this.stops = new StopStrings(request.stop());
-        this.promptTokens = promptTokens;
+        this.stops = new StopStrings(stopStrings);
+        this.request = request;
+        this.config = config;
         this.listener = listener;
         this.metrics = metrics;
     }
@@ -60,7 +66,7 @@ final class TextStream implements GenerationListener {
         }
         lastTokenNanos = now;
         generated++;
-        String text = detokenizer == null ? "" : stops.add(detokenizer.add(tokenId));
+        String text = detokenizer == null || request.isStopToken(tokenId, config) ? "" : stops.add(detokenizer.add(tokenId));
         listener.delta(new CompletionDelta(text, new int[]{tokenId}, logprob == null ? List.of() : List.of(logprob)));
         if (stops.matched() != null) {
             end(FinishReason.STOP);
@@ -93,6 +99,6 @@ final class TextStream implements GenerationListener {
 
     private void end(FinishReason reason) {
         ended = true;
-        listener.finished(new Completion(reason, stops.matched(), promptTokens, generated));
+        listener.finished(new Completion(reason, stops.matched(), request.promptIds().length, generated));
     }
 }
