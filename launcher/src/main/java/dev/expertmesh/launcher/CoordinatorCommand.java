@@ -26,7 +26,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServingOptions serving = cluster.serving();
-        Backend backend = cluster.backend();
+        Backend backend = cluster.device().backend();
         ModelSource source = ModelSource.open(cluster.model());
         CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), backend,
                 cluster.transport(), serving);
