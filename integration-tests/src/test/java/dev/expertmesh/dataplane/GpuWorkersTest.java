@@ -2,6 +2,9 @@ package dev.expertmesh.dataplane;
 
 import dev.expertmesh.Fixtures;
 import dev.expertmesh.attention.SequenceChunk;
+import dev.expertmesh.attentionworker.AttentionWorkerNode;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.coordinator.dispatch.RemoteAttentionStage;
 import dev.expertmesh.cuda.device.Device;
@@ -12,9 +15,15 @@ import dev.expertmesh.engine.Generation;
 import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.engine.TokenSink;
+import dev.expertmesh.expertworker.ExpertWorkerNode;
+import dev.expertmesh.membership.ClusterMember;
+import dev.expertmesh.membership.MemberSettings;
+import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.AttentionCapacity;
 import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.proto.NodeDescriptor;
+import dev.expertmesh.proto.Role;
 import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.transport.HostedExperts;
 import dev.expertmesh.transport.Peer;
@@ -22,7 +31,9 @@ import dev.expertmesh.transport.TransportOptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,7 +49,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * A cluster whose workers run on the GPU (the coordinator on the CPU, fp32 on the wire) against
  * the CPU engine in the GPU's precision, by CudaEngineTest's rules: logits within
  * {@link dev.expertmesh.cuda.GpuComparison#LOGITS_TOLERANCE}, greedy tokens identical up to the
- * first step bf16 may rightly decide otherwise. Needs a CUDA device; EmulatedGpuWorkersTest runs
+ * first step bf16 may rightly decide otherwise; and worker nodes on the GPU announce it. Needs a CUDA device; EmulatedGpuWorkersTest runs
  * it on host stand-ins of the CUDA libraries.
  */
 @Tag("gpu")
@@ -46,6 +57,7 @@ class GpuWorkersTest {
     private static final String MODEL = "tiny-v2-lite";
     private static final String[] PROMPTS = {"p0", "p1", "p2", "p3"};
     private static final String[] GREEDY_PROMPTS = {"p1", "p2"};
+    private static final String HOST = "127.0.0.1";
     private static final TransportOptions FP32 = TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32);
 
     @Test
@@ -75,6 +87,37 @@ class GpuWorkersTest {
                  var golden = Fixtures.golden(MODEL)) {
                 assertThatThrownBy(() -> coordinator.engine().score(golden.ints("p1.input_ids"), LayerObserver.NONE))
                         .hasStackTraceContaining("is not loaded here");
+            }
+        }
+    }
+
+    @Test
+    void workerNodesAnnounceTheGpuAndItsMemory() throws Exception {
+        assumeAGpu();
+        Path dir = Fixtures.model(MODEL);
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        String name = "gpu-nodes-" + port;
+        MemberSettings first = new MemberSettings(name, HOST, port, List.of());
+        List<String> joinAt = List.of(HOST + ":" + port);
+        try (DeviceStages gpu = DeviceStages.open(new Device.Cuda(0));
+             TensorSource weights = Checkpoint.open(dir);
+             ExpertWorkerNode experts = ExpertWorkerNode.start(new NodeOptions(HOST, 0, first), weights, ModelConfig.load(dir), gpu);
+             AttentionWorkerNode attention = AttentionWorkerNode.start(new NodeOptions(HOST, 0,
+                     new MemberSettings(name, HOST, port + 1, joinAt)), weights, ModelConfig.load(dir), gpu, 16, 8);
+             ClusterMember observer = ClusterMember.start(new MemberSettings(name, HOST, port + 2, joinAt),
+                     NodeDescriptor.newBuilder().setRole(Role.COORDINATOR).setHost(HOST).setDevice("cpu").build())) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (observer.members().size() < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(observer.members()).as("members seen").hasSize(3);
+            for (Role role : List.of(Role.EXPERT_WORKER, Role.ATTENTION_WORKER)) {
+                NodeDescriptor node = observer.members().stream().filter(m -> m.getRole() == role).findFirst().orElseThrow();
+                assertThat(node.getDevice()).as("%s device", role).isEqualTo("cuda:0");
+                assertThat(node.getWeightMemoryBytes()).as("%s memory for weights", role).isEqualTo(gpu.memoryForWeights());
             }
         }
     }
