@@ -62,7 +62,7 @@ final class LoopbackCluster implements AutoCloseable {
         String clusterName = "loopback-" + hazelcastPort;
         MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
-        coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuBackend(),
+        coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, DeviceStages.cpu(),
                 TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32),
                 new ServingOptions(model, tokenizer, limits, 0));
         nodes.add(coordinator);

@@ -96,7 +96,7 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    stages.backend(), transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
+                    stages, transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
                     httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
