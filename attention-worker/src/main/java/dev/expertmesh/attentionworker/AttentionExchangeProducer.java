@@ -1,7 +1,8 @@
 package dev.expertmesh.attentionworker;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.expertmesh.attention.LocalAttentionStage;
+import dev.expertmesh.attention.CacheUsage;
+import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.proto.AttentionBatch;
 import dev.expertmesh.proto.AttentionCapacity;
@@ -27,11 +28,11 @@ import java.util.List;
  */
 final class AttentionExchangeProducer extends NoOpFlightProducer {
     private final String name;
-    private final LocalAttentionStage attention;
+    private final ResidentAttentionStage attention;
     private final int dim;
     private final BufferAllocator allocator;
 
-    AttentionExchangeProducer(String name, LocalAttentionStage attention, int dim, BufferAllocator allocator) {
+    AttentionExchangeProducer(String name, ResidentAttentionStage attention, int dim, BufferAllocator allocator) {
         this.name = name;
         this.attention = attention;
         this.dim = dim;
@@ -69,10 +70,11 @@ final class AttentionExchangeProducer extends NoOpFlightProducer {
                 }
             }
             case DataPlaneActions.CAPACITY -> {
+                CacheUsage held = attention.blocksHeld();
                 listener.onNext(new Result(AttentionCapacity.newBuilder()
-                        .setFreeBlocks(attention.pool().freeBlocks())
-                        .setTotalBlocks(attention.pool().capacity())
-                        .setBlockTokens(attention.pool().blockTokens())
+                        .setFreeBlocks(Math.toIntExact(held.freeBlocks()))
+                        .setTotalBlocks(Math.toIntExact(held.totalBlocks()))
+                        .setBlockTokens(held.blockTokens())
                         .build().toByteArray()));
                 listener.onCompleted();
             }

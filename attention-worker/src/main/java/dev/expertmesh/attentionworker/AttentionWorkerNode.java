@@ -1,7 +1,7 @@
 package dev.expertmesh.attentionworker;
 
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
@@ -18,16 +18,18 @@ public final class AttentionWorkerNode implements AutoCloseable {
         this.member = member;
     }
 
-    /** {@code weights} must outlive the node; the cache holds {@code cacheBlocks} blocks of {@code blockTokens}. */
-    public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, Backend backend,
+    /**
+     * {@code weights} and {@code device} must outlive the node; the cache holds {@code cacheBlocks}
+     * blocks of {@code blockTokens}. It announces the device and its memory for weights.
+     */
+    public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, DeviceStages device,
                                             int blockTokens, int cacheBlocks) {
         AttentionWorkerServer server = AttentionWorkerServer.start("attention-worker", options.host(), options.port(), weights,
-                config, backend, blockTokens, cacheBlocks);
+                config, device, blockTokens, cacheBlocks);
         try {
-            long cacheBytes = (long) cacheBlocks * blockTokens * config.latentCacheWidth() * config.numHiddenLayers() * Float.BYTES;
             ClusterMember member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.ATTENTION_WORKER).setHost(options.host()).setPort(server.port())
-                    .setDevice("cpu").setWeightMemoryBytes(cacheBytes).build());
+                    .setDevice(device.device().toString()).setWeightMemoryBytes(device.memoryForWeights()).build());
             return new AttentionWorkerNode(server, member);
         } catch (RuntimeException e) {
             stop(server);

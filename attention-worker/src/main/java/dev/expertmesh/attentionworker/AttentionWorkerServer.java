@@ -1,9 +1,9 @@
 package dev.expertmesh.attentionworker;
 
 import dev.expertmesh.attention.LatentBlockPool;
-import dev.expertmesh.attention.LocalAttentionStage;
-import dev.expertmesh.backend.Backend;
+import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.transport.FlightEndpoint;
 import org.apache.arrow.flight.Location;
@@ -22,31 +22,36 @@ public final class AttentionWorkerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AttentionWorkerServer.class);
 
     private final FlightEndpoint endpoint;
+    private final ResidentAttentionStage attention;
     private final Arena arena;
 
-    private AttentionWorkerServer(FlightEndpoint endpoint, Arena arena) {
+    private AttentionWorkerServer(FlightEndpoint endpoint, ResidentAttentionStage attention, Arena arena) {
         this.endpoint = endpoint;
+        this.attention = attention;
         this.arena = arena;
     }
 
     /**
-     * Maps the attention weights of {@code weights} (which must outlive the server) and serves on
-     * host:port (port 0 picks a free one) with a cache of {@code cacheBlocks} blocks of
-     * {@code blockTokens} tokens ({@link LatentBlockPool#DEFAULT_BLOCK_TOKENS} by default).
+     * Loads the attention weights of {@code weights} (which must outlive the server) on {@code device}
+     * and serves on host:port (port 0 picks a free one) with a cache, in the device's memory, of
+     * {@code cacheBlocks} blocks of {@code blockTokens} tokens ({@link LatentBlockPool#DEFAULT_BLOCK_TOKENS} by default).
      */
     public static AttentionWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                              Backend backend, int blockTokens, int cacheBlocks) {
+                                              DeviceStages device, int blockTokens, int cacheBlocks) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
+        ResidentAttentionStage attention = null;
         try {
-            LatentBlockPool pool = new LatentBlockPool(config.numHiddenLayers(), config.latentCacheWidth(), blockTokens, cacheBlocks);
-            LocalAttentionStage attention = LocalAttentionStage.load(weights, config, backend, arena, pool);
+            attention = device.attention(weights, config, arena, blockTokens, cacheBlocks);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator,
                     new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator));
-            log.info("Attention worker {} serves on {} with {} cache blocks of {} tokens", name, endpoint.location().getUri(),
-                    cacheBlocks, blockTokens);
-            return new AttentionWorkerServer(endpoint, arena);
+            log.info("Attention worker {} serves on {} ({}) with {} cache blocks of {} tokens", name, endpoint.location().getUri(),
+                    device.device(), cacheBlocks, blockTokens);
+            return new AttentionWorkerServer(endpoint, attention, arena);
         } catch (RuntimeException e) {
+            if (attention != null) {
+                attention.close();
+            }
             allocator.close();
             arena.close();
             throw e;
@@ -68,6 +73,7 @@ public final class AttentionWorkerServer implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         endpoint.close();
+        attention.close();
         arena.close();
         log.info("Attention worker {} stopped", endpoint.name());
     }

@@ -1,12 +1,12 @@
 package dev.expertmesh.coordinator;
 
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.api.InferenceService;
 import dev.expertmesh.coordinator.http.OpenAiServer;
 import dev.expertmesh.coordinator.metrics.PrometheusText;
 import dev.expertmesh.coordinator.metrics.ServingMetrics;
 import dev.expertmesh.coordinator.serving.TextGeneration;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
@@ -59,8 +59,11 @@ public final class CoordinatorNode implements AutoCloseable {
         this.healthChecks = healthChecks;
     }
 
-    /** {@code weights} (for the embeddings, routers and lm_head) must outlive the node. */
-    public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, Backend backend,
+    /**
+     * {@code weights} (for the embeddings, routers and lm_head) and {@code device} (whose backend
+     * computes them) must outlive the node; it announces the device and its memory for weights.
+     */
+    public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, DeviceStages device,
                                         TransportOptions transport, ServingOptions serving) {
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
@@ -86,10 +89,11 @@ public final class CoordinatorNode implements AutoCloseable {
                     .build().start();
             http = startHttp(options.host(), serving.httpPort(), generation, new PrometheusText(metrics, generation.scheduler(), routingCounts, config));
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
-                    .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort()).setDevice("cpu").build());
+                    .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
+                    .setDevice(device.device().toString()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
             keeper = ShardMapKeeper.start(member, shardMaps, config, new PlacementPolicy.Contiguous());
-            engine = new ClusterEngine(member, shardMaps, weights, config, backend, transport, routingCounts);
+            engine = new ClusterEngine(member, shardMaps, weights, config, device.backend(), transport, routingCounts);
             ready.set(engine);
             healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());
             ClusterEngine checked = engine;

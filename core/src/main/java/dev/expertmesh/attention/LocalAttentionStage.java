@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** Attention for every layer in this process, each sequence's latent cache in blocks of one pool. */
-public final class LocalAttentionStage implements AttentionStage {
+public final class LocalAttentionStage implements ResidentAttentionStage {
     private final ModelConfig config;
     private final Backend backend;
     private final float[][] inputNorms;
@@ -62,10 +62,7 @@ public final class LocalAttentionStage implements AttentionStage {
         return out;
     }
 
-    /**
-     * o_proj(MLA(input_layernorm(x))) without the residual, for callers that keep the residual
-     * stream themselves at a higher precision than they can send it.
-     */
+    @Override
     public float[] attentionOutput(int layer, List<SequenceChunk> chunks, float[] hidden) {
         int dim = config.hiddenSize();
         int rows = hidden.length / dim;
@@ -91,11 +88,21 @@ public final class LocalAttentionStage implements AttentionStage {
     }
 
     @Override
+    public CacheUsage blocksHeld() {
+        return new CacheUsage(pool.blockTokens(), pool.capacity() - pool.freeBlocks(), pool.capacity());
+    }
+
+    @Override
     public void release(long sequenceId) {
         ledger.release(sequenceId);
         LatentKvCache cache = caches.remove(sequenceId);
         if (cache != null) {
             cache.free();
         }
+    }
+
+    @Override
+    public void close() {
+        caches.keySet().forEach(this::release);
     }
 }

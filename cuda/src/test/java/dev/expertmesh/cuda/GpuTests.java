@@ -13,15 +13,16 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPacka
 import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.request;
 
 /**
- * Runs every test tagged gpu under dev.expertmesh, for the GPU machine, which has Java (carried
- * there) but no Maven: see gpu-check.sh. Exits 1 when a test fails or none ran.
+ * Runs every test tagged gpu under dev.expertmesh (or under the package given as the argument), for
+ * the GPU machine, which has Java (carried there) but no Maven: see gpu-check.sh; and for
+ * {@link EmulatedGpu}. Exits 1 when a test fails or none ran.
  */
 public final class GpuTests {
     private GpuTests() {
     }
 
     public static void main(String[] args) {
-        LauncherDiscoveryRequest request = request().selectors(selectPackage("dev.expertmesh"))
+        LauncherDiscoveryRequest request = request().selectors(selectPackage(args.length > 0 ? args[0] : "dev.expertmesh"))
                 .filters(TagFilter.includeTags("gpu")).build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();

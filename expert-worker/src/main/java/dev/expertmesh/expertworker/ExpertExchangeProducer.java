@@ -2,7 +2,7 @@ package dev.expertmesh.expertworker;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.expertmesh.moe.ExpertRoutes;
-import dev.expertmesh.moe.LocalExpertStage;
+import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.proto.ExpertBatch;
 import dev.expertmesh.proto.ExpertExchange;
 import dev.expertmesh.transport.AppMetadata;
@@ -27,7 +27,7 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
     private volatile Assignment assignment;
 
     /** The experts this worker serves, and the shard-map epoch that placed them here. */
-    record Assignment(LocalExpertStage experts, long epoch) {
+    record Assignment(ExpertStage experts, long epoch) {
     }
 
     ExpertExchangeProducer(String name, Assignment assignment, int dim, BufferAllocator allocator) {

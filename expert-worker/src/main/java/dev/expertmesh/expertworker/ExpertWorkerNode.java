@@ -1,7 +1,7 @@
 package dev.expertmesh.expertworker;
 
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.membership.Subscription;
@@ -32,17 +32,16 @@ public final class ExpertWorkerNode implements AutoCloseable {
         this.subscription = subscription;
     }
 
-    /** {@code weights} must outlive the node. */
-    public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, Backend backend,
-                                         long weightMemoryBytes) {
+    /** {@code weights} and {@code device} must outlive the node; it announces the device and its memory for weights. */
+    public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, DeviceStages device) {
         ExpertWorkerServer server = ExpertWorkerServer.start("expert-worker", options.host(), options.port(), weights, config,
-                backend, new HostedExperts(Map.of()), ShardMap.UNPUBLISHED);
+                device, new HostedExperts(Map.of()), ShardMap.UNPUBLISHED);
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
         try {
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.EXPERT_WORKER).setHost(options.host()).setPort(server.port())
-                    .setDevice("cpu").setWeightMemoryBytes(weightMemoryBytes).build());
+                    .setDevice(device.device().toString()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
             ClusterMember self = member;
             Subscription subscription = shardMaps.subscribe(map -> {

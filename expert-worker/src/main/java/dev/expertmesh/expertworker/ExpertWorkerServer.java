@@ -1,9 +1,9 @@
 package dev.expertmesh.expertworker;
 
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.moe.LocalExpertStage;
+import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.transport.FlightEndpoint;
 import dev.expertmesh.transport.HostedExperts;
 import org.apache.arrow.flight.Location;
@@ -27,52 +27,51 @@ public final class ExpertWorkerServer implements AutoCloseable {
 
     private final FlightEndpoint endpoint;
     private final ExpertExchangeProducer producer;
-    private final TensorSource weights;
-    private final ModelConfig config;
-    private final Backend backend;
+    private final ExpertLoader experts;
     /** Outlives every assignment: a batch of the old epoch may still be running on its experts. */
     private final Arena arena;
 
-    private ExpertWorkerServer(FlightEndpoint endpoint, ExpertExchangeProducer producer, TensorSource weights, ModelConfig config,
-                               Backend backend, Arena arena) {
+    private ExpertWorkerServer(FlightEndpoint endpoint, ExpertExchangeProducer producer, ExpertLoader experts, Arena arena) {
         this.endpoint = endpoint;
         this.producer = producer;
-        this.weights = weights;
-        this.config = config;
-        this.backend = backend;
+        this.experts = experts;
         this.arena = arena;
     }
 
     /**
-     * Maps the hosted experts of {@code weights} (which must outlive the server) and serves them on
-     * host:port (port 0 picks a free one).
+     * Loads the hosted experts of {@code weights} (which must outlive the server) on {@code device}
+     * and serves them on host:port (port 0 picks a free one).
      */
     public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                           Backend backend, HostedExperts hosted, long epoch) {
+                                           DeviceStages device, HostedExperts hosted, long epoch) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
+        ExpertLoader experts = null;
         try {
-            var producer = new ExpertExchangeProducer(name, load(weights, config, backend, arena, hosted, epoch), config.hiddenSize(), allocator);
+            experts = device.experts(weights, config, arena);
+            var producer = new ExpertExchangeProducer(name, load(experts, hosted, epoch), config.hiddenSize(), allocator);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer);
-            log.info("Expert worker {} serves epoch {} on {} with routed experts {}", name, epoch, endpoint.location().getUri(), describe(hosted));
-            return new ExpertWorkerServer(endpoint, producer, weights, config, backend, arena);
+            log.info("Expert worker {} serves epoch {} on {} ({}) with routed experts {}", name, epoch, endpoint.location().getUri(),
+                    device.device(), describe(hosted));
+            return new ExpertWorkerServer(endpoint, producer, experts, arena);
         } catch (RuntimeException e) {
+            if (experts != null) {
+                experts.close();
+            }
             allocator.close();
             arena.close();
             throw e;
         }
     }
 
-    /** Loads the experts a new shard map places here, then serves them for batches of its epoch. */
+    /** Loads the experts a new shard map places here (on a GPU: only those not there yet), then serves them for batches of its epoch. */
     public void assign(HostedExperts hosted, long epoch) {
-        producer.assign(load(weights, config, backend, arena, hosted, epoch));
+        producer.assign(load(experts, hosted, epoch));
         log.info("Expert worker {} serves epoch {} with routed experts {}", endpoint.name(), epoch, describe(hosted));
     }
 
-    private static ExpertExchangeProducer.Assignment load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
-                                                         HostedExperts hosted, long epoch) {
-        return new ExpertExchangeProducer.Assignment(
-                LocalExpertStage.load(weights, config, backend, arena, hosted.routedByLayer()), epoch);
+    private static ExpertExchangeProducer.Assignment load(ExpertLoader experts, HostedExperts hosted, long epoch) {
+        return new ExpertExchangeProducer.Assignment(experts.load(hosted.routedByLayer()), epoch);
     }
 
     /** Layer by layer, runs of expert ids as ranges: "1:[0-7] 2:[0-7]", or "none". */
@@ -114,6 +113,7 @@ public final class ExpertWorkerServer implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         endpoint.close();
+        experts.close();
         arena.close();
         log.info("Expert worker {} stopped", endpoint.name());
     }

@@ -6,6 +6,7 @@ import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
@@ -28,24 +29,43 @@ final class Cluster implements AutoCloseable {
     final Path modelDir;
     final ModelConfig config;
     private final TensorSource weights;
+    /** Where the workers compute (the coordinators on the CPU). */
+    private final DeviceStages device;
     private final List<AutoCloseable> servers = new ArrayList<>();
 
     Cluster(Path modelDir) {
+        this(modelDir, DeviceStages.cpu());
+    }
+
+    /** Workers on {@code device}, which the caller closes after the cluster. */
+    Cluster(Path modelDir, DeviceStages device) {
         this.modelDir = modelDir;
         this.config = ModelConfig.load(modelDir);
         this.weights = Checkpoint.open(modelDir);
+        this.device = device;
     }
 
     /** {@code count} expert workers with the routed experts striped over them. */
     List<ExpertPeer> startExpertWorkers(String prefix, int count, long epoch) {
         List<ExpertPeer> peers = new ArrayList<>();
         for (int w = 0; w < count; w++) {
-            HostedExperts hosted = HostedExperts.striped(config, w, count);
-            ExpertWorkerServer server = ExpertWorkerServer.start(prefix + w, "127.0.0.1", 0, weights, config, new CpuBackend(), hosted, epoch);
-            servers.add(server);
-            peers.add(new ExpertPeer(Peer.of(server.name(), "127.0.0.1", server.port()), hosted));
+            peers.add(startExpertWorker(prefix + w, HostedExperts.striped(config, w, count), epoch));
         }
         return peers;
+    }
+
+    ExpertPeer startExpertWorker(String name, HostedExperts hosted, long epoch) {
+        ExpertWorkerServer server = ExpertWorkerServer.start(name, "127.0.0.1", 0, weights, config, device, hosted, epoch);
+        servers.add(server);
+        return new ExpertPeer(Peer.of(server.name(), "127.0.0.1", server.port()), hosted);
+    }
+
+    /** Moves the named expert worker to a new shard map's experts, as its node does when the map changes. */
+    ExpertPeer reassign(String name, HostedExperts hosted, long epoch) {
+        ExpertWorkerServer worker = servers.stream().filter(s -> s instanceof ExpertWorkerServer w && w.name().equals(name))
+                .map(ExpertWorkerServer.class::cast).findFirst().orElseThrow(() -> new IllegalArgumentException("no expert worker " + name));
+        worker.assign(hosted, epoch);
+        return new ExpertPeer(Peer.of(worker.name(), "127.0.0.1", worker.port()), hosted);
     }
 
     /** Shuts the named expert worker down while its clients still hold streams to it. */
@@ -63,7 +83,7 @@ final class Cluster implements AutoCloseable {
     List<AttentionWorkerServer> startAttentionWorkers(String prefix, int count) {
         List<AttentionWorkerServer> started = new ArrayList<>();
         for (int w = 0; w < count; w++) {
-            AttentionWorkerServer server = AttentionWorkerServer.start(prefix + w, "127.0.0.1", 0, weights, config, new CpuBackend(),
+            AttentionWorkerServer server = AttentionWorkerServer.start(prefix + w, "127.0.0.1", 0, weights, config, device,
                     BLOCK_TOKENS, CACHE_BLOCKS);
             servers.add(server);
             started.add(server);

@@ -1,7 +1,7 @@
 package dev.expertmesh.launcher;
 
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,13 +21,14 @@ final class AttentionWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Backend backend = cluster.backend();
+        DeviceStages device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
-        AttentionWorkerNode node = AttentionWorkerNode.start(cluster.node(0), source.weights(), source.config(), backend,
+        AttentionWorkerNode node = AttentionWorkerNode.start(cluster.node(0), source.weights(), source.config(), device,
                 cluster.blockTokens(), cluster.cacheBlocks());
         Serving.untilStopped(() -> {
             node.close();
             source.close();
+            device.close();
         }, spec.commandLine().getOut(), "attention worker " + node.nodeId() + " serving Flight on port " + node.port());
         return 0;
     }

@@ -4,10 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.expertmesh.attention.LatentBlockPool;
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.cuda.device.Device;
-import dev.expertmesh.cuda.stage.DeviceBackends;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.proto.HiddenType;
@@ -147,9 +146,9 @@ final class ClusterOptions {
         return Arrays.stream(addresses).map(String::strip).filter(a -> !a.isEmpty()).toList();
     }
 
-    /** The backend of --device (or the file's device:), its GPU opened here. */
-    Backend backend() {
-        return DeviceBackends.backend(Device.select(text(device, "device", "cpu")));
+    /** The stages of --device (or the file's device:), its GPU opened here for the life of the process. */
+    DeviceStages device() {
+        return DeviceStages.open(Device.select(text(device, "device", "cpu")));
     }
 
     TransportOptions transport() {

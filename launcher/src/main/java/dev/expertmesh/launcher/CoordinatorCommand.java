@@ -1,8 +1,8 @@
 package dev.expertmesh.launcher;
 
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,13 +26,14 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServingOptions serving = cluster.serving();
-        Backend backend = cluster.backend();
+        DeviceStages device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
-        CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), backend,
+        CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), device,
                 cluster.transport(), serving);
         Serving.untilStopped(() -> {
             node.close();
             source.close();
+            device.close();
             serving.tokenizer().ifPresent(Tokenizer::close);
         }, spec.commandLine().getOut(), "coordinator " + node.nodeId() + " serving " + serving.modelName() + ", gRPC on port " + node.port()
                 + ", HTTP on port " + node.httpPort());

@@ -1,6 +1,6 @@
 package dev.expertmesh.launcher;
 
-import dev.expertmesh.backend.Backend;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,13 +21,13 @@ final class ExpertWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Backend backend = cluster.backend();
+        DeviceStages device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
-        ExpertWorkerNode node = ExpertWorkerNode.start(cluster.node(0), source.weights(), source.config(), backend,
-                Serving.physicalMemory());
+        ExpertWorkerNode node = ExpertWorkerNode.start(cluster.node(0), source.weights(), source.config(), device);
         Serving.untilStopped(() -> {
             node.close();
             source.close();
+            device.close();
         }, spec.commandLine().getOut(), "expert worker " + node.nodeId() + " serving Flight on port " + node.port());
         return 0;
     }

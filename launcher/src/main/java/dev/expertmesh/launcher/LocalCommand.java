@@ -3,12 +3,11 @@ package dev.expertmesh.launcher;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
-import dev.expertmesh.backend.Backend;
 import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.cuda.device.Device;
-import dev.expertmesh.cuda.stage.DeviceBackends;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
@@ -82,9 +81,11 @@ final class LocalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
         TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches);
-        Backend backend = DeviceBackends.backend(Device.select(device));
+        DeviceStages stages = DeviceStages.open(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
         List<AutoCloseable> started = new ArrayList<>();
+        // Closed last: every node computes on it.
+        started.add(stages);
         try {
             var request = generation.hasPrompt() ? generation.request(tokenizer) : null;
             ModelSource source = ModelSource.open(model);
@@ -95,16 +96,15 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    backend, transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
+                    stages, transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
                     httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
-                        backend, LatentBlockPool.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS));
+                        stages, LatentBlockPool.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS));
             }
             for (int i = 0; i < expertWorkers; i++) {
-                started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
-                        backend, Serving.physicalMemory()));
+                started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(), stages));
             }
             coordinator.awaitReady(expertWorkers, READY_TIMEOUT);
             String address = HOST + ":" + coordinator.port();

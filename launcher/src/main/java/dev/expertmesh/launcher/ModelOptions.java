@@ -1,7 +1,7 @@
 package dev.expertmesh.launcher;
 
 import dev.expertmesh.cuda.device.Device;
-import dev.expertmesh.cuda.stage.DeviceBackends;
+import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.demo.DemoModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.tokenizer.Tokenizer;
@@ -34,7 +34,7 @@ final class ModelOptions {
         }
         Device on = Device.select(device);
         ModelSource source = ModelSource.open(model);
-        return DeviceBackends.engine(on, source.config(), source.weights(),
+        return DeviceStages.engine(on, source.config(), source.weights(),
                 model.equals(DemoModel.NAME) ? DemoModel.ORIGIN : model + " (memory-mapped: weights page in on first use)");
     }
 

@@ -19,10 +19,4 @@ final class Serving {
         out.flush();
         Thread.currentThread().join();
     }
-
-    /** What a node offers for weights: the machine's memory. */
-    static long physicalMemory() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
-                .getTotalMemorySize();
-    }
 }

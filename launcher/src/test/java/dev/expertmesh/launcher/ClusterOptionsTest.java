@@ -80,6 +80,6 @@ class ClusterOptionsTest {
                 .hasMessageContaining("unknown key 'modle'");
         assertThatThrownBy(() -> parse().model()).hasMessageContaining("--model");
         assertThatThrownBy(() -> parse("--model", "demo", "--transport", "fp8").transport()).hasMessageContaining("bf16 or fp32");
-        assertThatThrownBy(() -> parse("--model", "demo", "--device", "tpu").backend()).hasMessageContaining("expected cpu, cuda");
+        assertThatThrownBy(() -> parse("--model", "demo", "--device", "tpu").device()).hasMessageContaining("expected cpu, cuda");
     }
 }

@@ -66,6 +66,11 @@ public final class Gpu implements AutoCloseable {
         return driver;
     }
 
+    /** The device's memory in bytes. */
+    public long totalMemory() {
+        return driver.totalMemory(device);
+    }
+
     public void makeCurrent() {
         driver.setCurrent(context);
     }

@@ -1,8 +1,8 @@
 package dev.expertmesh.cuda.stage;
 
-import dev.expertmesh.attention.AttentionStage;
 import dev.expertmesh.attention.BlockLedger;
 import dev.expertmesh.attention.CacheUsage;
+import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.attention.YarnRope;
 import dev.expertmesh.checkpoint.TensorSource;
@@ -21,7 +21,7 @@ import java.util.List;
  * query and the output (two head-batched GEMMs); prefill chunks expand their cached latents into
  * keys and values and attend through mla_prefill. Same numbers as core's MlaAttention, in bf16.
  */
-public final class CudaAttentionStage implements AttentionStage, AutoCloseable {
+public final class CudaAttentionStage implements ResidentAttentionStage {
     private static final int PREFILL_ROWS_PER_BLOCK = 16;
     private final ModelConfig config;
     private final GpuQueue queue;
@@ -73,6 +73,16 @@ public final class CudaAttentionStage implements AttentionStage, AutoCloseable {
 
     @Override
     public synchronized float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
+        return run(layer, chunks, hidden, true);
+    }
+
+    @Override
+    public synchronized float[] attentionOutput(int layer, List<SequenceChunk> chunks, float[] hidden) {
+        return run(layer, chunks, hidden, false);
+    }
+
+    /** The layer's attention output for the rows, with the residual added on the device when {@code withResidual}. */
+    private float[] run(int layer, List<SequenceChunk> chunks, float[] hidden, boolean withResidual) {
         queue.begin();
         int dim = config.hiddenSize();
         int rows = hidden.length / dim;
@@ -100,7 +110,9 @@ public final class CudaAttentionStage implements AttentionStage, AutoCloseable {
         queue.toBf16(attended.address(), attendedBf16.address(), (long) rows * config.numAttentionHeads() * config.vHeadDim());
         DeviceBuffer out = queue.floats("out", hidden.length);
         queue.linear(w.oProj(), attendedBf16.address(), config.numAttentionHeads() * config.vHeadDim(), rows, out.address());
-        queue.addInto(out.address(), x.address(), hidden.length);
+        if (withResidual) {
+            queue.addInto(out.address(), x.address(), hidden.length);
+        }
         return queue.downloadFloats(out.address(), hidden.length);
     }
 
@@ -268,6 +280,11 @@ public final class CudaAttentionStage implements AttentionStage, AutoCloseable {
     @Override
     public CacheUsage cacheUsage() {
         return ledger.usage();
+    }
+
+    @Override
+    public synchronized CacheUsage blocksHeld() {
+        return new CacheUsage(blocks.blockTokens(), blocks.heldBlocks(), blocks.totalBlocks());
     }
 
     @Override

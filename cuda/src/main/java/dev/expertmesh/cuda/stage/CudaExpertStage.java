@@ -23,11 +23,17 @@ import java.util.stream.IntStream;
  */
 public final class CudaExpertStage implements ExpertStage, AutoCloseable {
     private final GpuQueue queue;
+    private final TensorSource weights;
+    private final ModelConfig config;
+    private final Arena arena;
     /** experts[layer][id], ids as in {@link ExpertRoutes}; null where not hosted here. */
     private final GpuExpert[][] experts;
 
-    private CudaExpertStage(GpuQueue queue, GpuExpert[][] experts) {
+    private CudaExpertStage(GpuQueue queue, TensorSource weights, ModelConfig config, Arena arena, GpuExpert[][] experts) {
         this.queue = queue;
+        this.weights = weights;
+        this.config = config;
+        this.arena = arena;
         this.experts = experts;
     }
 
@@ -43,7 +49,8 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
 
     /**
      * Only the routed experts {@code routedByLayer} names for each MoE layer, plus every shared
-     * expert and dense MLP: an expert worker uploads nothing else.
+     * expert and dense MLP: an expert worker uploads nothing else. {@code weights} and {@code arena}
+     * must outlive the stage, which reads from them again when {@link #host} adds experts.
      */
     public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, Map<Integer, int[]> routedByLayer) {
         int hidden = config.hiddenSize();
@@ -56,19 +63,26 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
             }
             int routed = config.nRoutedExperts();
             experts[layer] = new GpuExpert[routed + (config.nSharedExperts() > 0 ? 1 : 0)];
-            for (int e : routedByLayer.getOrDefault(layer, new int[0])) {
-                if (e < 0 || e >= routed) {
-                    throw new IllegalArgumentException("layer " + layer + " has routed experts 0.." + (routed - 1) + ", not " + e);
-                }
-                experts[layer][e] = GpuExpert.upload(gpu, Expert.load(weights, mlp + "experts." + e + ".", hidden,
-                        config.moeIntermediateSize(), arena));
-            }
             if (config.nSharedExperts() > 0) {
                 experts[layer][routed] = GpuExpert.upload(gpu, Expert.load(weights, mlp + "shared_experts.", hidden,
                         config.moeIntermediateSize() * config.nSharedExperts(), arena));
             }
         }
-        return new CudaExpertStage(new GpuQueue(gpu), experts);
+        CudaExpertStage stage = new CudaExpertStage(new GpuQueue(gpu), weights, config, arena, experts);
+        stage.host(routedByLayer);
+        return stage;
+    }
+
+    /**
+     * From now on, hosts the routed experts {@code routedByLayer} names: uploads those not here yet
+     * and frees those no longer named, keeping the rest on the device. A call routing rows to a
+     * freed expert is refused.
+     */
+    public synchronized void host(Map<Integer, int[]> routedByLayer) {
+        queue.begin();
+        Rehosting.apply(experts, config, routedByLayer, (layer, id) -> GpuExpert.upload(queue.gpu(), Expert.load(weights,
+                "model.layers." + layer + ".mlp.experts." + id + ".", config.hiddenSize(), config.moeIntermediateSize(), arena)),
+                expert -> expert.free(queue.gpu()));
     }
 
     @Override

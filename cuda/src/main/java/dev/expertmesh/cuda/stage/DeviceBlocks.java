@@ -16,6 +16,7 @@ import java.util.Map;
 final class DeviceBlocks {
     private final int blockTokens;
     private final int layers;
+    private final int totalBlocks;
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
     private final Map<Long, Held> held = new HashMap<>();
 
@@ -25,6 +26,7 @@ final class DeviceBlocks {
     DeviceBlocks(int blockTokens, int totalBlocks, int layers) {
         this.blockTokens = blockTokens;
         this.layers = layers;
+        this.totalBlocks = totalBlocks;
         for (int b = 0; b < totalBlocks; b++) {
             free.add(b);
         }
@@ -62,6 +64,15 @@ final class DeviceBlocks {
 
     List<Integer> blocks(long sequenceId) {
         return held.get(sequenceId).blocks;
+    }
+
+    int totalBlocks() {
+        return totalBlocks;
+    }
+
+    /** Blocks some sequence holds. */
+    int heldBlocks() {
+        return totalBlocks - free.size();
     }
 
     void release(long sequenceId) {

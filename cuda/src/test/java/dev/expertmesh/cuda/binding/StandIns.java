@@ -23,10 +23,15 @@ public final class StandIns {
         return buildAs(name, dir.resolve("lib" + name + ".so"), flags);
     }
 
-    /** {@code library}, built from src/test/c/{source}.c with {@code flags}. */
+    /** The repository's root: the parent of the module directory a test runs in. */
+    public static Path repositoryRoot() {
+        return Path.of("").toAbsolutePath().getParent();
+    }
+
+    /** {@code library}, built from cuda/src/test/c/{source}.c with {@code flags}, from any module's tests. */
     public static Path buildAs(String source, Path library, String... flags) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("gcc", "-O1", "-shared", "-fPIC", "-o", library.toString(),
-                "src/test/c/" + source + ".c"));
+                repositoryRoot().resolve("cuda/src/test/c/" + source + ".c").toString()));
         command.addAll(List.of(flags));
         Process gcc;
         try {

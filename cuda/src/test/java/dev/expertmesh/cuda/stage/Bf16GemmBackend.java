@@ -9,7 +9,7 @@ import dev.expertmesh.tensor.Weight;
  * GEMMs take them (weights are bf16 already, accumulation fp32): the CPU engine in the GPU's
  * precision, so that comparing the two measures the GPU code, not bf16.
  */
-final class Bf16GemmBackend extends CpuBackend {
+public final class Bf16GemmBackend extends CpuBackend {
 
     @Override
     public void matmul(Weight w, float[] x, int xOffset, int batch, float[] out, int outOffset) {

@@ -4,6 +4,7 @@ import dev.expertmesh.Fixtures;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.cuda.GpuComparison;
 import dev.expertmesh.cuda.runtime.Gpu;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.tensor.Weight;
@@ -22,7 +23,7 @@ class CudaBackendTest {
 
     @Test
     void largeProductsRunOnTheGpuInBf16AndSmallOnesStayOnTheCpu() {
-        CudaEngineTest.assumeAGpu();
+        GpuComparison.assumeAGpu();
         Path dir = Fixtures.model("tiny-v2-lite");
         ModelConfig config = ModelConfig.load(dir);
         Random random = new Random(2);

@@ -35,11 +35,13 @@ class DeviceBlocksTest {
     void releasedBlocksServeTheNextSequenceAndLengthsAreKeptPerLayer() {
         DeviceBlocks blocks = new DeviceBlocks(4, 2, 3);
         blocks.grow(1, 8);
+        assertThat(blocks.heldBlocks()).isEqualTo(2);
         blocks.setLength(1, 2, 8);
         assertThat(blocks.length(1, 2)).isEqualTo(8);
         assertThat(blocks.length(1, 0)).isZero();
         assertThatThrownBy(() -> blocks.grow(2, 1)).isInstanceOf(CacheExhaustedException.class);
         blocks.release(1);
+        assertThat(blocks.heldBlocks()).isZero();
         assertThat(blocks.length(1, 2)).isZero();
         blocks.grow(2, 8);
         assertThat(blocks.blocks(2)).containsExactlyInAnyOrder(0, 1);
