@@ -1,7 +1,7 @@
 package dev.expertmesh.attentionworker;
 
 import dev.expertmesh.checkpoint.TensorSource;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
@@ -22,14 +22,14 @@ public final class AttentionWorkerNode implements AutoCloseable {
      * {@code weights} and {@code device} must outlive the node; the cache holds {@code cacheBlocks}
      * blocks of {@code blockTokens}. It announces the device and its memory for weights.
      */
-    public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, DeviceStages device,
+    public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
                                             int blockTokens, int cacheBlocks) {
         AttentionWorkerServer server = AttentionWorkerServer.start("attention-worker", options.host(), options.port(), weights,
                 config, device, blockTokens, cacheBlocks);
         try {
             ClusterMember member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.ATTENTION_WORKER).setHost(options.host()).setPort(server.port())
-                    .setDevice(device.device().toString()).setWeightMemoryBytes(device.memoryForWeights()).build());
+                    .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             return new AttentionWorkerNode(server, member);
         } catch (RuntimeException e) {
             stop(server);

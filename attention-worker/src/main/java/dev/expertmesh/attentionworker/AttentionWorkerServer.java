@@ -3,7 +3,7 @@ package dev.expertmesh.attentionworker;
 import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.checkpoint.TensorSource;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.transport.FlightEndpoint;
 import org.apache.arrow.flight.Location;
@@ -37,7 +37,7 @@ public final class AttentionWorkerServer implements AutoCloseable {
      * {@code cacheBlocks} blocks of {@code blockTokens} tokens ({@link LatentBlockPool#DEFAULT_BLOCK_TOKENS} by default).
      */
     public static AttentionWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                              DeviceStages device, int blockTokens, int cacheBlocks) {
+                                              ComputeDevice device, int blockTokens, int cacheBlocks) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
         ResidentAttentionStage attention = null;
@@ -46,7 +46,7 @@ public final class AttentionWorkerServer implements AutoCloseable {
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator,
                     new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator));
             log.info("Attention worker {} serves on {} ({}) with {} cache blocks of {} tokens", name, endpoint.location().getUri(),
-                    device.device(), cacheBlocks, blockTokens);
+                    device.name(), cacheBlocks, blockTokens);
             return new AttentionWorkerServer(endpoint, attention, arena);
         } catch (RuntimeException e) {
             if (attention != null) {

@@ -6,7 +6,7 @@ import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
 import dev.expertmesh.model.ModelConfig;
@@ -40,11 +40,11 @@ final class LocalCluster implements AutoCloseable {
             List<ExpertPeer> experts = new ArrayList<>();
             for (int w = 0; w < EXPERT_WORKERS; w++) {
                 HostedExperts hosted = HostedExperts.striped(config, w, EXPERT_WORKERS);
-                ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config, DeviceStages.cpu(), hosted, EPOCH);
+                ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config, new CpuDevice(), hosted, EPOCH);
                 workers.add(server);
                 experts.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
             }
-            AttentionWorkerServer attention = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config, DeviceStages.cpu(),
+            AttentionWorkerServer attention = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config, new CpuDevice(),
                     LatentBlockPool.DEFAULT_BLOCK_TOKENS, CACHE_BLOCKS);
             workers.add(attention);
             model = DistributedModel.connect(weights, config, new CpuBackend(), arena,

@@ -6,7 +6,7 @@ import dev.expertmesh.coordinator.http.OpenAiServer;
 import dev.expertmesh.coordinator.metrics.PrometheusText;
 import dev.expertmesh.coordinator.metrics.ServingMetrics;
 import dev.expertmesh.coordinator.serving.TextGeneration;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
@@ -63,7 +63,7 @@ public final class CoordinatorNode implements AutoCloseable {
      * {@code weights} (for the embeddings, routers and lm_head) and {@code device} (whose backend
      * computes them) must outlive the node; it announces the device and its memory for weights.
      */
-    public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, DeviceStages device,
+    public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
                                         TransportOptions transport, ServingOptions serving) {
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
@@ -90,7 +90,7 @@ public final class CoordinatorNode implements AutoCloseable {
             http = startHttp(options.host(), serving.httpPort(), generation, new PrometheusText(metrics, generation.scheduler(), routingCounts, config));
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
-                    .setDevice(device.device().toString()).setWeightMemoryBytes(device.memoryForWeights()).build());
+                    .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
             keeper = ShardMapKeeper.start(member, shardMaps, config, new PlacementPolicy.Contiguous());
             engine = new ClusterEngine(member, shardMaps, weights, config, device.backend(), transport, routingCounts);

@@ -1,7 +1,7 @@
 package dev.expertmesh.expertworker;
 
 import dev.expertmesh.checkpoint.TensorSource;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.membership.Subscription;
@@ -33,7 +33,7 @@ public final class ExpertWorkerNode implements AutoCloseable {
     }
 
     /** {@code weights} and {@code device} must outlive the node; it announces the device and its memory for weights. */
-    public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, DeviceStages device) {
+    public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device) {
         ExpertWorkerServer server = ExpertWorkerServer.start("expert-worker", options.host(), options.port(), weights, config,
                 device, new HostedExperts(Map.of()), ShardMap.UNPUBLISHED);
         ClusterMember member = null;
@@ -41,7 +41,7 @@ public final class ExpertWorkerNode implements AutoCloseable {
         try {
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.EXPERT_WORKER).setHost(options.host()).setPort(server.port())
-                    .setDevice(device.device().toString()).setWeightMemoryBytes(device.memoryForWeights()).build());
+                    .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
             ClusterMember self = member;
             Subscription subscription = shardMaps.subscribe(map -> {

@@ -1,7 +1,7 @@
 package dev.expertmesh.expertworker;
 
 import dev.expertmesh.checkpoint.TensorSource;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.transport.FlightEndpoint;
@@ -43,7 +43,7 @@ public final class ExpertWorkerServer implements AutoCloseable {
      * and serves them on host:port (port 0 picks a free one).
      */
     public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                           DeviceStages device, HostedExperts hosted, long epoch) {
+                                           ComputeDevice device, HostedExperts hosted, long epoch) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
         ExpertLoader experts = null;
@@ -52,7 +52,7 @@ public final class ExpertWorkerServer implements AutoCloseable {
             var producer = new ExpertExchangeProducer(name, load(experts, hosted, epoch), config.hiddenSize(), allocator);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer);
             log.info("Expert worker {} serves epoch {} on {} ({}) with routed experts {}", name, epoch, endpoint.location().getUri(),
-                    device.device(), describe(hosted));
+                    device.name(), describe(hosted));
             return new ExpertWorkerServer(endpoint, producer, experts, arena);
         } catch (RuntimeException e) {
             if (experts != null) {

@@ -6,7 +6,8 @@ import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
+import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
@@ -30,15 +31,15 @@ final class Cluster implements AutoCloseable {
     final ModelConfig config;
     private final TensorSource weights;
     /** Where the workers compute (the coordinators on the CPU). */
-    private final DeviceStages device;
+    private final ComputeDevice device;
     private final List<AutoCloseable> servers = new ArrayList<>();
 
     Cluster(Path modelDir) {
-        this(modelDir, DeviceStages.cpu());
+        this(modelDir, new CpuDevice());
     }
 
     /** Workers on {@code device}, which the caller closes after the cluster. */
-    Cluster(Path modelDir, DeviceStages device) {
+    Cluster(Path modelDir, ComputeDevice device) {
         this.modelDir = modelDir;
         this.config = ModelConfig.load(modelDir);
         this.weights = Checkpoint.open(modelDir);

@@ -10,6 +10,7 @@ import dev.expertmesh.coordinator.dispatch.RemoteAttentionStage;
 import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.Bf16GemmBackend;
 import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.Generation;
 import dev.expertmesh.engine.GenerationRequest;
@@ -64,7 +65,7 @@ class GpuWorkersTest {
     void gpuWorkersGiveTheCpuEnginesAnswersBeforeAndAfterASecondExpertWorkerJoins() throws Exception {
         assumeAGpu();
         Path dir = Fixtures.model(MODEL);
-        try (DeviceStages gpu = DeviceStages.open(new Device.Cuda(0));
+        try (ComputeDevice gpu = DeviceStages.open(new Device.Cuda(0));
              Cluster cluster = new Cluster(dir, gpu);
              Engine reference = Engine.load(dir, new Bf16GemmBackend())) {
             ModelConfig config = cluster.config;
@@ -102,7 +103,7 @@ class GpuWorkersTest {
         String name = "gpu-nodes-" + port;
         MemberSettings first = new MemberSettings(name, HOST, port, List.of());
         List<String> joinAt = List.of(HOST + ":" + port);
-        try (DeviceStages gpu = DeviceStages.open(new Device.Cuda(0));
+        try (ComputeDevice gpu = DeviceStages.open(new Device.Cuda(0));
              TensorSource weights = Checkpoint.open(dir);
              ExpertWorkerNode experts = ExpertWorkerNode.start(new NodeOptions(HOST, 0, first), weights, ModelConfig.load(dir), gpu);
              AttentionWorkerNode attention = AttentionWorkerNode.start(new NodeOptions(HOST, 0,

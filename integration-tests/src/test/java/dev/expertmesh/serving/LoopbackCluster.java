@@ -7,7 +7,7 @@ import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.Generation;
 import dev.expertmesh.engine.GenerationRequest;
@@ -62,13 +62,13 @@ final class LoopbackCluster implements AutoCloseable {
         String clusterName = "loopback-" + hazelcastPort;
         MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
-        coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, DeviceStages.cpu(),
+        coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuDevice(),
                 TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32),
                 new ServingOptions(model, tokenizer, limits, 0));
         nodes.add(coordinator);
-        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, DeviceStages.cpu(), BLOCK_TOKENS, cacheBlocks));
+        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks));
         for (int i = 0; i < 2; i++) {
-            nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, DeviceStages.cpu()));
+            nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice()));
         }
         coordinator.awaitReady(2, Duration.ofSeconds(60));
     }

@@ -1,7 +1,7 @@
 package dev.expertmesh.launcher;
 
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,7 +21,7 @@ final class AttentionWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DeviceStages device = cluster.device();
+        ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
         AttentionWorkerNode node = AttentionWorkerNode.start(cluster.node(0), source.weights(), source.config(), device,
                 cluster.blockTokens(), cluster.cacheBlocks());

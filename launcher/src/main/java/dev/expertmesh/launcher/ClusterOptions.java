@@ -7,6 +7,7 @@ import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.proto.HiddenType;
@@ -147,7 +148,7 @@ final class ClusterOptions {
     }
 
     /** The stages of --device (or the file's device:), its GPU opened here for the life of the process. */
-    DeviceStages device() {
+    ComputeDevice device() {
         return DeviceStages.open(Device.select(text(device, "device", "cpu")));
     }
 

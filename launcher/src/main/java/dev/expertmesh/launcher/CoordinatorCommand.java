@@ -2,7 +2,7 @@ package dev.expertmesh.launcher;
 
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,7 +26,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServingOptions serving = cluster.serving();
-        DeviceStages device = cluster.device();
+        ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
         CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), device,
                 cluster.transport(), serving);

@@ -1,6 +1,6 @@
 package dev.expertmesh.launcher;
 
-import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,7 +21,7 @@ final class ExpertWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DeviceStages device = cluster.device();
+        ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
         ExpertWorkerNode node = ExpertWorkerNode.start(cluster.node(0), source.weights(), source.config(), device);
         Serving.untilStopped(() -> {

@@ -8,6 +8,7 @@ import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
+import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
@@ -81,7 +82,7 @@ final class LocalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
         TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches);
-        DeviceStages stages = DeviceStages.open(Device.select(device));
+        ComputeDevice stages = DeviceStages.open(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
         List<AutoCloseable> started = new ArrayList<>();
         // Closed last: every node computes on it.
