@@ -5,8 +5,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -26,10 +28,12 @@ public final class Tokenizer implements AutoCloseable {
     private static final Map<String, String> OPTIONS = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
 
     private final HuggingFaceTokenizer tokenizer;
+    private final TokenBytes tokenBytes;
     private final ChatTemplate chatTemplate;
 
-    private Tokenizer(HuggingFaceTokenizer tokenizer, ChatTemplate chatTemplate) {
+    private Tokenizer(HuggingFaceTokenizer tokenizer, TokenBytes tokenBytes, ChatTemplate chatTemplate) {
         this.tokenizer = tokenizer;
+        this.tokenBytes = tokenBytes;
         this.chatTemplate = chatTemplate;
     }
 
@@ -65,13 +69,15 @@ public final class Tokenizer implements AutoCloseable {
 
     /** A tokenizer from tokenizer.json's bytes and tokenizer_config.json's tree (null when there is none). */
     public static Tokenizer create(InputStream tokenizerJson, JsonNode tokenizerConfig) throws IOException {
-        HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(tokenizerJson, OPTIONS);
+        byte[] json = tokenizerJson.readAllBytes();
+        TokenBytes tokenBytes = new TokenBytes(new ObjectMapper().readTree(json));
+        HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), OPTIONS);
         ChatTemplate template = null;
         if (tokenizerConfig != null && tokenizerConfig.path("chat_template").isTextual()) {
             template = new ChatTemplate(tokenizerConfig.get("chat_template").asText(),
                     specialToken(tokenizerConfig, "bos_token"), specialToken(tokenizerConfig, "eos_token"));
         }
-        return new Tokenizer(tokenizer, template);
+        return new Tokenizer(tokenizer, tokenBytes, template);
     }
 
     /** A special token's text: tokenizer_config.json gives it as a string or as an AddedToken object. */
@@ -87,6 +93,14 @@ public final class Tokenizer implements AutoCloseable {
     /** The text of the ids, special tokens included. */
     public String decode(int[] ids) {
         return tokenizer.decode(Arrays.stream(ids).asLongStream().toArray(), false);
+    }
+
+    /**
+     * The token's raw bytes: a piece of a multi-byte character is its own bytes, where decoding it
+     * alone gives U+FFFD. The UTF-8 of its decoded text for a tokenizer whose vocabulary does not say them.
+     */
+    public byte[] tokenBytes(int tokenId) {
+        return tokenBytes.of(tokenId).orElseGet(() -> decode(new int[]{tokenId}).getBytes(StandardCharsets.UTF_8));
     }
 
     public Optional<ChatTemplate> chatTemplate() {

@@ -8,8 +8,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,6 +101,37 @@ class TokenizerTest {
         }
         assertThat(stream.add(ids[ids.length - 1])).isEqualTo("😀");
         assertThat(stream.finish()).isEmpty();
+    }
+
+    @Test
+    void tokenBytesAreTheRawBytesOfTheTokensText() {
+        int[] hello = tokenizer.encode("Hello");
+        assertThat(hello).hasSize(1);
+        assertThat(tokenizer.tokenBytes(hello[0])).isEqualTo("Hello".getBytes(StandardCharsets.UTF_8));
+        int[] spaced = tokenizer.encode(" world");
+        assertThat(spaced).hasSize(1);
+        assertThat(tokenizer.tokenBytes(spaced[0])).isEqualTo(" world".getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void tokenBytesOfACharacterSplitOverTokensAreItsOwnUtf8Pieces() {
+        byte[] utf8 = "龘".getBytes(StandardCharsets.UTF_8);
+        int[] ids = tokenizer.encode("龘");
+        assertThat(ids.length).as("the rare character takes several byte-level tokens").isGreaterThan(1);
+        assertThat(tokenizer.decode(new int[]{ids[0]})).as("decoded alone, a piece is no character").isEqualTo("\uFFFD");
+        ByteArrayOutputStream joined = new ByteArrayOutputStream();
+        for (int id : ids) {
+            joined.writeBytes(tokenizer.tokenBytes(id));
+        }
+        assertThat(joined.toByteArray()).isEqualTo(utf8);
+    }
+
+    @Test
+    void tokenBytesOfASpecialTokenAreItsText() {
+        String bos = "<｜begin▁of▁sentence｜>";
+        int[] ids = tokenizer.encode(bos);
+        assertThat(ids).hasSize(1);
+        assertThat(tokenizer.tokenBytes(ids[0])).isEqualTo(bos.getBytes(StandardCharsets.UTF_8));
     }
 
     @Test

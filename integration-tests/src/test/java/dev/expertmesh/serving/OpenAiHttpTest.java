@@ -5,17 +5,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.expertmesh.engine.FinishReason;
 import dev.expertmesh.engine.Generation;
+import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.tokenizer.ChatMessage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -82,12 +85,19 @@ class OpenAiHttpTest {
         return new Expected(g, cluster.tokenizer().decode(text));
     }
 
-    /** The events of a server-sent stream; each must be one {@code data:} line followed by a blank line. */
+    /**
+     * The events of a server-sent stream; each must be one {@code data:} line followed by a blank line.
+     * Comment lines ({@code :}, sent for tokens that give no text) are no events, and are skipped.
+     */
     private static List<String> events(String body) {
         assertThat(body).endsWith("data: [DONE]\n\n");
         List<String> data = new ArrayList<>();
         for (String event : body.split("\n\n")) {
-            assertThat(event).startsWith("data: ").doesNotContain("\n");
+            assertThat(event).doesNotContain("\n");
+            if (event.startsWith(":")) {
+                continue;
+            }
+            assertThat(event).startsWith("data: ");
             data.add(event.substring("data: ".length()));
         }
         assertThat(data.getLast()).isEqualTo("[DONE]");
@@ -162,6 +172,59 @@ class OpenAiHttpTest {
             assertThat(logprobs.get("token_logprobs").get(i).asDouble()).isLessThanOrEqualTo(0);
             assertThat(logprobs.get("top_logprobs").get(i).size()).isBetween(1, 2);
         }
+        assertTokensAtTheirTextOffsets(expected.text(), logprobs);
+    }
+
+    /** Each token's text is found in the completion's text at its text_offset, counted in characters (code points). */
+    private static void assertTokensAtTheirTextOffsets(String text, JsonNode logprobs) {
+        JsonNode offsets = logprobs.get("text_offset");
+        assertThat(offsets).hasSameSizeAs(logprobs.get("tokens"));
+        assertThat(offsets.get(0).asInt()).isZero();
+        int[] codePoints = text.codePoints().toArray();
+        for (int i = 0; i < offsets.size(); i++) {
+            String token = logprobs.get("tokens").get(i).asText();
+            int at = offsets.get(i).asInt();
+            if (at < codePoints.length) {
+                assertThat(new String(codePoints, at, codePoints.length - at)).as("text at token %d's offset", i).startsWith(token);
+            } else {
+                assertThat(at).as("only the token that ends the text, eos, is past it").isEqualTo(codePoints.length);
+            }
+        }
+    }
+
+    @Test
+    void streamedTextOffsetsContinueFromTheTextStreamedBefore() throws Exception {
+        String prompt = "Offsets of the experts";
+        HttpResponse<String> whole = post("/completions", greedy(Map.of("prompt", prompt, "logprobs", 1)).toString());
+        assertThat(whole.statusCode()).as(whole.body()).isEqualTo(200);
+        JsonNode wholeOffsets = JSON.readTree(whole.body()).at("/choices/0/logprobs/text_offset");
+
+        HttpResponse<String> streamed = post("/completions", greedy(Map.of("prompt", prompt, "logprobs", 1, "stream", true)).toString());
+        int streamedChars = 0;
+        int token = 0;
+        boolean heldBack = false;
+        for (String data : events(streamed.body())) {
+            JsonNode choice = JSON.readTree(data).at("/choices/0");
+            JsonNode logprobs = choice.get("logprobs");
+            String text = choice.get("text").asText();
+            if (!logprobs.isNull()) {
+                // As vLLM's: a chunk's first token starts where the text streamed before it ends (a token
+                // whose text is held back, there too), the next ones after the token texts before them.
+                int expected = streamedChars;
+                for (int i = 0; i < logprobs.get("tokens").size(); i++, token++) {
+                    assertThat(logprobs.get("text_offset").get(i).asInt()).as("offset of token %d", token).isEqualTo(expected);
+                    // Until text is first held back, the stream counts the text the whole response does.
+                    heldBack |= text.isEmpty();
+                    if (!heldBack) {
+                        assertThat(expected).as("offset of token %d", token).isEqualTo(wholeOffsets.get(token).asInt());
+                    }
+                    String tokenText = logprobs.get("tokens").get(i).asText();
+                    expected += tokenText.codePointCount(0, tokenText.length());
+                }
+            }
+            streamedChars += text.codePointCount(0, text.length());
+        }
+        assertThat(token).isEqualTo(wholeOffsets.size());
     }
 
     @Test
@@ -226,6 +289,34 @@ class OpenAiHttpTest {
     }
 
     @Test
+    void chatLogprobBytesAreEachTokensOwnBytesEvenForPiecesOfACharacter() throws Exception {
+        // The tiny model's greedy reply to "Hi" has a character split over tokens, then completed.
+        List<ChatMessage> chat = List.of(new ChatMessage("user", "Hi"));
+        Expected expected = expected(cluster.tokenizer().encodeChat(chat));
+        HttpResponse<String> r = post("/chat/completions", greedy(Map.of("messages", List.of(Map.of("role", "user", "content", "Hi")),
+                "logprobs", true)).toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode content = JSON.readTree(r.body()).at("/choices/0/logprobs/content");
+        int[] ids = expected.generation().tokenIds();
+        assertThat(content).hasSize(ids.length);
+        // The random model's reply also has bytes that are no character: where its first tokens
+        // decode to whole characters, their bytes together are those characters' UTF-8.
+        ByteArrayOutputStream joined = new ByteArrayOutputStream();
+        int wholeAfterASplit = 0;
+        boolean split = false;
+        for (int k = 1; k <= ids.length; k++) {
+            content.get(k - 1).get("bytes").forEach(b -> joined.write(b.asInt()));
+            split |= content.get(k - 1).get("token").asText().contains("\uFFFD");
+            String text = cluster.tokenizer().decode(Arrays.copyOf(ids, k));
+            if (!text.contains("\uFFFD")) {
+                assertThat(joined.toByteArray()).as("bytes of the first %d tokens", k).isEqualTo(text.getBytes(StandardCharsets.UTF_8));
+                wholeAfterASplit += split ? 1 : 0;
+            }
+        }
+        assertThat(wholeAfterASplit).as("prefixes of whole characters after a character split over tokens").isPositive();
+    }
+
+    @Test
     void mistakesGetOpenAisErrorShapeAndStatus() throws Exception {
         assertError(post("/completions", greedy(Map.of("prompt", "x", "n", 2)).toString()), 400, "n", null);
         assertError(post("/completions", greedy(Map.of("prompt", "x", "temperature", "hot")).toString()), 400, "temperature", null);
@@ -234,6 +325,13 @@ class OpenAiHttpTest {
         assertError(post("/chat/completions", greedy(Map.of("messages", List.of(Map.of("role", "wizard", "content", "hi")))).toString()),
                 400, "messages", null);
         assertError(post("/completions", greedy(Map.of("prompt", "x", "model", "gpt-4")).toString()), 404, "model", "model_not_found");
+        assertError(post("/completions", greedy(Map.of("prompt", "x", "model", 5)).toString()), 400, "model", null);
+        HttpResponse<String> tooManyTop = post("/chat/completions", greedy(Map.of("messages", List.of(Map.of("role", "user", "content", "hi")),
+                "logprobs", true, "top_logprobs", 21)).toString());
+        assertError(tooManyTop, 400, "top_logprobs", null);
+        assertThat(JSON.readTree(tooManyTop.body()).at("/error/message").asText()).startsWith("top_logprobs must be");
+        assertError(post("/completions", greedy(Map.of("prompt", "x", "stream_options", Map.of("include_usage", true))).toString()),
+                400, "stream_options", null);
         assertError(post("/completions", "{not json"), 400, null, null);
         assertError(get("/v1/completions"), 405, null, "method_not_allowed");
         assertError(get("/v1/engines"), 404, null, null);
@@ -308,6 +406,27 @@ class OpenAiHttpTest {
             sum += Long.parseLong(m.group(1));
         }
         return sum;
+    }
+
+    @Test
+    void aClientThatHangsUpWhileTokensGiveNoTextCancelsItsGeneration() throws Exception {
+        // Without a tokenizer no token gives text: only the comment lines written for them reach the client.
+        try (LoopbackCluster untokenized = new LoopbackCluster(MODEL, false, SchedulerLimits.DEFAULT, 64)) {
+            String metricsUrl = "http://" + LoopbackCluster.HOST + ":" + untokenized.coordinator().httpPort() + "/metrics";
+            ObjectNode body = greedy(Map.of("prompt", List.of(0, 5, 6, 7), "stream", true, "ignore_eos", true));
+            body.put("max_tokens", untokenized.config().maxPositionEmbeddings() - 8);
+            HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(untokenized.baseUrl() + "/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofInputStream());
+            try (InputStream events = r.body()) {
+                byte[] first = new byte[3];
+                assertThat(events.readNBytes(first, 0, 3)).isEqualTo(3);
+                assertThat(new String(first, StandardCharsets.UTF_8)).isEqualTo(": \n");
+            }
+            untokenized.awaitIdle();
+            String metrics = http.send(HttpRequest.newBuilder(URI.create(metricsUrl)).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(value(metrics, "expertmesh_generation_tokens_total")).as("tokens generated before the hang-up was seen")
+                    .isLessThan(body.get("max_tokens").asLong());
+        }
     }
 
     @Test

@@ -67,6 +67,7 @@ public record BenchmarkReport(BenchmarkSpec spec, double durationSeconds, int co
     private static void latencyFields(Map<String, Object> fields, String name, LatencyStats stats) {
         fields.put("mean_" + name + "_ms", stats.mean());
         fields.put("median_" + name + "_ms", stats.median());
+        fields.put("std_" + name + "_ms", stats.std());
         fields.put("p90_" + name + "_ms", stats.p90());
         fields.put("p99_" + name + "_ms", stats.p99());
     }

@@ -24,13 +24,16 @@ class BenchmarkReportTest {
         assertThat(report.requestThroughput()).isEqualTo(1.0);
         assertThat(report.outputThroughput()).isEqualTo(2.5);
         assertThat(report.ttft().mean()).isCloseTo(200, within(1e-9));
+        // TTFTs of 100 and 300 ms: each 100 from their mean.
+        assertThat(report.ttft().std()).isCloseTo(100, within(1e-9));
         // TPOT: only the request of more than one token, (700 - 100) ms over its 3 later tokens.
         assertThat(report.tpot().median()).isCloseTo(200, within(1e-9));
         assertThat(report.itl().p99()).isCloseTo(200, within(1e-9));
         assertThat(report.e2el().p90()).isCloseTo(300 + 0.9 * 400, within(1e-9));
         assertThat(report.firstError()).contains("coordinator x: RESOURCE_EXHAUSTED");
         assertThat(report.fields()).containsEntry("completed", 2).containsEntry("failed", 1).containsEntry("request_rate", "inf")
-                .containsKeys("mean_ttft_ms", "median_tpot_ms", "p90_itl_ms", "p99_e2el_ms");
+                .containsKeys("mean_ttft_ms", "median_tpot_ms", "p90_itl_ms", "p99_e2el_ms", "std_tpot_ms", "std_itl_ms", "std_e2el_ms")
+                .containsEntry("std_ttft_ms", report.ttft().std());
     }
 
     @Test

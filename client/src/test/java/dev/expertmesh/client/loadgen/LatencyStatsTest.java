@@ -18,7 +18,15 @@ class LatencyStatsTest {
         List<Double> values = new ArrayList<>(IntStream.rangeClosed(1, 101).mapToObj(i -> (double) i).toList());
         Collections.shuffle(values, new Random(3));
         LatencyStats stats = LatencyStats.of(values.stream().mapToDouble(Double::doubleValue).toArray());
-        assertThat(stats).isEqualTo(new LatencyStats(51, 51, 91, 100));
+        // The population deviation of 1..n is sqrt((n^2 - 1) / 12).
+        assertThat(stats.std()).isCloseTo(Math.sqrt((101.0 * 101 - 1) / 12), within(1e-9));
+        assertThat(stats).usingRecursiveComparison().ignoringFields("std").isEqualTo(new LatencyStats(51, 51, 0, 91, 100));
+    }
+
+    @Test
+    void theDeviationIsThePopulationsAsNumpyStdComputesIt() {
+        // Mean 5, squared deviations summing to 32 over 8 values: 2 (the sample's, over 7, would be 2.138).
+        assertThat(LatencyStats.of(new double[]{2, 4, 4, 4, 5, 5, 7, 9}).std()).isCloseTo(2, within(1e-12));
     }
 
     @Test
@@ -36,7 +44,7 @@ class LatencyStatsTest {
 
     @Test
     void oneValueIsEveryPercentileAndNoValuesReportZero() {
-        assertThat(LatencyStats.of(new double[]{4.5})).isEqualTo(new LatencyStats(4.5, 4.5, 4.5, 4.5));
-        assertThat(LatencyStats.of(new double[0])).isEqualTo(new LatencyStats(0, 0, 0, 0));
+        assertThat(LatencyStats.of(new double[]{4.5})).isEqualTo(new LatencyStats(4.5, 4.5, 0, 4.5, 4.5));
+        assertThat(LatencyStats.of(new double[0])).isEqualTo(new LatencyStats(0, 0, 0, 0, 0));
     }
 }

@@ -2,6 +2,7 @@ package dev.expertmesh.coordinator.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.expertmesh.coordinator.serving.InvalidRequestException;
+import dev.expertmesh.coordinator.serving.UnknownModelException;
 import dev.expertmesh.engine.QueueFullException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,8 +34,7 @@ record ApiError(int status, String type, String message, String param, String co
     static ApiError of(RuntimeException e) {
         return switch (e) {
             case ApiException api -> api.error();
-            case InvalidRequestException invalid when "model".equals(invalid.field()) ->
-                    new ApiError(404, INVALID_REQUEST, invalid.getMessage(), "model", "model_not_found");
+            case UnknownModelException unknown -> new ApiError(404, INVALID_REQUEST, unknown.getMessage(), "model", "model_not_found");
             case InvalidRequestException invalid -> badRequest(invalid.getMessage(), invalid.field());
             case QueueFullException full -> new ApiError(429, INVALID_REQUEST, full.getMessage(), null, "rate_limit_exceeded");
             case IllegalStateException notReady -> new ApiError(503, SERVER_ERROR, notReady.getMessage(), null, "service_unavailable");

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.expertmesh.coordinator.serving.CompletionInput;
+import dev.expertmesh.coordinator.serving.CompletionRequest;
 import dev.expertmesh.coordinator.serving.InvalidRequestException;
 import dev.expertmesh.coordinator.serving.TextGeneration;
 import dev.expertmesh.sampling.TokenLogprob;
 import dev.expertmesh.tokenizer.ChatMessage;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
@@ -62,6 +62,10 @@ record ChatCompletions(TextGeneration generation) implements CompletionApi {
     @Override
     public OptionalInt logprobs(RequestFields body) {
         OptionalInt top = body.integer("top_logprobs");
+        if (top.isPresent() && (top.getAsInt() < 0 || top.getAsInt() > CompletionRequest.MAX_LOGPROBS)) {
+            throw new InvalidRequestException("top_logprobs", "top_logprobs must be between 0 and " + CompletionRequest.MAX_LOGPROBS
+                    + ", got " + top.getAsInt());
+        }
         if (body.bool("logprobs")) {
             return OptionalInt.of(top.orElse(0));
         }
@@ -100,7 +104,7 @@ record ChatCompletions(TextGeneration generation) implements CompletionApi {
     }
 
     @Override
-    public ObjectNode chunkChoice(String text, List<TokenLogprob> logprobs, String finishReason) {
+    public ObjectNode chunkChoice(String text, int textOffset, List<TokenLogprob> logprobs, String finishReason) {
         ObjectNode delta = HttpExchanges.JSON.createObjectNode();
         if (finishReason == null) {
             delta.put("content", text);
@@ -137,11 +141,10 @@ record ChatCompletions(TextGeneration generation) implements CompletionApi {
     }
 
     private ObjectNode token(ObjectNode node, int tokenId, float logprob) {
-        String text = generation.tokenText(tokenId);
-        node.put("token", text);
+        node.put("token", generation.tokenText(tokenId));
         node.put("logprob", logprob);
         ArrayNode bytes = node.putArray("bytes");
-        for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
+        for (byte b : generation.tokenBytes(tokenId)) {
             bytes.add(b & 0xff);
         }
         return node;

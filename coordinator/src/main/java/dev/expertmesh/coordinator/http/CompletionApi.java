@@ -32,9 +32,11 @@ sealed interface CompletionApi permits TextCompletions, ChatCompletions {
 
     /**
      * The choice of a streamed chunk: {@code text} and its tokens' {@code logprobs} (null when not
-     * asked for), and the finish reason on the last (else null).
+     * asked for), and the finish reason on the last (else null). {@code textOffset} is the length, in
+     * characters, of the text streamed before this chunk, where its tokens' offsets continue (as
+     * vLLM's: a token whose text is still held back starts there too).
      */
-    ObjectNode chunkChoice(String text, List<TokenLogprob> logprobs, String finishReason);
+    ObjectNode chunkChoice(String text, int textOffset, List<TokenLogprob> logprobs, String finishReason);
 
     /** The choice of the chunk sent before any token (chat announces the assistant's role), or null for none. */
     ObjectNode openingChoice();

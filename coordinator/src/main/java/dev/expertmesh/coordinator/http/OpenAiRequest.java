@@ -40,7 +40,10 @@ record OpenAiRequest(CompletionRequest request, boolean stream, boolean includeU
                 body.bool("ignore_eos"),
                 api.logprobs(body));
         boolean stream = body.bool("stream");
-        return new OpenAiRequest(request, stream, stream && includeUsage(body));
+        if (!stream && body.get("stream_options") != null) {
+            throw new InvalidRequestException("stream_options", "stream_options applies to streamed responses only: set stream to true or drop it");
+        }
+        return new OpenAiRequest(request, stream, includeUsage(body));
     }
 
     private static OptionalInt maxTokens(RequestFields body, CompletionApi api) {

@@ -14,14 +14,21 @@ import java.nio.charset.StandardCharsets;
 /**
  * Streams a generation as OpenAI does: server-sent events {@code data: {chunk}}, the finish reason
  * on the last chunk, then the usage when asked for, then {@code data: [DONE]}. A client that goes
- * away cancels the generation, which frees its cache blocks.
+ * away cancels the generation, which frees its cache blocks. A token that gives no text (held back
+ * for a stop string or an incomplete character, the eos, any token without a tokenizer) is written
+ * as an SSE comment, which clients ignore, so that a hang-up is seen at the next token and not only
+ * when text flows again.
  */
 final class StreamedResponse {
+    /** An SSE comment line: no event, but a write that fails once the client has gone. */
+    private static final String NO_TEXT = ": \n\n";
     private final HttpExchange exchange;
     private final CompletionApi api;
     private final ResponseIdentity identity;
     private final boolean logprobs;
     private final boolean includeUsage;
+    /** Characters (code points) of text streamed so far: where the next chunk's text_offset starts. */
+    private int streamedChars;
 
     StreamedResponse(HttpExchange exchange, CompletionApi api, ResponseIdentity identity, OpenAiRequest request) {
         this.exchange = exchange;
@@ -41,11 +48,14 @@ final class StreamedResponse {
                 switch (events.next()) {
                     case QueuedCompletion.Delta(CompletionDelta d) -> {
                         if (!d.text().isEmpty() || (logprobs && !d.logprobs().isEmpty())) {
-                            event(out, chunk(api.chunkChoice(d.text(), logprobs ? d.logprobs() : null, null)));
+                            event(out, chunk(api.chunkChoice(d.text(), streamedChars, logprobs ? d.logprobs() : null, null)));
+                            streamedChars += d.text().codePointCount(0, d.text().length());
+                        } else {
+                            write(out, NO_TEXT);
                         }
                     }
                     case QueuedCompletion.Finished(Completion c) -> {
-                        event(out, chunk(api.chunkChoice("", null, c.finishReason().apiName())));
+                        event(out, chunk(api.chunkChoice("", streamedChars, null, c.finishReason().apiName())));
                         if (includeUsage) {
                             ObjectNode usage = identity.start(api.chunkObject());
                             usage.putArray("choices");

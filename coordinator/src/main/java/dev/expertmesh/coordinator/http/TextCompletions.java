@@ -64,15 +64,15 @@ record TextCompletions(TextGeneration generation) implements CompletionApi {
 
     @Override
     public ObjectNode choice(String text, List<TokenLogprob> logprobs, String finishReason) {
-        return chunkChoice(text, logprobs, finishReason);
+        return chunkChoice(text, 0, logprobs, finishReason);
     }
 
     @Override
-    public ObjectNode chunkChoice(String text, List<TokenLogprob> logprobs, String finishReason) {
+    public ObjectNode chunkChoice(String text, int textOffset, List<TokenLogprob> logprobs, String finishReason) {
         ObjectNode choice = HttpExchanges.JSON.createObjectNode();
         choice.put("index", 0);
         choice.put("text", text);
-        choice.set("logprobs", logprobs == null ? null : logprobsJson(logprobs));
+        choice.set("logprobs", logprobs == null ? null : logprobsJson(logprobs, textOffset));
         choice.put("finish_reason", finishReason);
         return choice;
     }
@@ -82,14 +82,23 @@ record TextCompletions(TextGeneration generation) implements CompletionApi {
         return null;
     }
 
-    /** The legacy completions shape: parallel lists of tokens, their log probabilities and their alternatives. */
-    private ObjectNode logprobsJson(List<TokenLogprob> logprobs) {
+    /**
+     * The legacy completions shape: parallel lists of tokens, their log probabilities, their
+     * alternatives, and where each token's text starts in the completion's text. As vLLM's, an offset
+     * is the one before it plus that token's text length, in characters (Python's, code points).
+     */
+    private ObjectNode logprobsJson(List<TokenLogprob> logprobs, int textOffset) {
         ObjectNode out = HttpExchanges.JSON.createObjectNode();
         ArrayNode tokens = out.putArray("tokens");
         ArrayNode tokenLogprobs = out.putArray("token_logprobs");
         ArrayNode top = out.putArray("top_logprobs");
+        ArrayNode textOffsets = out.putArray("text_offset");
+        int offset = textOffset;
         for (TokenLogprob lp : logprobs) {
-            tokens.add(generation.tokenText(lp.tokenId()));
+            String token = generation.tokenText(lp.tokenId());
+            tokens.add(token);
+            textOffsets.add(offset);
+            offset += token.codePointCount(0, token.length());
             tokenLogprobs.add(lp.logprob());
             ObjectNode alternatives = top.addObject();
             // Tokens may share a text (byte pieces of one character): the likeliest, first, keeps it.

@@ -1,7 +1,7 @@
 package dev.expertmesh.coordinator.serving;
 
 /** A request field is missing or out of range: the APIs answer INVALID_ARGUMENT or HTTP 400 naming {@code field}. */
-public final class InvalidRequestException extends RuntimeException {
+public sealed class InvalidRequestException extends RuntimeException permits UnknownModelException {
     private final String field;
 
     public InvalidRequestException(String field, String message) {

@@ -11,6 +11,7 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.tokenizer.Tokenizer;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -148,10 +149,15 @@ public final class TextGeneration implements AutoCloseable {
         return tokenizer.map(t -> t.decode(new int[]{tokenId})).orElse("token_id:" + tokenId);
     }
 
+    /** One token's raw bytes (a piece of a character is its own bytes, not U+FFFD's); those of its {@link #tokenText} without a tokenizer. */
+    public byte[] tokenBytes(int tokenId) {
+        return tokenizer.map(t -> t.tokenBytes(tokenId)).orElseGet(() -> tokenText(tokenId).getBytes(StandardCharsets.UTF_8));
+    }
+
     /** Refuses a model name other than the served one; null or empty means the served one. */
     public void checkModel(String model) {
         if (model != null && !model.isEmpty() && !model.equals(served.name())) {
-            throw new InvalidRequestException("model", "the model '" + model + "' does not exist: this server serves '" + served.name() + "'");
+            throw new UnknownModelException(model, served.name());
         }
     }
 
