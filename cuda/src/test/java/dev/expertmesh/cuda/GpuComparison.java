@@ -23,13 +23,13 @@ public final class GpuComparison {
 
     /** Skips the calling test, with the reason, on a machine without a CUDA device. */
     public static void assumeAGpu() {
-        int devices;
+        String why;
         try {
-            devices = CudaDriver.load().deviceCount();
+            why = CudaDriver.load().deviceCount() > 0 ? null : "the driver sees no CUDA device";
         } catch (CudaException noDriver) {
-            devices = 0;
+            why = noDriver.getMessage();
         }
-        assumeTrue(devices > 0, "no CUDA device on this machine (a GPU test: cuda/gpu-check.sh runs it on a GPU machine)");
+        assumeTrue(why == null, "no CUDA device on this machine (" + why + "); a GPU test: cuda/gpu-check.sh runs it on a GPU machine");
     }
 
     /**
