@@ -1,7 +1,9 @@
 package dev.expertmesh.benchmarks;
 
 import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.benchmark.DecodeBatch;
 import dev.expertmesh.demo.RandomWeights;
+import dev.expertmesh.demo.V2LiteShape;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
@@ -60,7 +62,7 @@ public class ClusterDecodeBenchmark {
     @Setup(Level.Trial)
     public void deploy() {
         RandomWeights weights = new RandomWeights(42);
-        ModelConfig config = ModelConfig.parse(V2LiteConfig.withLayers(LAYERS));
+        ModelConfig config = V2LiteShape.withLayers(LAYERS);
         switch (deployment) {
             case SINGLE -> {
                 Engine engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes");

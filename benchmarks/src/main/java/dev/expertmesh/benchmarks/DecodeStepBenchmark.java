@@ -1,7 +1,11 @@
 package dev.expertmesh.benchmarks;
 
 import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.benchmark.DecodeBatch;
+import dev.expertmesh.benchmark.DecodeStepTraffic;
+import dev.expertmesh.benchmark.RoutedExperts;
 import dev.expertmesh.demo.RandomWeights;
+import dev.expertmesh.demo.V2LiteShape;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.model.ModelConfig;
@@ -45,7 +49,7 @@ public class DecodeStepBenchmark {
     @Setup(Level.Trial)
     public void load() {
         RandomWeights weights = new RandomWeights(42);
-        ModelConfig config = ModelConfig.parse(V2LiteConfig.withLayers(LAYERS));
+        ModelConfig config = V2LiteShape.withLayers(LAYERS);
         engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes");
         model = engine.model();
         traffic = new DecodeStepTraffic(weights.made());

@@ -1,4 +1,4 @@
-package dev.expertmesh.benchmarks;
+package dev.expertmesh.benchmark;
 
 import dev.expertmesh.checkpoint.DType;
 import dev.expertmesh.checkpoint.TensorInfo;

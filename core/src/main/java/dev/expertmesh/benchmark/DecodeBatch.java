@@ -1,4 +1,4 @@
-package dev.expertmesh.benchmarks;
+package dev.expertmesh.benchmark;
 
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.engine.DeepseekModel;
@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * {@code batch} sequences (ids 0 to batch - 1) of random short prompts, decoded one step at a time:
  * what a decode-step benchmark runs, whatever runs the model.
  */
-final class DecodeBatch {
+public final class DecodeBatch {
     private final int batch;
     private final int promptLength;
     private final int[][] prompts;
@@ -20,7 +20,7 @@ final class DecodeBatch {
     /** Position of the next decode step's token: every sequence has the same length. */
     private int position;
 
-    DecodeBatch(int batch, int promptLength, int vocab) {
+    public DecodeBatch(int batch, int promptLength, int vocab) {
         this.batch = batch;
         this.promptLength = promptLength;
         SplittableRandom random = new SplittableRandom(3);
@@ -32,7 +32,7 @@ final class DecodeBatch {
     }
 
     /** Puts every prompt in the cache afresh, so the context does not grow from iteration to iteration. */
-    void prefill(DeepseekModel model) {
+    public void prefill(DeepseekModel model) {
         List<SequenceChunk> chunks = new ArrayList<>();
         int[] tokens = new int[batch * promptLength];
         for (int s = 0; s < batch; s++) {
@@ -44,7 +44,7 @@ final class DecodeBatch {
     }
 
     /** One decode step of every sequence; the logits, one row a sequence. */
-    float[] step(DeepseekModel model, LayerObserver observer) {
+    public float[] step(DeepseekModel model, LayerObserver observer) {
         List<SequenceChunk> chunks = new ArrayList<>(batch);
         for (int s = 0; s < batch; s++) {
             chunks.add(new SequenceChunk(s, position, 1));
@@ -55,7 +55,7 @@ final class DecodeBatch {
     }
 
     /** Frees the sequences' caches (on a cluster, the attention worker's blocks). */
-    void release(DeepseekModel model) {
+    public void release(DeepseekModel model) {
         for (int s = 0; s < batch; s++) {
             model.release(s);
         }

@@ -1,14 +1,25 @@
-package dev.expertmesh.benchmarks;
+package dev.expertmesh.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.expertmesh.model.ModelConfig;
 
-/** config.json of deepseek-ai/DeepSeek-V2-Lite with fewer decoder layers: every width is the real one. */
-final class V2LiteConfig {
-    private V2LiteConfig() {
+/**
+ * config.json of deepseek-ai/DeepSeek-V2-Lite, with as many decoder layers as asked (27 in the real
+ * one): every width is the real one, so that random weights in this shape measure what the real
+ * model's decode steps cost.
+ */
+public final class V2LiteShape {
+    public static final int LAYERS = 27;
+
+    private V2LiteShape() {
     }
 
-    static ObjectNode withLayers(int layers) {
+    public static ModelConfig withLayers(int layers) {
+        return ModelConfig.parse(json(layers));
+    }
+
+    private static ObjectNode json(int layers) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.putArray("architectures").add("DeepseekV2ForCausalLM");
         c.put("model_type", "deepseek_v2");

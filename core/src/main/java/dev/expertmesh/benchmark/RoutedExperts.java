@@ -1,4 +1,4 @@
-package dev.expertmesh.benchmarks;
+package dev.expertmesh.benchmark;
 
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.moe.ExpertRoutes;
@@ -6,10 +6,10 @@ import dev.expertmesh.moe.ExpertRoutes;
 import java.util.BitSet;
 
 /** The distinct routed experts each layer chose during one forward pass, seen from inside it. */
-final class RoutedExperts implements LayerObserver {
+public final class RoutedExperts implements LayerObserver {
     private final BitSet[] chosen;
 
-    RoutedExperts(int layers) {
+    public RoutedExperts(int layers) {
         chosen = new BitSet[layers];
         for (int layer = 0; layer < layers; layer++) {
             chosen[layer] = new BitSet();
@@ -23,7 +23,7 @@ final class RoutedExperts implements LayerObserver {
         }
     }
 
-    boolean contains(int layer, int expert) {
+    public boolean contains(int layer, int expert) {
         return chosen[layer].get(expert);
     }
 }

@@ -1,4 +1,4 @@
-package dev.expertmesh.benchmarks;
+package dev.expertmesh.benchmark;
 
 import dev.expertmesh.checkpoint.TensorInfo;
 
@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * expert stage streams each chosen expert once, whatever the number of its tokens) and the
  * embedding only one row per token.
  */
-final class DecodeStepTraffic {
+public final class DecodeStepTraffic {
     private static final Pattern ROUTED_EXPERT = Pattern.compile("model\\.layers\\.(\\d+)\\.mlp\\.experts\\.(\\d+)\\..*");
     private static final String EMBEDDING = "model.embed_tokens.weight";
 
@@ -25,7 +25,7 @@ final class DecodeStepTraffic {
     private record ExpertTensor(int layer, int expert, long bytes) {
     }
 
-    DecodeStepTraffic(List<TensorInfo> tensors) {
+    public DecodeStepTraffic(List<TensorInfo> tensors) {
         for (TensorInfo t : tensors) {
             Matcher expert = ROUTED_EXPERT.matcher(t.name());
             if (t.name().equals(EMBEDDING)) {
@@ -39,7 +39,7 @@ final class DecodeStepTraffic {
     }
 
     /** Bytes read by a step over {@code tokens} tokens whose routing {@code routed} observed. */
-    long bytes(RoutedExperts routed, int tokens) {
+    public long bytes(RoutedExperts routed, int tokens) {
         long bytes = alwaysReadBytes + tokens * embeddingRowBytes;
         for (ExpertTensor t : expertTensors) {
             if (routed.contains(t.layer(), t.expert())) {

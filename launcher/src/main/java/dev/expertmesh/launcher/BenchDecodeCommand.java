@@ -1,0 +1,62 @@
+package dev.expertmesh.launcher;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.expertmesh.cuda.device.Device;
+import dev.expertmesh.demo.V2LiteShape;
+import dev.expertmesh.launcher.bench.DecodeBench;
+import dev.expertmesh.launcher.bench.DecodeReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "decode", mixinStandardHelpOptions = true,
+        description = "Decode throughput of a model in DeepSeek-V2-Lite's exact shape with random bf16 weights made in memory: "
+                + "for each batch size, tokens/s, the time of a step and where it goes (attention, experts, transport on a "
+                + "cluster, the rest), and the weight bytes a step streams over its time next to the device's copy bandwidth.")
+final class BenchDecodeCommand implements Callable<Integer> {
+    enum Format { table, json }
+
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE", description = "cpu, cuda, cuda:N, or auto "
+            + "(cuda:0 when there is a GPU, else cpu). Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(names = "--batch", defaultValue = "1,8,32,128", split = ",", paramLabel = "B",
+            description = "Batch sizes, comma-separated: sequences decoded together. Default: ${DEFAULT-VALUE}.")
+    List<Integer> batches;
+
+    @Option(names = "--layers", defaultValue = "" + V2LiteShape.LAYERS, paramLabel = "N",
+            description = "Decoder layers (the first dense, the rest MoE); fewer than V2-Lite's for a quick run. Default: ${DEFAULT-VALUE}.")
+    int layers;
+
+    @Option(names = "--context", defaultValue = "128", paramLabel = "T",
+            description = "Tokens each sequence has cached before its first (warm-up) step. Default: ${DEFAULT-VALUE}.")
+    int context;
+
+    @Option(names = "--steps", defaultValue = "16", paramLabel = "S", description = "Timed decode steps per batch size. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--cluster", description = "Run a local cluster in this process on the device: a coordinator, 2 expert "
+            + "workers and 1 attention worker over Flight on loopback, each step one micro-batch.")
+    boolean cluster;
+
+    @Option(names = "--format", defaultValue = "table", paramLabel = "FORMAT", description = "table or json (one line). Default: ${DEFAULT-VALUE}.")
+    Format format;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        DecodeBench.Settings settings = new DecodeBench.Settings(layers, context, steps, batches, cluster);
+        DecodeReport report = DecodeBench.run(Device.select(device), settings);
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(format == Format.json ? new ObjectMapper().writeValueAsString(report) + "\n" : report.table());
+        out.flush();
+        return 0;
+    }
+}

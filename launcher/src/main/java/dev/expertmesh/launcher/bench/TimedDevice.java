@@ -1,0 +1,60 @@
+package dev.expertmesh.launcher.bench;
+
+import dev.expertmesh.attention.ResidentAttentionStage;
+import dev.expertmesh.backend.Backend;
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.engine.ComputeDevice;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.moe.ExpertLoader;
+import dev.expertmesh.moe.ExpertStage;
+
+import java.lang.foreign.Arena;
+import java.util.Map;
+
+/**
+ * A compute device whose stages time their calls on {@code clock}: what a node of the benchmark
+ * computes on. Several share one device, which its owner closes, so closing this closes nothing.
+ */
+record TimedDevice(ComputeDevice device, StageClock clock) implements ComputeDevice {
+
+    @Override
+    public String name() {
+        return device.name();
+    }
+
+    @Override
+    public long memoryForWeights() {
+        return device.memoryForWeights();
+    }
+
+    @Override
+    public Backend backend() {
+        return device.backend();
+    }
+
+    @Override
+    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int cacheBlocks) {
+        return new TimedResidentAttentionStage(device.attention(weights, config, arena, blockTokens, cacheBlocks), clock.attentionNanos());
+    }
+
+    @Override
+    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena) {
+        ExpertLoader loader = device.experts(weights, config, arena);
+        return new ExpertLoader() {
+            @Override
+            public ExpertStage load(Map<Integer, int[]> routedByLayer) {
+                return new TimedExpertStage(loader.load(routedByLayer), clock.expertNanos());
+            }
+
+            @Override
+            public void close() {
+                loader.close();
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        // The device's owner closes it, after every node that shares it.
+    }
+}
