@@ -32,7 +32,7 @@ public final class DecodeBench {
     public record Settings(int layers, int context, int steps, List<Integer> batches, boolean cluster) {
         public Settings {
             if (layers < 1 || layers > V2LiteShape.LAYERS) {
-                throw new IllegalArgumentException("--layers " + layers + ": DeepSeek-V2-Lite has 1 to " + V2LiteShape.LAYERS);
+                throw new IllegalArgumentException("--layers " + layers + ": DeepSeek-V2-Lite has " + V2LiteShape.LAYERS + " decoder layers; give 1 to " + V2LiteShape.LAYERS);
             }
             if (context < 1 || steps < 1 || batches.isEmpty() || batches.stream().anyMatch(b -> b < 1)) {
                 throw new IllegalArgumentException("--context, --steps and every --batch size must be at least 1");
