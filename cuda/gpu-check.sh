@@ -1,29 +1,45 @@
 #!/usr/bin/env bash
-# The gpu-tagged tests (the GPU engine against the CPU engine on testdata's fixtures), in two steps:
-#   cuda/gpu-check.sh bundle   here: builds the cuda module's tests and packs a JRE and the classpath into .gpu/
-#   cuda/gpu-check.sh          on the GPU machine (carry .gpu): runs them; exit status 0 when all passed
+# Issue 6's GPU check, in two steps:
+#   cuda/gpu-check.sh bundle    here: builds, then packs a JRE and the classes the check loads into .gpu/
+#   cuda/gpu-check.sh [ARGS]    on the GPU machine (carry .gpu): the gpu-tagged tests (the GPU engine against the CPU engine
+#                               on testdata's fixtures), then `expertmesh bench decode` on DeepSeek-V2-Lite's shape on cuda:0
+#                               at batch 1, 8, 32 and 128, in one process and as a local cluster; ARGS go to both bench runs
+#                               (--layers 4 for a quick one). Output goes to stdout and to $OUT/gpu-check.txt when $OUT is set.
+#                               Exit status 0 when every test passed and both benchmarks ran.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 if [[ "${1:-}" == bundle ]]; then
   export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-  ./mvnw -o -q -pl cuda -am test-compile org.apache.maven.plugins:maven-dependency-plugin:3.9.0:build-classpath -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=test
-  # Each module's class directories as a jar named after the module (gpu-bundle.sh would name them all target-*.jar).
+  ./mvnw -o -q -pl launcher,cuda -am test-compile org.apache.maven.plugins:maven-dependency-plugin:3.9.0:build-classpath \
+      -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=test
   jars="$root/cuda/target/gpu-jars" && rm -rf "$jars" && mkdir -p "$jars"
   classpath=""
-  for entry in $(tr ':' '\n' < cuda/target/classpath.txt) "$root/cuda/target/classes" "$root/cuda/target/test-classes"; do
+  entries="$(cat cuda/target/classpath.txt launcher/target/classpath.txt | tr ':' '\n' | sort -u)"
+  for entry in $entries $(ls -d "$root"/*/target/classes) "$root/core/target/test-classes" "$root/cuda/target/test-classes"; do
     case "$entry" in
-      # Tokenizer natives (DJL, JNA) and AssertJ's proxies (byte-buddy) go unused: a run carries 64 MiB at most.
-      */ai/djl/*|*/net/java/dev/jna/*|*/net/bytebuddy/*) ;;
-      */target/*classes) module="$(basename "$(dirname "$(dirname "$entry")")")"
+      # Never loaded by the check (no tokenizer, no control plane, no TLS), and a run carries 64 MiB at most.
+      */ai/djl/*|*/net/java/dev/jna/*|*netty-tcnative*|*/com/hazelcast/*|*/com/hubspot/*|*/org/javassist/*|*/org/apache/commons/*) ;;
+      */commons-io/*|*/commons-net/*|*/commons-codec/*|*/ch/obermuhlner/*|*/org/derive4j/*|*/org/immutables/*|*/com/google/code/gson/*) ;;
+      */io/grpc/grpc-services/*|*/com/google/api/grpc/proto-google-common-protos/*|*/net/bytebuddy/*|*/expertmesh-*) ;;
+      */benchmarks/target/classes|*/integration-tests/target/classes) ;;
+      */target/classes|*/target/test-classes) module="$(basename "$(dirname "$(dirname "$entry")")")"
         "$JAVA_HOME/bin/jar" cf "$jars/$module-$(basename "$entry").jar" -C "$entry" .
         classpath="$classpath:$jars/$module-$(basename "$entry").jar" ;;
       *) classpath="$classpath:$entry" ;;
     esac
   done
-  "${GPU_BUNDLE:-../shared/tools/gpu-bundle.sh}" "${classpath#:}"
+  JRE_MODULES="${JRE_MODULES:-java.base,java.logging,java.management,java.naming,java.sql,jdk.crypto.ec,jdk.incubator.vector,jdk.management,jdk.unsupported,jdk.zipfs}" \
+    "${GPU_BUNDLE:-../shared/tools/gpu-bundle.sh}" "${classpath#:}"
   exit 0
 fi
 mkdir -p /tmp/j && tar xJf .gpu/jre.tar.xz -C /tmp/j
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:/usr/local/nvidia/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-exec /tmp/j/jre/bin/java @jvm.options -Dexpertmesh.testdata="$root/testdata" -cp '.gpu/lib/*' dev.expertmesh.cuda.GpuTests
+java=(/tmp/j/jre/bin/java @jvm.options -Dexpertmesh.testdata="$root/testdata" -cp '.gpu/lib/*')
+report="${OUT:-/tmp}/gpu-check.txt"
+status=0
+"${java[@]}" dev.expertmesh.cuda.GpuTests 2>&1 | tee -a "$report" || status=1
+for deployment in "" --cluster; do
+  "${java[@]}" dev.expertmesh.launcher.ExpertMesh bench decode --device cuda $deployment "$@" 2>&1 | tee -a "$report" || status=1
+done
+exit "$status"
