@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,12 +29,14 @@ public final class Tokenizer implements AutoCloseable {
     private static final Map<String, String> OPTIONS = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
 
     private final HuggingFaceTokenizer tokenizer;
-    private final TokenBytes tokenBytes;
+    /** tokenizer.json, kept to read the tokens' bytes from if they are ever asked for (chat logprobs only). */
+    private final byte[] tokenizerJson;
     private final ChatTemplate chatTemplate;
+    private TokenBytes tokenBytes;
 
-    private Tokenizer(HuggingFaceTokenizer tokenizer, TokenBytes tokenBytes, ChatTemplate chatTemplate) {
+    private Tokenizer(HuggingFaceTokenizer tokenizer, byte[] tokenizerJson, ChatTemplate chatTemplate) {
         this.tokenizer = tokenizer;
-        this.tokenBytes = tokenBytes;
+        this.tokenizerJson = tokenizerJson;
         this.chatTemplate = chatTemplate;
     }
 
@@ -70,14 +73,13 @@ public final class Tokenizer implements AutoCloseable {
     /** A tokenizer from tokenizer.json's bytes and tokenizer_config.json's tree (null when there is none). */
     public static Tokenizer create(InputStream tokenizerJson, JsonNode tokenizerConfig) throws IOException {
         byte[] json = tokenizerJson.readAllBytes();
-        TokenBytes tokenBytes = new TokenBytes(new ObjectMapper().readTree(json));
         HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), OPTIONS);
         ChatTemplate template = null;
         if (tokenizerConfig != null && tokenizerConfig.path("chat_template").isTextual()) {
             template = new ChatTemplate(tokenizerConfig.get("chat_template").asText(),
                     specialToken(tokenizerConfig, "bos_token"), specialToken(tokenizerConfig, "eos_token"));
         }
-        return new Tokenizer(tokenizer, tokenBytes, template);
+        return new Tokenizer(tokenizer, json, template);
     }
 
     /** A special token's text: tokenizer_config.json gives it as a string or as an AddedToken object. */
@@ -100,7 +102,18 @@ public final class Tokenizer implements AutoCloseable {
      * alone gives U+FFFD. The UTF-8 of its decoded text for a tokenizer whose vocabulary does not say them.
      */
     public byte[] tokenBytes(int tokenId) {
-        return tokenBytes.of(tokenId).orElseGet(() -> decode(new int[]{tokenId}).getBytes(StandardCharsets.UTF_8));
+        return vocabularyBytes().of(tokenId).orElseGet(() -> decode(new int[]{tokenId}).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private synchronized TokenBytes vocabularyBytes() {
+        if (tokenBytes == null) {
+            try {
+                tokenBytes = new TokenBytes(new ObjectMapper().readTree(tokenizerJson));
+            } catch (IOException e) {
+                throw new UncheckedIOException("tokenizer.json, read once already, no longer parses", e);
+            }
+        }
+        return tokenBytes;
     }
 
     public Optional<ChatTemplate> chatTemplate() {

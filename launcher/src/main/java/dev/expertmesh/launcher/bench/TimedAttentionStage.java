@@ -12,12 +12,7 @@ record TimedAttentionStage(AttentionStage stage, LongAdder nanos) implements Att
 
     @Override
     public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
-        long start = System.nanoTime();
-        try {
-            return stage.forward(layer, microBatch, chunks, hidden);
-        } finally {
-            nanos.add(System.nanoTime() - start);
-        }
+        return StageClock.timed(nanos, () -> stage.forward(layer, microBatch, chunks, hidden));
     }
 
     @Override

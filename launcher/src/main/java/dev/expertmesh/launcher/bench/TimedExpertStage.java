@@ -10,11 +10,6 @@ record TimedExpertStage(ExpertStage stage, LongAdder nanos) implements ExpertSta
 
     @Override
     public float[] forward(int layer, int microBatch, float[] x, ExpertRoutes routes) {
-        long start = System.nanoTime();
-        try {
-            return stage.forward(layer, microBatch, x, routes);
-        } finally {
-            nanos.add(System.nanoTime() - start);
-        }
+        return StageClock.timed(nanos, () -> stage.forward(layer, microBatch, x, routes));
     }
 }

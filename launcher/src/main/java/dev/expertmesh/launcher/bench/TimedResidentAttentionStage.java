@@ -15,22 +15,12 @@ record TimedResidentAttentionStage(ResidentAttentionStage stage, LongAdder nanos
 
     @Override
     public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
-        long start = System.nanoTime();
-        try {
-            return stage.forward(layer, microBatch, chunks, hidden);
-        } finally {
-            nanos.add(System.nanoTime() - start);
-        }
+        return StageClock.timed(nanos, () -> stage.forward(layer, microBatch, chunks, hidden));
     }
 
     @Override
     public float[] attentionOutput(int layer, List<SequenceChunk> chunks, float[] hidden) {
-        long start = System.nanoTime();
-        try {
-            return stage.attentionOutput(layer, chunks, hidden);
-        } finally {
-            nanos.add(System.nanoTime() - start);
-        }
+        return StageClock.timed(nanos, () -> stage.attentionOutput(layer, chunks, hidden));
     }
 
     @Override
