@@ -4,13 +4,15 @@ import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attentionworker.AttentionWorkerServer;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.dispatch.DispatchPlan;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
+import dev.expertmesh.coordinator.dispatch.ExpertFailover;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
 
@@ -48,8 +50,8 @@ final class LocalCluster implements AutoCloseable {
                     LatentBlockPool.DEFAULT_BLOCK_TOKENS, CACHE_BLOCKS);
             workers.add(attention);
             model = DistributedModel.connect(weights, config, new CpuBackend(), arena,
-                    List.of(Peer.of(attention.name(), HOST, attention.port())), experts, EPOCH,
-                    TransportOptions.DEFAULT.withMicroBatches(microBatches));
+                    List.of(Peer.of(attention.name(), HOST, attention.port())), DispatchPlan.of(config, EPOCH, experts),
+                    TransportOptions.DEFAULT.withMicroBatches(microBatches), ExpertFailover.REPLICAS, lost -> { });
         } catch (RuntimeException e) {
             closeWorkers();
             throw e;

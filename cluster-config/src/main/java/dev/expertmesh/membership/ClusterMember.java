@@ -102,9 +102,18 @@ public final class ClusterMember implements AutoCloseable {
         return self;
     }
 
-    /** Tells the cluster that this expert worker now serves the experts of shard-map epoch {@code epoch}. */
+    /** Tells the cluster that this expert worker has loaded the experts of shard-map epoch {@code epoch}. */
     public void announceLoadedEpoch(long epoch) {
-        self = self.toBuilder().setLoadedEpoch(epoch).build();
+        publish(self.toBuilder().setLoadedEpoch(epoch).build());
+    }
+
+    /** Tells the cluster that this expert worker is stopping: the next shard map leaves it out. */
+    public void announceDraining() {
+        publish(self.toBuilder().setDraining(true).build());
+    }
+
+    private synchronized void publish(NodeDescriptor descriptor) {
+        self = descriptor;
         descriptors.set(self.getNodeId(), self.toByteArray());
     }
 

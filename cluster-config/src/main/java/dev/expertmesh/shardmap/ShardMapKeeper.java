@@ -3,17 +3,22 @@ package dev.expertmesh.shardmap;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.Subscription;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.placement.PlacementPolicy;
+import dev.expertmesh.placement.ShardMap;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * The coordinator's side of the shard map: places the experts again, under a new epoch, whenever the set of expert
- * workers changes. Workers are taken in node id order so that every coordinator computes the same map.
+ * The coordinator's side of the shard map: places the experts again, under a new epoch, whenever the expert
+ * workers it can use change: one joins, leaves, starts draining, or is fenced after a failed call. Workers are
+ * taken in node id order so that every coordinator computes the same map.
  */
 public final class ShardMapKeeper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ShardMapKeeper.class);
@@ -22,7 +27,8 @@ public final class ShardMapKeeper implements AutoCloseable {
     private final ModelConfig config;
     private final PlacementPolicy policy;
     private final Subscription subscription;
-    // Touched only on the membership thread, which delivers one change at a time.
+    private final Set<String> fenced = new HashSet<>();
+    private List<NodeDescriptor> members = List.of();
     private List<String> workers;
 
     private ShardMapKeeper(ClusterMember member, ShardMapStore store, ModelConfig config, PlacementPolicy policy) {
@@ -36,30 +42,48 @@ public final class ShardMapKeeper implements AutoCloseable {
         return new ShardMapKeeper(member, store, config, policy);
     }
 
-    private void membersChanged(List<NodeDescriptor> members) {
-        List<String> now = members.stream()
-                .filter(node -> node.getRole() == Role.EXPERT_WORKER)
+    /**
+     * Never places experts on {@code nodeId} again: a worker whose call failed may be dead, frozen or cut off,
+     * and one that comes back is not to be trusted with the epoch it missed. Returns the map published for the
+     * workers left, or the current one if it already leaves the node out.
+     */
+    public synchronized Optional<ShardMap> fence(String nodeId) {
+        if (fenced.add(nodeId)) {
+            log.info("expert worker {} fenced: it is left out of every shard map from now on", nodeId);
+            replace();
+        }
+        return store.current();
+    }
+
+    private synchronized void membersChanged(List<NodeDescriptor> now) {
+        members = now;
+        replace();
+    }
+
+    private void replace() {
+        List<String> usable = members.stream()
+                .filter(node -> node.getRole() == Role.EXPERT_WORKER && !node.getDraining() && !fenced.contains(node.getNodeId()))
                 .map(NodeDescriptor::getNodeId)
                 .sorted()
                 .toList();
-        if (now.equals(workers)) {
+        if (usable.equals(workers)) {
             return;
         }
-        workers = now;
-        if (now.isEmpty()) {
+        workers = usable;
+        if (usable.isEmpty()) {
             // A map without workers would route every token nowhere; the last map at least names the experts' homes.
             log.info("no expert workers: shard map left as it is");
             return;
         }
-        ShardMap placement = policy.place(config, now);
+        ShardMap placement = policy.place(config, usable);
         Optional<ShardMap> current = store.current();
         // A restarted coordinator finds the map it would compute already there; a new epoch would only make workers reload.
         if (current.isPresent() && current.get().layers().equals(placement.layers())) {
             return;
         }
         ShardMap published = store.publish(placement);
-        log.info("shard map epoch {}: {} routed experts per layer over {} expert worker{}",
-                published.epoch(), config.nRoutedExperts(), now.size(), now.size() == 1 ? "" : "s");
+        log.info("shard map epoch {}: {} routed experts per layer over {} expert worker{}", published.epoch(),
+                config.nRoutedExperts(), usable.size(), usable.size() == 1 ? "" : "s");
     }
 
     @Override

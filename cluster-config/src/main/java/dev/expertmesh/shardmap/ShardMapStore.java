@@ -7,10 +7,12 @@ import com.hazelcast.map.IMap;
 import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
 import dev.expertmesh.membership.Subscription;
+import dev.expertmesh.placement.ShardMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -20,18 +22,24 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import java.util.function.ToLongFunction;
 
 /**
- * The cluster's current shard map, one entry of a Hazelcast map holding its protobuf bytes. An IMap rather than
- * an IAtomicReference because the latter needs the CP subsystem, which a small AP cluster does not run.
+ * The cluster's newest shard map, one entry of a Hazelcast map holding its protobuf bytes, and the epoch the
+ * coordinator serves with, another entry: a map is published first, its workers load it while the cluster
+ * still serves the one before, and the coordinator flips to it at a step boundary. An IMap rather than an
+ * IAtomicReference because the latter needs the CP subsystem, which a small AP cluster does not run.
  */
 public final class ShardMapStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ShardMapStore.class);
     static final String MAP = "expertmesh.shard-map";
     static final String KEY = "current";
+    static final String SERVING = "serving";
 
     private final IMap<String, byte[]> map;
-    private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
+    private final List<Subscriber<ShardMap>> subscribers = new CopyOnWriteArrayList<>();
+    private final List<Subscriber<Long>> servingSubscribers = new CopyOnWriteArrayList<>();
     // Workers load weights in their listener; that must not hold up Hazelcast's event threads.
     private final ExecutorService events = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("shard-map-events").daemon().factory());
@@ -63,12 +71,43 @@ public final class ShardMapStore implements AutoCloseable {
         }
     }
 
+    /** The epoch the coordinator serves with: {@link ShardMap#UNPUBLISHED} before its first flip. */
+    public long serving() {
+        byte[] bytes = map.get(SERVING);
+        return bytes == null ? ShardMap.UNPUBLISHED : ByteBuffer.wrap(bytes).getLong();
+    }
+
+    /**
+     * Tells the workers that the coordinator now serves with {@code epoch}: what older maps placed and this one
+     * does not, they may drop. Epochs only grow, so a late call for an older epoch changes nothing.
+     */
+    public void flip(long epoch) {
+        byte[] bytes = ByteBuffer.allocate(Long.BYTES).putLong(epoch).array();
+        while (true) {
+            byte[] previous = map.get(SERVING);
+            if (previous != null && ByteBuffer.wrap(previous).getLong() >= epoch) {
+                return;
+            }
+            if (previous == null ? map.putIfAbsent(SERVING, bytes) == null : map.replace(SERVING, previous, bytes)) {
+                return;
+            }
+        }
+    }
+
+    /** Like {@link #subscribe}, for the serving epoch: now, if flipped once, then at each flip, in order. */
+    public Subscription subscribeServing(LongConsumer listener) {
+        var subscriber = new Subscriber<Long>(listener::accept, Long::longValue);
+        servingSubscribers.add(subscriber);
+        post(() -> subscriber.offer(serving()));
+        return () -> servingSubscribers.remove(subscriber);
+    }
+
     /**
      * Calls {@code listener} with the current map, if any, and then each newer one, in epoch order on a thread of
      * this store's; an epoch is never delivered twice.
      */
     public Subscription subscribe(Consumer<ShardMap> listener) {
-        var subscriber = new Subscriber(listener);
+        var subscriber = new Subscriber<>(listener, ShardMap::epoch);
         subscribers.add(subscriber);
         post(() -> current().ifPresent(subscriber::offer));
         return () -> subscribers.remove(subscriber);
@@ -77,6 +116,7 @@ public final class ShardMapStore implements AutoCloseable {
     @Override
     public void close() {
         subscribers.clear();
+        servingSubscribers.clear();
         map.removeEntryListener(registration);
         events.shutdownNow();
         try {
@@ -103,26 +143,29 @@ public final class ShardMapStore implements AutoCloseable {
     }
 
     /**
-     * Tracks what one listener has seen, because the first delivery may race a change already queued. Touched
-     * only on the store's event thread.
+     * Tracks the epoch one listener has seen, because the first delivery may race a change already queued.
+     * Touched only on the store's event thread.
      */
-    private static final class Subscriber {
-        private final Consumer<ShardMap> listener;
+    private static final class Subscriber<T> {
+        private final Consumer<T> listener;
+        private final ToLongFunction<T> epochOf;
         private long delivered = ShardMap.UNPUBLISHED;
 
-        Subscriber(Consumer<ShardMap> listener) {
+        Subscriber(Consumer<T> listener, ToLongFunction<T> epochOf) {
             this.listener = listener;
+            this.epochOf = epochOf;
         }
 
-        void offer(ShardMap shardMap) {
-            if (shardMap.epoch() <= delivered) {
+        void offer(T value) {
+            long epoch = epochOf.applyAsLong(value);
+            if (epoch <= delivered) {
                 return;
             }
-            delivered = shardMap.epoch();
+            delivered = epoch;
             try {
-                listener.accept(shardMap);
+                listener.accept(value);
             } catch (RuntimeException e) {
-                log.warn("shard map listener failed on epoch {}: {}", shardMap.epoch(), e.toString(), e);
+                log.warn("shard map listener failed on epoch {}: {}", epoch, e.toString(), e);
             }
         }
     }
@@ -130,19 +173,24 @@ public final class ShardMapStore implements AutoCloseable {
     private final class Changes implements EntryAddedListener<String, byte[]>, EntryUpdatedListener<String, byte[]> {
         @Override
         public void entryAdded(EntryEvent<String, byte[]> event) {
-            changed(event.getValue());
+            changed(event.getKey(), event.getValue());
         }
 
         @Override
         public void entryUpdated(EntryEvent<String, byte[]> event) {
-            changed(event.getValue());
+            changed(event.getKey(), event.getValue());
         }
 
-        private void changed(byte[] bytes) {
-            post(() -> {
-                ShardMap shardMap = parse(bytes);
-                subscribers.forEach(subscriber -> subscriber.offer(shardMap));
-            });
+        private void changed(String key, byte[] bytes) {
+            if (key.equals(SERVING)) {
+                long epoch = ByteBuffer.wrap(bytes).getLong();
+                post(() -> servingSubscribers.forEach(subscriber -> subscriber.offer(epoch)));
+            } else {
+                post(() -> {
+                    ShardMap shardMap = parse(bytes);
+                    subscribers.forEach(subscriber -> subscriber.offer(shardMap));
+                });
+            }
         }
     }
 }

@@ -2,157 +2,380 @@ package dev.expertmesh.coordinator;
 
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.dispatch.DispatchPlan;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
+import dev.expertmesh.coordinator.dispatch.ExpertFailover;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
+import dev.expertmesh.coordinator.metrics.ClusterChanges;
 import dev.expertmesh.engine.DeepseekModel;
-import dev.expertmesh.engine.Engine;
-import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.engine.ModelHost;
 import dev.expertmesh.membership.ClusterMember;
+import dev.expertmesh.membership.Subscription;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.placement.HostedExperts;
+import dev.expertmesh.placement.ShardMap;
 import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.ExpertPlacement;
 import dev.expertmesh.proto.NodeDescriptor;
+import dev.expertmesh.proto.Recovery;
 import dev.expertmesh.proto.Role;
-import dev.expertmesh.shardmap.ShardMap;
+import dev.expertmesh.proto.WorkerState;
+import dev.expertmesh.proto.WorkerStatus;
+import dev.expertmesh.shardmap.ShardMapKeeper;
 import dev.expertmesh.shardmap.ShardMapStore;
-import dev.expertmesh.transport.HostedExperts;
 import dev.expertmesh.transport.Peer;
+import dev.expertmesh.transport.PeerFailureException;
 import dev.expertmesh.transport.TransportOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * The engine the coordinator serves with: the model's attention and experts on the workers the
- * cluster has now. It is rebuilt when the shard map's epoch or the set of attention workers
- * changes, and refused, with what is missing, until every expert worker of the map has loaded it.
+ * What the coordinator serves with: one model whose attention and experts run on the workers the
+ * cluster has, built once the cluster first has what a step needs, and never rebuilt. Changes take
+ * effect between steps: a new shard map is flipped to once every worker it places experts on has
+ * loaded it, and only then are the workers told, so they drop what the old map alone placed on
+ * them; attention workers are added as they join. A worker that fails a call is fenced, never sent
+ * anything again: an expert worker's share goes to its replicas, or to the survivors once they have
+ * loaded its experts, and an attention worker's sequences are recomputed on the others.
  */
-final class ClusterEngine implements AutoCloseable {
+final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterEngine.class);
-    private static final long RECHECK_NANOS = 1_000_000_000L;
+    /** How long a step waits for survivors to load the experts of a failed worker that had no replica. */
+    static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(30);
 
     private final ClusterMember member;
     private final ShardMapStore shardMaps;
+    private final ShardMapKeeper keeper;
     private final TensorSource weights;
     private final ModelConfig config;
     private final Backend backend;
     private final TransportOptions transport;
     private final RoutingCounts routingCounts;
-    private Built built;
-    private long checkedAtNanos;
+    private final ClusterChanges changes;
+    private final Subscription membership;
+    private final Subscription maps;
+    /** Node ids of workers that failed a call or left: never used again. */
+    private final Set<String> fenced = ConcurrentHashMap.newKeySet();
+    /** The last descriptor of each fenced node, to report it once it has left the cluster. */
+    private final Map<String, NodeDescriptor> fencedNodes = new ConcurrentHashMap<>();
+    private final Map<Peer, String> nodeOfPeer = new ConcurrentHashMap<>();
+    /** Failures routed around whose recovery ends with the next step that completes. */
+    private final List<Recovery.Builder> recovering = new ArrayList<>();
+    private final List<Long> recoveringSince = new ArrayList<>();
+    private volatile List<NodeDescriptor> members = List.of();
+    private volatile ShardMap newest;
+    private volatile DistributedModel model;
+    private Arena arena;
+    /** The epoch the workers were last told the cluster serves. */
+    private long told = ShardMap.UNPUBLISHED;
 
-    /** An engine and what it was built for. */
-    private record Built(Engine engine, long epoch, List<NodeDescriptor> attentionWorkers, int expertWorkers) {
-    }
-
-    ClusterEngine(ClusterMember member, ShardMapStore shardMaps, TensorSource weights, ModelConfig config, Backend backend,
-                  TransportOptions transport, RoutingCounts routingCounts) {
+    ClusterEngine(ClusterMember member, ShardMapStore shardMaps, ShardMapKeeper keeper, TensorSource weights, ModelConfig config,
+                  Backend backend, TransportOptions transport, RoutingCounts routingCounts, ClusterChanges changes) {
         this.member = member;
         this.shardMaps = shardMaps;
+        this.keeper = keeper;
         this.weights = weights;
         this.config = config;
         this.backend = backend;
         this.transport = transport;
         this.routingCounts = routingCounts;
+        this.changes = changes;
+        this.membership = member.subscribe(this::membersChanged);
+        this.maps = shardMaps.subscribe(this::published);
     }
 
-    /**
-     * The model to run the next step on. Asked at every step, it looks at the cluster at most once
-     * a second: a worker that leaves mid-step fails that step anyway, and the next look rebuilds.
-     */
-    synchronized DeepseekModel model() {
+    private synchronized void membersChanged(List<NodeDescriptor> now) {
+        members = now;
+        notifyAll();
+    }
+
+    private synchronized void published(ShardMap map) {
+        newest = map;
+        notifyAll();
+    }
+
+    @Override
+    public DeepseekModel model() {
+        DistributedModel built = model;
+        if (built == null) {
+            throw new IllegalStateException("the cluster is not ready: " + missing());
+        }
+        return built.model();
+    }
+
+    /** At a step boundary: build the model once the cluster can run it, add attention workers, flip to a loaded map. */
+    @Override
+    public synchronized void beforeStep() {
+        List<NodeDescriptor> now = members;
+        ShardMap map = newest;
+        if (model == null) {
+            build(now, map);
+            return;
+        }
+        addAttentionWorkers(now);
+        loseDepartedAttentionWorkers(now);
+        if (map != null && map.epoch() > model.experts().plan().epoch()) {
+            plan(map, now).ifPresent(plan -> {
+                model.experts().use(plan);
+                changes.flipped();
+                log.info("Serving shard map epoch {} with {} expert workers", plan.epoch(), plan.workers().size());
+            });
+        }
+        long serving = model.experts().plan().epoch();
+        if (serving > told) {
+            shardMaps.flip(serving);
+            told = serving;
+        }
+    }
+
+    @Override
+    public synchronized void stepCompleted() {
+        if (recovering.isEmpty()) {
+            return;
+        }
         long now = System.nanoTime();
-        if (built == null || now - checkedAtNanos > RECHECK_NANOS) {
-            engine();
-            checkedAtNanos = now;
+        for (int i = 0; i < recovering.size(); i++) {
+            Recovery recovery = recovering.get(i).setSeconds((now - recoveringSince.get(i)) / 1e9).build();
+            changes.recovered(recovery);
+            log.info("Recovered from {} {} ({}) in {} ms: fault to the first step completed after it", recovery.getRole(),
+                    recovery.getNodeId(), recovery.getAction(), Math.round(recovery.getSeconds() * 1000));
         }
-        return built.engine().model();
+        recovering.clear();
+        recoveringSince.clear();
     }
 
-    /** The engine for the cluster as it is now; IllegalStateException says what the cluster still lacks. */
-    synchronized Engine engine() {
-        ShardMap map = shardMaps.current().orElseThrow(() -> new IllegalStateException(
-                "the cluster is not ready: no expert worker has joined yet"));
-        List<NodeDescriptor> members = member.members();
-        List<NodeDescriptor> attentionWorkers = members.stream().filter(m -> m.getRole() == Role.ATTENTION_WORKER).toList();
-        if (attentionWorkers.isEmpty()) {
-            throw new IllegalStateException("the cluster is not ready: no attention worker has joined yet");
+    private void build(List<NodeDescriptor> now, ShardMap map) {
+        List<Peer> attention = attentionPeers(now);
+        Optional<DispatchPlan> plan = map == null ? Optional.empty() : plan(map, now);
+        if (attention.isEmpty() || plan.isEmpty()) {
+            return;
         }
-        if (built != null && built.epoch() == map.epoch() && built.attentionWorkers().equals(attentionWorkers)) {
-            return built.engine();
+        Arena built = Arena.ofShared();
+        try {
+            model = DistributedModel.connect(weights, config, backend, built, attention, plan.get(), transport, this, this::attentionLost);
+            arena = built;
+        } catch (RuntimeException e) {
+            built.close();
+            log.warn("Could not connect to the workers yet: {}", e.getMessage());
+            return;
         }
-        Map<String, NodeDescriptor> byId = members.stream().collect(Collectors.toMap(NodeDescriptor::getNodeId, Function.identity()));
-        List<ExpertPeer> expertPeers = expertWorkersOf(map).stream().map(id -> {
+        shardMaps.flip(plan.get().epoch());
+        told = plan.get().epoch();
+        log.info("Serving shard map epoch {} with {} expert workers and {} attention workers", plan.get().epoch(),
+                plan.get().workers().size(), attention.size());
+    }
+
+    /** The plan of {@code map} once every worker it places experts on is live, unfenced and has loaded it. */
+    private Optional<DispatchPlan> plan(ShardMap map, List<NodeDescriptor> now) {
+        Map<String, NodeDescriptor> byId = now.stream().collect(Collectors.toMap(NodeDescriptor::getNodeId, Function.identity()));
+        List<ExpertPeer> workers = new ArrayList<>();
+        for (String id : map.workers()) {
             NodeDescriptor worker = byId.get(id);
-            if (worker == null || worker.getLoadedEpoch() != map.epoch()) {
-                throw new IllegalStateException("the cluster is not ready: expert worker " + id
-                        + (worker == null ? " of the shard map has left" : " has not loaded shard map epoch " + map.epoch() + " yet"));
+            if (worker == null || fenced.contains(id) || worker.getLoadedEpoch() != map.epoch()) {
+                return Optional.empty();
             }
-            return new ExpertPeer(peer(worker), new HostedExperts(map.routedByLayer(id)));
-        }).toList();
-        if (built != null) {
-            built.engine().close();
-            built = null;
+            workers.add(new ExpertPeer(peer(worker), new HostedExperts(map.routedByLayer(id))));
         }
-        Arena arena = Arena.ofShared();
-        DistributedModel model = DistributedModel.connect(weights, config, backend, arena,
-                attentionWorkers.stream().map(ClusterEngine::peer).toList(), expertPeers, map.epoch(), transport);
-        // The serving scheduler runs this model's steps and counts their routes; the engine counting
-        // them too would count each token twice.
-        Engine engine = Engine.around(model.model(), () -> {
-            model.close();
-            arena.close();
-        }, LayerObserver.NONE);
-        built = new Built(engine, map.epoch(), attentionWorkers, expertPeers.size());
-        log.info("Serving shard map epoch {} with {} expert workers and {} attention workers", map.epoch(), expertPeers.size(),
-                attentionWorkers.size());
-        return engine;
+        return Optional.of(DispatchPlan.of(config, map.epoch(), workers));
+    }
+
+    /** What the cluster lacks before it can serve, for the "not ready" error. */
+    private String missing() {
+        List<NodeDescriptor> now = members;
+        ShardMap map = newest;
+        if (map == null) {
+            return "no expert worker has joined yet";
+        }
+        if (attentionPeers(now).isEmpty()) {
+            return "no attention worker has joined yet";
+        }
+        Set<String> live = now.stream().map(NodeDescriptor::getNodeId).collect(Collectors.toSet());
+        return map.workers().stream().filter(id -> !live.contains(id)).findFirst()
+                .map(id -> "expert worker " + id + " of the shard map has left")
+                .orElse("the expert workers are loading shard map epoch " + map.epoch());
+    }
+
+    private List<Peer> attentionPeers(List<NodeDescriptor> now) {
+        return now.stream()
+                .filter(node -> node.getRole() == Role.ATTENTION_WORKER && !fenced.contains(node.getNodeId()))
+                .map(this::peer)
+                .toList();
+    }
+
+    private void addAttentionWorkers(List<NodeDescriptor> now) {
+        List<Peer> serving = model.attention().peers();
+        for (Peer peer : attentionPeers(now)) {
+            if (!serving.contains(peer)) {
+                try {
+                    model.attention().add(peer);
+                    log.info("Attention worker {} joined the serving cluster", peer);
+                } catch (PeerFailureException e) {
+                    log.debug("Attention worker {} not reachable yet: {}", peer, e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** An attention worker that left between steps took its caches with it, as one that failed a call does. */
+    private void loseDepartedAttentionWorkers(List<NodeDescriptor> now) {
+        Set<Peer> live = now.stream().map(this::peer).collect(Collectors.toSet());
+        for (Peer peer : model.attention().peers()) {
+            if (!live.contains(peer)) {
+                model.attention().lose(peer);
+            }
+        }
+    }
+
+    /** Fences the expert workers that failed and gives the stage a plan without them. */
+    @Override
+    public synchronized DispatchPlan recover(DispatchPlan failed, Set<Peer> gone, PeerFailureException cause) {
+        long start = System.nanoTime();
+        gone.forEach(peer -> fence(peer, Role.EXPERT_WORKER, cause));
+        DispatchPlan left = failed.without(gone);
+        if (!left.workers().isEmpty() && left.uncovered().isEmpty()) {
+            gone.forEach(peer -> recovering(peer, Role.EXPERT_WORKER, "replicas", start));
+            return left;
+        }
+        log.warn("{} experts had no replica left (first: {}): waiting for the surviving expert workers to load them",
+                left.uncovered().size(), left.uncovered().isEmpty() ? "all" : left.uncovered().getFirst());
+        long deadline = start + RELOAD_TIMEOUT.toNanos();
+        while (true) {
+            ShardMap map = newest;
+            if (map != null && map.epoch() > failed.epoch() && map.workers().stream().noneMatch(fenced::contains)) {
+                Optional<DispatchPlan> loaded = plan(map, members);
+                if (loaded.isPresent()) {
+                    log.info("Survivors loaded shard map epoch {} in {} ms", map.epoch(), (System.nanoTime() - start) / 1_000_000);
+                    gone.forEach(peer -> recovering(peer, Role.EXPERT_WORKER, "reload", start));
+                    return loaded.get();
+                }
+            }
+            long remaining = deadline - System.nanoTime();
+            if (remaining <= 0) {
+                throw new PeerFailureException(cause.peer(), "no surviving expert worker loaded its experts within "
+                        + RELOAD_TIMEOUT.toSeconds() + " s", cause);
+            }
+            try {
+                wait(Math.max(1, Math.min(remaining / 1_000_000, 50)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw cause;
+            }
+        }
+    }
+
+    private synchronized void attentionLost(Peer peer) {
+        long start = System.nanoTime();
+        fence(peer, Role.ATTENTION_WORKER, null);
+        recovering(peer, Role.ATTENTION_WORKER, "re-prefill", start);
+    }
+
+    private void fence(Peer peer, Role role, PeerFailureException cause) {
+        String nodeId = nodeOfPeer.getOrDefault(peer, peer.name());
+        if (!fenced.add(nodeId)) {
+            return;
+        }
+        members.stream().filter(m -> m.getNodeId().equals(nodeId)).findFirst().ifPresent(m -> fencedNodes.put(nodeId, m));
+        log.warn("{} {} failed{}: fenced, routing around it", role, peer, cause == null ? "" : " (" + cause.getMessage() + ")");
+        if (role == Role.EXPERT_WORKER) {
+            keeper.fence(nodeId);
+        }
+    }
+
+    private void recovering(Peer peer, Role role, String action, long startNanos) {
+        recovering.add(Recovery.newBuilder().setNodeId(nodeOfPeer.getOrDefault(peer, peer.name())).setRole(role)
+                .setFailedAtMs(System.currentTimeMillis() - (System.nanoTime() - startNanos) / 1_000_000).setAction(action));
+        recoveringSince.add(startNanos);
     }
 
     /**
-     * Expert workers the engine serves with, after bringing it up to date: read off the engine built,
-     * not the shard map, which may have moved on to a newer epoch since.
+     * Expert workers the engine serves with: read off the plan in use, not the shard map, which
+     * may have moved on to a newer epoch since.
      */
-    synchronized int servingExpertWorkers() {
-        engine();
-        return built.expertWorkers();
+    int servingExpertWorkers() {
+        DistributedModel built = model;
+        return built == null ? 0 : built.experts().plan().workers().size();
     }
 
-    private static List<String> expertWorkersOf(ShardMap map) {
-        return map.layers().values().stream()
-                .flatMap(layer -> layer.workersByExpert().stream())
-                .flatMap(List::stream)
-                .distinct().sorted().toList();
+    private Peer peer(NodeDescriptor node) {
+        Peer peer = Peer.of(node.getRole().name().toLowerCase() + "@" + node.getHost() + ":" + node.getPort(), node.getHost(), node.getPort());
+        nodeOfPeer.putIfAbsent(peer, node.getNodeId());
+        return peer;
     }
 
-    private static Peer peer(NodeDescriptor node) {
-        return Peer.of(node.getRole().name().toLowerCase() + "@" + node.getHost() + ":" + node.getPort(), node.getHost(), node.getPort());
-    }
-
-    /** Members, the shard map and the tokens routed to each expert. */
+    /** Members and their states, the newest shard map with the tokens routed to each expert, flips and recoveries. */
     ClusterStatus status() {
-        ClusterStatus.Builder status = ClusterStatus.newBuilder().addAllMembers(member.members());
-        shardMaps.current().ifPresent(map -> {
+        List<NodeDescriptor> now = members;
+        ClusterStatus.Builder status = ClusterStatus.newBuilder().addAllMembers(now)
+                .setEpochFlips(changes.flips()).addAllRecoveries(changes.recoveries());
+        DistributedModel built = model;
+        status.setServingEpoch(built == null ? ShardMap.UNPUBLISHED : built.experts().plan().epoch());
+        workerStates(now).forEach((id, state) -> status.addWorkers(state));
+        ShardMap map = newest;
+        if (map != null) {
             var proto = map.toProto().toBuilder();
             for (int i = 0; i < proto.getPlacementsCount(); i++) {
                 ExpertPlacement p = proto.getPlacements(i);
                 proto.setPlacements(i, p.toBuilder().setTokensRouted(routingCounts.tokens(p.getLayer(), p.getExpert())));
             }
             status.setShardMap(proto);
-        });
+        }
         return status.build();
+    }
+
+    /** Each worker, member or fenced, by node id: what the coordinator does with it now. */
+    Map<String, WorkerStatus> workerStates(List<NodeDescriptor> now) {
+        DistributedModel built = model;
+        Set<String> planned = built == null ? Set.of() : built.experts().plan().workers().stream()
+                .map(w -> nodeOfPeer.get(w.peer())).collect(Collectors.toSet());
+        Set<String> attending = built == null ? Set.of() : built.attention().peers().stream()
+                .map(nodeOfPeer::get).collect(Collectors.toSet());
+        ShardMap map = newest;
+        Map<String, WorkerStatus> states = new LinkedHashMap<>();
+        for (NodeDescriptor node : now) {
+            String id = node.getNodeId();
+            WorkerState state = switch (node.getRole()) {
+                case EXPERT_WORKER -> fenced.contains(id) ? WorkerState.GONE
+                        : node.getDraining() ? WorkerState.DRAINING
+                        : planned.contains(id) ? WorkerState.SERVING
+                        : map != null && map.workers().contains(id) ? WorkerState.LOADING
+                        : WorkerState.IDLE;
+                case ATTENTION_WORKER -> fenced.contains(id) ? WorkerState.GONE
+                        : attending.contains(id) ? WorkerState.SERVING : WorkerState.LOADING;
+                default -> null;
+            };
+            if (state != null) {
+                states.put(id, WorkerStatus.newBuilder().setNodeId(id).setRole(node.getRole()).setState(state).build());
+            }
+        }
+        fencedNodes.forEach((id, node) -> states.putIfAbsent(id,
+                WorkerStatus.newBuilder().setNodeId(id).setRole(node.getRole()).setState(WorkerState.GONE).build()));
+        return states;
+    }
+
+    List<WorkerStatus> workers() {
+        return List.copyOf(workerStates(members).values());
     }
 
     @Override
     public synchronized void close() {
-        if (built != null) {
-            built.engine().close();
-            built = null;
+        membership.close();
+        maps.close();
+        if (model != null) {
+            model.close();
+            arena.close();
+            model = null;
         }
     }
 }

@@ -3,16 +3,19 @@ package dev.expertmesh.coordinator;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.api.InferenceService;
 import dev.expertmesh.coordinator.http.OpenAiServer;
+import dev.expertmesh.coordinator.metrics.ClusterChanges;
 import dev.expertmesh.coordinator.metrics.PrometheusText;
 import dev.expertmesh.coordinator.metrics.ServingMetrics;
 import dev.expertmesh.coordinator.serving.TextGeneration;
 import dev.expertmesh.engine.ComputeDevice;
+import dev.expertmesh.engine.DeepseekModel;
+import dev.expertmesh.engine.ModelHost;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
-import dev.expertmesh.shardmap.PlacementPolicy;
+import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.shardmap.ShardMapKeeper;
 import dev.expertmesh.shardmap.ShardMapStore;
 import dev.expertmesh.transport.TransportOptions;
@@ -26,6 +29,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -64,7 +68,7 @@ public final class CoordinatorNode implements AutoCloseable {
      * computes them) must outlive the node; it announces the device and its memory for weights.
      */
     public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
-                                        TransportOptions transport, ServingOptions serving) {
+                                        TransportOptions transport, PlacementPolicy placement, ServingOptions serving) {
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
         ShardMapKeeper keeper = null;
@@ -77,8 +81,23 @@ public final class CoordinatorNode implements AutoCloseable {
         AtomicReference<ClusterEngine> ready = new AtomicReference<>();
         RoutingCounts routingCounts = new RoutingCounts(config);
         ServingMetrics metrics = new ServingMetrics();
-        TextGeneration generation = new TextGeneration(serving.modelName(), config, serving.tokenizer(),
-                () -> starting(ready).model(), serving.limits(), routingCounts, metrics);
+        ClusterChanges changes = new ClusterChanges();
+        TextGeneration generation = new TextGeneration(serving.modelName(), config, serving.tokenizer(), new ModelHost() {
+            @Override
+            public DeepseekModel model() {
+                return starting(ready).model();
+            }
+
+            @Override
+            public void beforeStep() {
+                Optional.ofNullable(ready.get()).ifPresent(ClusterEngine::beforeStep);
+            }
+
+            @Override
+            public void stepCompleted() {
+                Optional.ofNullable(ready.get()).ifPresent(ClusterEngine::stepCompleted);
+            }
+        }, serving.limits(), routingCounts, metrics);
         HealthStatusManager health = new HealthStatusManager();
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
         try {
@@ -87,13 +106,14 @@ public final class CoordinatorNode implements AutoCloseable {
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
-            http = startHttp(options.host(), serving.httpPort(), generation, new PrometheusText(metrics, generation.scheduler(), routingCounts, config));
+            http = startHttp(options.host(), serving.httpPort(), generation, new PrometheusText(metrics, generation.scheduler(), routingCounts,
+                    config, changes, () -> starting(ready).workers()));
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
-            keeper = ShardMapKeeper.start(member, shardMaps, config, new PlacementPolicy.Contiguous());
-            engine = new ClusterEngine(member, shardMaps, weights, config, device.backend(), transport, routingCounts);
+            keeper = ShardMapKeeper.start(member, shardMaps, config, placement);
+            engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, changes);
             ready.set(engine);
             healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());
             ClusterEngine checked = engine;
@@ -118,7 +138,7 @@ public final class CoordinatorNode implements AutoCloseable {
         }
     }
 
-    /** SERVING while the cluster has what a step needs. */
+    /** SERVING once the cluster has had what a step needs. */
     private static HealthCheckResponse.ServingStatus servingStatus(ClusterEngine engine) {
         try {
             engine.model();

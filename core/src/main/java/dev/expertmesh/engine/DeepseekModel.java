@@ -14,6 +14,7 @@ import dev.expertmesh.moe.Router;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -34,7 +35,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * at the same time instead of waiting on each other.
  */
 public final class DeepseekModel {
-    private static final AtomicLong NEXT_SEQUENCE_ID = new AtomicLong();
+    /**
+     * Sequence ids start at a random point of a 2^62 range, so that the ids of coordinators that
+     * share attention workers, or of one restarted, never meet in a worker's cache.
+     */
+    private static final AtomicLong NEXT_SEQUENCE_ID = new AtomicLong(new SecureRandom().nextLong() >>> 2);
     private final ModelConfig config;
     private final Backend backend;
     private final Weight embedTokens;
@@ -234,7 +239,7 @@ public final class DeepseekModel {
         return logits;
     }
 
-    /** An id no other sequence in this process has had, so caches of models built one after another never mix. */
+    /** An id no other sequence has had, in this process or another: caches of different runs never mix. */
     public static long newSequenceId() {
         return NEXT_SEQUENCE_ID.getAndIncrement();
     }

@@ -2,6 +2,7 @@ package dev.expertmesh.engine;
 
 import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.SequenceChunk;
+import dev.expertmesh.attention.SequencesLostException;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.sampling.Sampler;
 import dev.expertmesh.sampling.TokenLogprob;
@@ -14,7 +15,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Continuous batching. Requests join the running batch at any step and leave it when they end.
@@ -22,7 +23,9 @@ import java.util.function.Supplier;
  * prompts still to prefill, within a token budget (chunked prefill). A sequence runs only once the
  * attention stage has set aside cache blocks for what the step writes; when a running sequence
  * cannot grow, the one admitted last is preempted: its cache is freed and it waits again, at the
- * head of the queue, to be recomputed from its tokens (its prompt and what it has generated).
+ * head of the queue, to be recomputed from its tokens (its prompt and what it has generated). A
+ * sequence whose cache was lost with a worker is recomputed the same way, and the rest of its step
+ * runs again; no request fails for it.
  *
  * <p>{@link #step} is driven by one thread: {@link #serve} starts one for a server, and
  * {@link Engine#generate} steps on the caller's. {@link #submit} may be called from any thread.
@@ -30,7 +33,7 @@ import java.util.function.Supplier;
 public final class Scheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
 
-    private final Supplier<DeepseekModel> models;
+    private final ModelHost host;
     private final SchedulerLimits limits;
     private final LayerObserver observer;
     private final ConcurrentLinkedQueue<Sequence> submitted = new ConcurrentLinkedQueue<>();
@@ -39,18 +42,17 @@ public final class Scheduler implements AutoCloseable {
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     /** In admission order: preemption takes from the end. */
     private final List<Sequence> running = new ArrayList<>();
-    /** The model the running sequences' caches are in. */
+    /** The model of the last step. */
     private volatile DeepseekModel model;
+    /** Sequences recomputed because their cache was lost. */
+    private final AtomicLong retried = new AtomicLong();
     private volatile int runningCount;
     private volatile boolean closed;
     private Thread loop;
 
-    /**
-     * Runs steps on the model {@code models} gives at that step: when it gives a new one (the
-     * cluster changed), the running sequences are recomputed on it.
-     */
-    public Scheduler(Supplier<DeepseekModel> models, SchedulerLimits limits, LayerObserver observer) {
-        this.models = models;
+    /** Runs steps on the host's model, marking each step's boundaries to the host. */
+    public Scheduler(ModelHost host, SchedulerLimits limits, LayerObserver observer) {
+        this.host = host;
         this.limits = limits;
         this.observer = observer;
     }
@@ -61,7 +63,7 @@ public final class Scheduler implements AutoCloseable {
      * waiting queue is full, and IllegalStateException when there is no model to run it on.
      */
     public Submission submit(GenerationRequest request, GenerationListener listener) {
-        DeepseekModel current = models.get();
+        DeepseekModel current = host.model();
         checkPrompt(request.promptIds().length, current.config(), current.cacheUsage());
         if (closed) {
             throw new IllegalStateException("the scheduler is shut down");
@@ -88,6 +90,11 @@ public final class Scheduler implements AutoCloseable {
         return runningCount;
     }
 
+    /** Requests whose cache was lost with a worker and that were recomputed, so far. */
+    public long retried() {
+        return retried.get();
+    }
+
     /** The cache blocks of the model the last step ran on (none before the first). */
     public CacheUsage cacheUsage() {
         DeepseekModel current = model;
@@ -99,6 +106,11 @@ public final class Scheduler implements AutoCloseable {
      * Returns false when there was nothing to run.
      */
     public boolean step() {
+        try {
+            host.beforeStep();
+        } catch (RuntimeException e) {
+            log.warn("Preparing a step failed: {}", e.getMessage(), e);
+        }
         for (Sequence s; (s = submitted.poll()) != null; ) {
             waiting.addLast(s);
         }
@@ -107,15 +119,11 @@ public final class Scheduler implements AutoCloseable {
         if (running.isEmpty() && waiting.isEmpty()) {
             return false;
         }
-        DeepseekModel current;
         try {
-            current = models.get();
+            model = host.model();
         } catch (RuntimeException e) {
             failAll(e);
             return false;
-        }
-        if (current != model) {
-            recomputeOn(current);
         }
         List<Scheduled> batch = schedule();
         runningCount = running.size();
@@ -190,18 +198,6 @@ public final class Scheduler implements AutoCloseable {
         });
     }
 
-    /** Running sequences had their caches in the old model: they wait again, first, to be recomputed. */
-    private void recomputeOn(DeepseekModel current) {
-        if (!running.isEmpty()) {
-            log.info("The model changed under {} running sequences: recomputing them", running.size());
-        }
-        for (int i = running.size() - 1; i >= 0; i--) {
-            requeue(running.get(i), current);
-        }
-        running.clear();
-        model = current;
-    }
-
     /** One step's work: a sequence and how many of its uncached tokens go in. */
     private record Scheduled(Sequence sequence, int tokens) {
     }
@@ -222,7 +218,7 @@ public final class Scheduler implements AutoCloseable {
                 }
                 Sequence victim = running.removeLast();
                 log.debug("Preempting sequence {} ({} tokens) to make room for sequence {}", victim.id, victim.tokens.size(), s.id);
-                requeue(victim, model);
+                requeue(victim);
                 preempted = true;
                 if (victim == s) {
                     n = 0;
@@ -251,8 +247,8 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /** Frees the sequence's cache and puts it at the head of the queue, to be prefilled again from its tokens. */
-    private void requeue(Sequence s, DeepseekModel from) {
-        from.release(s.id);
+    private void requeue(Sequence s) {
+        model.release(s.id);
         s.cached = 0;
         waiting.addFirst(s);
         waitingCount.incrementAndGet();
@@ -271,6 +267,15 @@ public final class Scheduler implements AutoCloseable {
         float[] logits;
         try {
             logits = model.forward(chunks, tokens, false, observer);
+        } catch (SequencesLostException e) {
+            log.warn("{}; recomputing them", e.getMessage());
+            for (int i = running.size() - 1; i >= 0; i--) {
+                if (e.sequences().contains(running.get(i).id)) {
+                    requeue(running.remove(i));
+                    retried.incrementAndGet();
+                }
+            }
+            return;
         } catch (RuntimeException e) {
             log.warn("A step of {} sequences failed: {}", batch.size(), e.getMessage());
             for (Scheduled b : batch) {
@@ -287,6 +292,7 @@ public final class Scheduler implements AutoCloseable {
                 sampleNext(s, logits, i * vocab, vocab);
             }
         }
+        host.stepCompleted();
     }
 
     private void sampleNext(Sequence s, float[] logits, int offset, int vocab) {

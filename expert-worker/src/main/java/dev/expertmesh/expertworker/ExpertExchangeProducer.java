@@ -3,6 +3,7 @@ package dev.expertmesh.expertworker;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
+import dev.expertmesh.placement.EpochWindow;
 import dev.expertmesh.proto.ExpertBatch;
 import dev.expertmesh.proto.ExpertExchange;
 import dev.expertmesh.transport.AppMetadata;
@@ -17,8 +18,8 @@ import org.apache.arrow.vector.FixedSizeBinaryVector;
 
 /**
  * Answers expert requests: each batch's rows through the experts named beside them, one weighted
- * sum per row. A batch of another placement epoch than this worker's is refused, since its routes
- * may name experts that moved.
+ * sum per row. A batch of a placement epoch outside the worker's window is refused, since its
+ * routes may name experts that moved.
  */
 final class ExpertExchangeProducer extends NoOpFlightProducer {
     private final String name;
@@ -26,8 +27,8 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
     private final BufferAllocator allocator;
     private volatile Assignment assignment;
 
-    /** The experts this worker serves, and the shard-map epoch that placed them here. */
-    record Assignment(ExpertStage experts, long epoch) {
+    /** The experts this worker serves, and the shard-map epochs whose batches they answer. */
+    record Assignment(ExpertStage experts, EpochWindow epochs) {
     }
 
     ExpertExchangeProducer(String name, Assignment assignment, int dim, BufferAllocator allocator) {
@@ -37,30 +38,23 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
         this.allocator = allocator;
     }
 
-    /** From now on, serve these experts for batches of their epoch. */
+    /** From now on, serve these experts for batches of the assignment's epochs. */
     void assign(Assignment next) {
         assignment = next;
     }
 
     @Override
     public void doExchange(CallContext context, FlightStream reader, ServerStreamListener writer) {
-        ExpertExchange command;
         try {
-            command = ExpertExchange.parseFrom(reader.getDescriptor().getCommand());
+            ExpertExchange.parseFrom(reader.getDescriptor().getCommand());
         } catch (InvalidProtocolBufferException e) {
             writer.error(CallStatus.INVALID_ARGUMENT.withDescription(name + ": the command is not an ExpertExchange").toRuntimeException());
-            return;
-        }
-        if (command.getEpoch() != assignment.epoch()) {
-            writer.error(staleEpoch(command.getEpoch()).toRuntimeException());
             return;
         }
         ExchangeResponder.serve(name, reader, writer, allocator, (request, metadata, reply) -> {
             ExpertBatch batch = AppMetadata.read(metadata, ExpertBatch.parser(), "ExpertBatch");
             Assignment current = assignment;
-            if (batch.getEpoch() != current.epoch()) {
-                throw staleEpoch(batch.getEpoch()).toRuntimeException();
-            }
+            current.epochs().check(batch.getEpoch());
             float[] x = HiddenRows.read((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), dim);
             ExpertRoutes routes = ExpertSlots.read((FixedSizeBinaryVector) request.getVector(ExpertSlots.IDS),
                     (FixedSizeBinaryVector) request.getVector(ExpertSlots.WEIGHTS));
@@ -68,10 +62,5 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
             HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), sums, dim);
             reply.setRowCount(routes.tokens());
         });
-    }
-
-    private CallStatus staleEpoch(long sent) {
-        return CallStatus.INVALID_ARGUMENT.withDescription(name + ": refused a batch of placement epoch " + sent
-                + "; this worker serves epoch " + assignment.epoch() + " (the sender's shard map is stale)");
     }
 }

@@ -6,30 +6,45 @@ import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.membership.Subscription;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.placement.EpochWindow;
+import dev.expertmesh.placement.HostedExperts;
+import dev.expertmesh.placement.ShardMap;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
-import dev.expertmesh.shardmap.ShardMap;
 import dev.expertmesh.shardmap.ShardMapStore;
-import dev.expertmesh.transport.HostedExperts;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * The expert-worker role: a Flight server that joins the cluster, serves nothing until the
  * coordinator's shard map places experts on it, then loads exactly those (and the shared experts
- * and dense MLPs) and announces the epoch it serves.
+ * and dense MLPs) and announces the epoch it has loaded. A new map is loaded beside the experts of
+ * the one served, so batches of both are answered until the coordinator flips to the new one; only
+ * then are the experts it no longer places here dropped.
  */
 public final class ExpertWorkerNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ExpertWorkerNode.class);
+    /** How long a stopping worker waits for the coordinator to stop routing to it. */
+    static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
     private final ExpertWorkerServer server;
     private final ClusterMember member;
     private final ShardMapStore shardMaps;
-    private final Subscription subscription;
+    /** Maps from the serving epoch on, by epoch; touched on the store's event thread, and read under this lock when draining. */
+    private final SortedMap<Long, ShardMap> retained = new TreeMap<>();
+    private long serving = ShardMap.UNPUBLISHED;
+    private Subscription maps;
+    private Subscription flips;
 
-    private ExpertWorkerNode(ExpertWorkerServer server, ClusterMember member, ShardMapStore shardMaps, Subscription subscription) {
+    private ExpertWorkerNode(ExpertWorkerServer server, ClusterMember member, ShardMapStore shardMaps) {
         this.server = server;
         this.member = member;
         this.shardMaps = shardMaps;
-        this.subscription = subscription;
     }
 
     /** {@code weights} and {@code device} must outlive the node; it announces the device and its memory for weights. */
@@ -43,16 +58,40 @@ public final class ExpertWorkerNode implements AutoCloseable {
                     .setRole(Role.EXPERT_WORKER).setHost(options.host()).setPort(server.port())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
-            ClusterMember self = member;
-            Subscription subscription = shardMaps.subscribe(map -> {
-                server.assign(new HostedExperts(map.routedByLayer(self.nodeId())), map.epoch());
-                self.announceLoadedEpoch(map.epoch());
-            });
-            return new ExpertWorkerNode(server, member, shardMaps, subscription);
+            ExpertWorkerNode node = new ExpertWorkerNode(server, member, shardMaps);
+            node.flips = shardMaps.subscribeServing(node::flipped);
+            node.maps = shardMaps.subscribe(node::published);
+            return node;
         } catch (RuntimeException e) {
             closeAll(server, member, shardMaps);
             throw e;
         }
+    }
+
+    /** A new map: load what it places here beside what is served now, and say so. */
+    private synchronized void published(ShardMap map) {
+        retained.put(map.epoch(), map);
+        reassign();
+        member.announceLoadedEpoch(map.epoch());
+    }
+
+    /** The coordinator serves with {@code epoch} now: drop the experts only older maps placed here. */
+    private synchronized void flipped(long epoch) {
+        serving = epoch;
+        if (retained.isEmpty() || retained.lastKey() < epoch) {
+            // A flip seen before its map (a worker that just joined): the map follows, and loads then.
+            return;
+        }
+        retained.headMap(epoch).clear();
+        reassign();
+        notifyAll();
+    }
+
+    private void reassign() {
+        HostedExperts union = HostedExperts.union(retained.values().stream()
+                .map(map -> new HostedExperts(map.routedByLayer(member.nodeId()))).toList());
+        long oldest = Math.max(serving, retained.firstKey());
+        server.assign(union, new EpochWindow(oldest, retained.lastKey()));
     }
 
     public String nodeId() {
@@ -63,11 +102,47 @@ public final class ExpertWorkerNode implements AutoCloseable {
         return server.port();
     }
 
-    /** Leaves the cluster first, so the coordinator stops routing here, then stops serving. */
+    /**
+     * Stops gracefully: announces that it drains, so the coordinator places its experts elsewhere, and
+     * waits (at most {@link #DRAIN_TIMEOUT}) until the map the cluster serves with leaves it out; then
+     * leaves the cluster and stops serving. The last expert worker has nobody to hand over to and stops at once.
+     */
     @Override
     public void close() {
-        subscription.close();
+        if (member.members().stream().anyMatch(m -> m.getRole() == Role.EXPERT_WORKER && !m.getNodeId().equals(nodeId()))) {
+            member.announceDraining();
+            long start = System.nanoTime();
+            if (awaitDrained(start + DRAIN_TIMEOUT.toNanos())) {
+                log.info("Expert worker {} drained in {} ms", nodeId(), (System.nanoTime() - start) / 1_000_000);
+            } else {
+                log.warn("Expert worker {} still in the served shard map after {} s; stopping anyway", nodeId(), DRAIN_TIMEOUT.toSeconds());
+            }
+        }
+        maps.close();
+        flips.close();
         closeAll(server, member, shardMaps);
+    }
+
+    private synchronized boolean awaitDrained(long deadlineNanos) {
+        while (!drained()) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            try {
+                wait(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The served map leaves this worker out: nothing is routed here any more. */
+    private boolean drained() {
+        ShardMap served = retained.get(serving);
+        return served != null && !served.workers().contains(nodeId());
     }
 
     private static void closeAll(ExpertWorkerServer server, ClusterMember member, ShardMapStore shardMaps) {

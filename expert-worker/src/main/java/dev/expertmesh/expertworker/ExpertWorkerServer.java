@@ -5,7 +5,8 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.transport.FlightEndpoint;
-import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.placement.EpochWindow;
+import dev.expertmesh.placement.HostedExperts;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -20,7 +21,7 @@ import java.util.stream.Collectors;
 
 /**
  * An expert worker: a Flight server hosting some routed experts of a checkpoint (and every shared
- * expert and dense MLP) for one placement epoch.
+ * expert and dense MLP) for a window of placement epochs.
  */
 public final class ExpertWorkerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ExpertWorkerServer.class);
@@ -49,7 +50,7 @@ public final class ExpertWorkerServer implements AutoCloseable {
         ExpertLoader experts = null;
         try {
             experts = device.experts(weights, config, arena);
-            var producer = new ExpertExchangeProducer(name, load(experts, hosted, epoch), config.hiddenSize(), allocator);
+            var producer = new ExpertExchangeProducer(name, load(experts, hosted, new EpochWindow(epoch, epoch)), config.hiddenSize(), allocator);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer);
             log.info("Expert worker {} serves epoch {} on {} ({}) with routed experts {}", name, epoch, endpoint.location().getUri(),
                     device.name(), describe(hosted));
@@ -64,14 +65,18 @@ public final class ExpertWorkerServer implements AutoCloseable {
         }
     }
 
-    /** Loads the experts a new shard map places here (on a GPU: only those not there yet), then serves them for batches of its epoch. */
-    public void assign(HostedExperts hosted, long epoch) {
-        producer.assign(load(experts, hosted, epoch));
-        log.info("Expert worker {} serves epoch {} with routed experts {}", endpoint.name(), epoch, describe(hosted));
+    /**
+     * Loads {@code hosted} (on a GPU: uploads those not there yet, frees those left out), then serves
+     * them for batches of the window's epochs.
+     */
+    public void assign(HostedExperts hosted, EpochWindow epochs) {
+        producer.assign(load(experts, hosted, epochs));
+        log.info("Expert worker {} serves epochs {}..{} with routed experts {}", endpoint.name(), epochs.serving(), epochs.loaded(),
+                describe(hosted));
     }
 
-    private static ExpertExchangeProducer.Assignment load(ExpertLoader experts, HostedExperts hosted, long epoch) {
-        return new ExpertExchangeProducer.Assignment(experts.load(hosted.routedByLayer()), epoch);
+    private static ExpertExchangeProducer.Assignment load(ExpertLoader experts, HostedExperts hosted, EpochWindow epochs) {
+        return new ExpertExchangeProducer.Assignment(experts.load(hosted.routedByLayer()), epochs);
     }
 
     /** Layer by layer, runs of expert ids as ranges: "1:[0-7] 2:[0-7]", or "none". */

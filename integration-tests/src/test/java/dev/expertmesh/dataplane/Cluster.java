@@ -4,7 +4,9 @@ import dev.expertmesh.attentionworker.AttentionWorkerServer;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.dispatch.DispatchPlan;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
+import dev.expertmesh.coordinator.dispatch.ExpertFailover;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.CpuDevice;
@@ -12,7 +14,8 @@ import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.placement.EpochWindow;
+import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
 
@@ -65,7 +68,7 @@ final class Cluster implements AutoCloseable {
     ExpertPeer reassign(String name, HostedExperts hosted, long epoch) {
         ExpertWorkerServer worker = servers.stream().filter(s -> s instanceof ExpertWorkerServer w && w.name().equals(name))
                 .map(ExpertWorkerServer.class::cast).findFirst().orElseThrow(() -> new IllegalArgumentException("no expert worker " + name));
-        worker.assign(hosted, epoch);
+        worker.assign(hosted, new EpochWindow(epoch, epoch));
         return new ExpertPeer(Peer.of(worker.name(), "127.0.0.1", worker.port()), hosted);
     }
 
@@ -99,7 +102,8 @@ final class Cluster implements AutoCloseable {
     Coordinator coordinator(List<Peer> attention, List<ExpertPeer> experts, long epoch, TransportOptions options) {
         Arena arena = Arena.ofShared();
         TensorSource coordinatorWeights = Checkpoint.open(modelDir);
-        DistributedModel model = DistributedModel.connect(coordinatorWeights, config, new CpuBackend(), arena, attention, experts, epoch, options);
+        DistributedModel model = DistributedModel.connect(coordinatorWeights, config, new CpuBackend(), arena, attention,
+                DispatchPlan.of(config, epoch, experts), options, ExpertFailover.REPLICAS, lost -> { });
         return new Coordinator(Engine.around(model.model(), () -> {
             model.close();
             arena.close();

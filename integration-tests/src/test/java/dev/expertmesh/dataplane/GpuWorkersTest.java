@@ -26,7 +26,7 @@ import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.sampling.SamplingParams;
-import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
 import org.junit.jupiter.api.Tag;

@@ -17,6 +17,7 @@ import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.tokenizer.Tokenizer;
@@ -63,7 +64,7 @@ final class LoopbackCluster implements AutoCloseable {
         MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuDevice(),
-                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32),
+                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), new PlacementPolicy.Contiguous(),
                 new ServingOptions(model, tokenizer, limits, 0));
         nodes.add(coordinator);
         nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks));

@@ -10,6 +10,7 @@ import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.transport.TransportOptions;
 import picocli.CommandLine.Mixin;
@@ -17,6 +18,7 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -32,14 +34,15 @@ final class ClusterOptions {
      */
     static final int DEFAULT_CACHE_BLOCKS = 1024;
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
-            "transport", "micro-batches", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
+            "transport", "micro-batches", "reply-timeout-ms", "redundant-experts", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
             "max-num-batched-tokens", "max-waiting-requests", "http-port");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
     String model;
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
-            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, cache-blocks, block-tokens, served-model-name, "
+            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, redundant-experts, cache-blocks, "
+            + "block-tokens, served-model-name, "
             + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port. Flags win over it.")
     Path config;
 
@@ -70,6 +73,15 @@ final class ClusterOptions {
     @Option(names = "--micro-batches", paramLabel = "N", description = "Coordinator: micro-batches a step is split into so "
             + "that one's attention overlaps another's experts; 1 turns it off. Default: 2.")
     Integer microBatches;
+
+    @Option(names = "--reply-timeout-ms", paramLabel = "MS", description = "Coordinator: how long a worker may take to answer "
+            + "one message before it is declared failed and routed around. Default: 10000.")
+    Integer replyTimeoutMs;
+
+    @Option(names = "--redundant-experts", paramLabel = "R", description = "Coordinator: extra replicas of routed experts per MoE "
+            + "layer, on the expert workers hosting the fewest, so that a failed worker's experts are served at once by "
+            + "another. Default: 0.")
+    Integer redundantExperts;
 
     @Option(names = "--cache-blocks", paramLabel = "N", description = "Attention worker: latent cache blocks. Default: 1024.")
     Integer cacheBlocks;
@@ -153,14 +165,18 @@ final class ClusterOptions {
     }
 
     TransportOptions transport() {
-        return transport(text(transport, "transport", "bf16"), number(microBatches, "micro-batches", TransportOptions.DEFAULT.microBatches()));
+        return transport(text(transport, "transport", "bf16"), number(microBatches, "micro-batches", TransportOptions.DEFAULT.microBatches()),
+                number(replyTimeoutMs, "reply-timeout-ms", (int) TransportOptions.DEFAULT.replyTimeout().toMillis()));
     }
 
-    static TransportOptions transport(String type, int microBatches) {
+    static TransportOptions transport(String type, int microBatches, int replyTimeoutMs) {
         if (microBatches < 1) {
             throw new IllegalArgumentException("--micro-batches " + microBatches + ": expected 1 (no overlap) or more");
         }
-        return TransportOptions.DEFAULT.withMicroBatches(microBatches).withHiddenType(switch (type) {
+        if (replyTimeoutMs < 1) {
+            throw new IllegalArgumentException("--reply-timeout-ms " + replyTimeoutMs + ": expected a positive number of milliseconds");
+        }
+        return TransportOptions.DEFAULT.withMicroBatches(microBatches).withReplyTimeout(Duration.ofMillis(replyTimeoutMs)).withHiddenType(switch (type) {
             case "bf16" -> HiddenType.BF16;
             case "fp32" -> HiddenType.FP32;
             default -> throw new IllegalArgumentException("--transport " + type + ": expected bf16 or fp32");
@@ -182,6 +198,17 @@ final class ClusterOptions {
     static String servedName(String model) {
         Path name = Path.of(model).toAbsolutePath().normalize().getFileName();
         return name == null ? model : name.toString();
+    }
+
+    PlacementPolicy placement() {
+        return placement(number(redundantExperts, "redundant-experts", 0));
+    }
+
+    static PlacementPolicy placement(int redundantExperts) {
+        if (redundantExperts < 0) {
+            throw new IllegalArgumentException("--redundant-experts " + redundantExperts + ": expected 0 (no replicas) or more");
+        }
+        return new PlacementPolicy.Contiguous(redundantExperts);
     }
 
     int cacheBlocks() {

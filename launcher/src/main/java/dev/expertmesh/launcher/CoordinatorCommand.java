@@ -29,7 +29,7 @@ final class CoordinatorCommand implements Callable<Integer> {
         ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
         CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), device,
-                cluster.transport(), serving);
+                cluster.transport(), cluster.placement(), serving);
         Serving.untilStopped(() -> {
             node.close();
             source.close();

@@ -12,6 +12,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.tokenizer.Tokenizer;
 import dev.expertmesh.transport.TransportOptions;
 import picocli.CommandLine.Command;
@@ -63,6 +64,10 @@ final class LocalCommand implements Callable<Integer> {
             + "that one's attention overlaps another's experts; 1 turns it off. Default: ${DEFAULT-VALUE}.")
     int microBatches;
 
+    @Option(names = "--redundant-experts", defaultValue = "0", paramLabel = "R", description = "Extra replicas of routed experts "
+            + "per MoE layer, on the expert workers hosting the fewest. Default: ${DEFAULT-VALUE}.")
+    int redundantExperts;
+
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE", description = "Where every node computes: cpu, cuda, "
             + "cuda:N, or auto (cuda:0 when there is a GPU, else cpu). Default: ${DEFAULT-VALUE}.")
     String device;
@@ -81,7 +86,9 @@ final class LocalCommand implements Callable<Integer> {
         if (expertWorkers < 1 || attentionWorkers < 1) {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
-        TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches);
+        TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches,
+                (int) TransportOptions.DEFAULT.replyTimeout().toMillis());
+        PlacementPolicy placement = ClusterOptions.placement(redundantExperts);
         ComputeDevice stages = DeviceStages.open(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
         List<AutoCloseable> started = new ArrayList<>();
@@ -97,7 +104,7 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    stages, transportOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
+                    stages, transportOptions, placement, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
                     httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {

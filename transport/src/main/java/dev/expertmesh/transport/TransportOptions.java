@@ -30,6 +30,10 @@ public record TransportOptions(HiddenType hiddenType, Duration replyTimeout, int
         return new TransportOptions(type, replyTimeout, microBatches);
     }
 
+    public TransportOptions withReplyTimeout(Duration timeout) {
+        return new TransportOptions(hiddenType, timeout, microBatches);
+    }
+
     public TransportOptions withMicroBatches(int count) {
         return new TransportOptions(hiddenType, replyTimeout, count);
     }

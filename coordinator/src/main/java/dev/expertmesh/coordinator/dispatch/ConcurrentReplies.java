@@ -15,45 +15,70 @@ import java.util.function.Supplier;
 
 /**
  * Sends to several peers at once and collects every reply, waiting for all of them even when one
- * fails (a stream must be idle before its next message), then reports the first failure.
+ * fails (a stream must be idle before its next message).
  */
 final class ConcurrentReplies {
     /** Past the streams' own reply deadline, for the time a cancelled stream takes to unwind. */
     private static final Duration UNWIND = Duration.ofSeconds(5);
 
+    /** Each call's reply, or the failure of its peer instead. */
+    record Settled<T>(List<T> replies, List<PeerFailureException> failures) {
+        boolean failed(int call) {
+            return failures.get(call) != null;
+        }
+
+        /** The replies, or the first failure thrown. */
+        List<T> orThrow() {
+            for (PeerFailureException failure : failures) {
+                if (failure != null) {
+                    throw failure;
+                }
+            }
+            return replies;
+        }
+    }
+
     private ConcurrentReplies() {
     }
 
     static <T> List<T> await(ExecutorService senders, Duration replyTimeout, List<Peer> peers, List<Supplier<T>> calls) {
+        return settle(senders, replyTimeout, peers, calls).orThrow();
+    }
+
+    static <T> Settled<T> settle(ExecutorService senders, Duration replyTimeout, List<Peer> peers, List<Supplier<T>> calls) {
         List<Future<T>> futures = new ArrayList<>(calls.size());
         for (Supplier<T> call : calls) {
             futures.add(senders.submit(call::get));
         }
         long deadline = System.nanoTime() + replyTimeout.plus(UNWIND).toNanos();
         List<T> replies = new ArrayList<>(calls.size());
-        RuntimeException failure = null;
+        List<PeerFailureException> failures = new ArrayList<>(calls.size());
+        RuntimeException local = null;
         for (int i = 0; i < futures.size(); i++) {
+            T reply = null;
+            PeerFailureException failure = null;
             try {
-                replies.add(futures.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+                reply = futures.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (ExecutionException e) {
-                replies.add(null);
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException r ? r : new PeerFailureException(peers.get(i), "failed", e.getCause());
+                switch (e.getCause()) {
+                    case PeerFailureException p -> failure = p;
+                    // A fault on this side (a bad row, a bug) is not the peer's: it fails the step as it is.
+                    case RuntimeException r -> local = local == null ? r : local;
+                    default -> failure = new PeerFailureException(peers.get(i), "failed", e.getCause());
                 }
             } catch (TimeoutException e) {
                 futures.get(i).cancel(true);
-                replies.add(null);
-                if (failure == null) {
-                    failure = new PeerFailureException(peers.get(i), "no reply within " + replyTimeout.plus(UNWIND), e);
-                }
+                failure = new PeerFailureException(peers.get(i), "no reply within " + replyTimeout.plus(UNWIND), e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for " + peers, e);
             }
+            replies.add(reply);
+            failures.add(failure);
         }
-        if (failure != null) {
-            throw failure;
+        if (local != null) {
+            throw local;
         }
-        return replies;
+        return new Settled<>(replies, failures);
     }
 }

@@ -9,20 +9,25 @@ import dev.expertmesh.transport.TransportOptions;
 
 import java.lang.foreign.Arena;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * A DeepseekModel whose attention and experts run on workers: the coordinator holds only the
  * embeddings, norms, routers and lm_head, and splits each step into the options' micro-batches.
- * Closing it closes the connections, not the workers.
+ * The workers behind the stages change while it serves. Closing it closes the connections, not the workers.
  */
 public record DistributedModel(DeepseekModel model, RemoteAttentionStage attention, RemoteExpertStage experts) implements AutoCloseable {
 
+    /**
+     * @param failover         where the expert stage re-sends the share of a worker that failed
+     * @param attentionLost    hears of each attention worker lost after a failed call
+     */
     public static DistributedModel connect(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
-                                           List<Peer> attentionWorkers, List<ExpertPeer> expertWorkers, long epoch,
-                                           TransportOptions options) {
-        RemoteAttentionStage attention = new RemoteAttentionStage(config, attentionWorkers, options);
+                                           List<Peer> attentionWorkers, DispatchPlan plan, TransportOptions options,
+                                           ExpertFailover failover, Consumer<Peer> attentionLost) {
+        RemoteAttentionStage attention = new RemoteAttentionStage(config, attentionWorkers, options, attentionLost);
         try {
-            RemoteExpertStage experts = new RemoteExpertStage(config, expertWorkers, epoch, options);
+            RemoteExpertStage experts = new RemoteExpertStage(config, plan, options, failover);
             try {
                 return new DistributedModel(DeepseekModel.load(weights, config, backend, arena, attention, experts, options.microBatches()), attention, experts);
             } catch (RuntimeException e) {

@@ -1,6 +1,6 @@
 package dev.expertmesh.coordinator.dispatch;
 
-import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.transport.Peer;
 
 /** An expert worker and the routed experts it hosts. */

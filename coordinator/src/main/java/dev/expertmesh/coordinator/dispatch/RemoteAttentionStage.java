@@ -5,6 +5,7 @@ import dev.expertmesh.attention.AttentionStage;
 import dev.expertmesh.attention.BlockLedger;
 import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.SequenceChunk;
+import dev.expertmesh.attention.SequencesLostException;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.AttentionBatch;
 import dev.expertmesh.proto.AttentionCapacity;
@@ -26,9 +27,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -36,70 +42,104 @@ import java.util.stream.IntStream;
 /**
  * The attention stage on attention workers. A sequence stays on the worker it was first given
  * (its latent cache lives there): the one with the most free cache blocks when it starts. This
- * coordinator keeps each worker's block ledger, learnt from the worker when the stage connects. Each
+ * coordinator keeps each worker's block ledger, learnt from the worker when it is added. Each
  * worker gets one message per layer with its sequences' rows; workers return the attention output
  * and the residual is added here, so the residual stream keeps fp32 whatever the transport. Each
  * micro-batch has its own stream to every worker, so micro-batches are in flight together.
+ *
+ * <p>Workers come and go between steps. A worker that fails a call is lost with its caches: its
+ * sequences are reported lost, to be recomputed from their tokens on the workers left, and it is
+ * never sent anything again.
  */
 public final class RemoteAttentionStage implements AttentionStage, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RemoteAttentionStage.class);
 
     private final ModelConfig config;
-    private final List<Peer> peers;
-    /** streams[microBatch][worker]. */
-    private final List<List<ExchangeStream>> streams;
     private final PeerConnections connections;
+    private final FlightDescriptor descriptor;
     private final TransportOptions options;
-    private final Map<Long, Integer> workerOfSequence = new ConcurrentHashMap<>();
-    /** ledgers[worker]. */
-    private final List<BlockLedger> ledgers;
+    private final Consumer<Peer> onLost;
+    private final List<Worker> workers = new CopyOnWriteArrayList<>();
+    private final Map<Long, Worker> workerOfSequence = new ConcurrentHashMap<>();
+    /** Sequences whose cache went with a lost worker, until the scheduler frees them to recompute them. */
+    private final Set<Long> lost = ConcurrentHashMap.newKeySet();
+    /** streams.get(microBatch): one per worker, opened at its first message. */
+    private final List<Map<Peer, ExchangeStream>> streams;
     /** Steps each micro-batch has been in, for the workers' logs. */
     private final long[] steps;
 
-    public RemoteAttentionStage(ModelConfig config, List<Peer> workers, TransportOptions options) {
+    /** A worker and the blocks this coordinator has set aside on it. */
+    private record Worker(Peer peer, BlockLedger ledger) {
+    }
+
+    /** Connects to {@code workers}; {@code onLost} hears of each worker lost after a failed call. */
+    public RemoteAttentionStage(ModelConfig config, List<Peer> workers, TransportOptions options, Consumer<Peer> onLost) {
         if (workers.isEmpty()) {
             throw new IllegalArgumentException("the attention stage needs at least one attention worker");
         }
         this.config = config;
-        this.peers = List.copyOf(workers);
         this.options = options;
+        this.onLost = onLost;
         this.connections = new PeerConnections(options.replyTimeout());
-        FlightDescriptor descriptor = FlightDescriptor.command(AttentionExchange.getDefaultInstance().toByteArray());
-        this.streams = IntStream.range(0, options.microBatches())
-                .mapToObj(m -> peers.stream()
-                        .map(p -> connections.stream(p, descriptor, DataPlaneSchemas.hidden(config.hiddenSize(), options.hiddenType())))
-                        .toList())
-                .toList();
+        this.descriptor = FlightDescriptor.command(AttentionExchange.getDefaultInstance().toByteArray());
+        this.streams = IntStream.range(0, options.microBatches()).mapToObj(m -> (Map<Peer, ExchangeStream>) new ConcurrentHashMap<Peer, ExchangeStream>()).toList();
         this.steps = new long[options.microBatches()];
-        this.ledgers = peers.stream().map(peer -> {
-            AttentionCapacity capacity = capacity(peer);
-            return new BlockLedger(capacity.getBlockTokens(), capacity.getTotalBlocks(), capacity.getTotalBlocks() - capacity.getFreeBlocks());
-        }).toList();
+        workers.forEach(this::add);
+    }
+
+    /** Gives new sequences to {@code peer} too, from the next step on. */
+    public synchronized void add(Peer peer) {
+        AttentionCapacity capacity = capacity(peer);
+        workers.add(new Worker(peer, new BlockLedger(capacity.getBlockTokens(), capacity.getTotalBlocks(),
+                capacity.getTotalBlocks() - capacity.getFreeBlocks())));
+        log.debug("Attention worker {} added with {} of {} blocks free", peer, capacity.getFreeBlocks(), capacity.getTotalBlocks());
+    }
+
+    public List<Peer> peers() {
+        return workers.stream().map(Worker::peer).toList();
+    }
+
+    /**
+     * Stops using {@code peer}: the sequences it held are lost (the next step that has one of them
+     * reports them) and nothing is sent to it again. Returns how many it held.
+     */
+    public synchronized int lose(Peer peer) {
+        Worker worker = workers.stream().filter(w -> w.peer().equals(peer)).findFirst().orElse(null);
+        if (worker == null) {
+            return 0;
+        }
+        workers.remove(worker);
+        List<Long> held = workerOfSequence.entrySet().stream().filter(e -> e.getValue() == worker).map(Map.Entry::getKey).toList();
+        held.forEach(workerOfSequence::remove);
+        lost.addAll(held);
+        log.warn("Attention worker {} lost with the caches of {} sequences", peer, held.size());
+        onLost.accept(peer);
+        return held.size();
     }
 
     @Override
     public synchronized boolean reserve(long sequenceId, int tokens) {
-        Integer worker = workerOfSequence.get(sequenceId);
+        if (lost.contains(sequenceId)) {
+            // Its step reports it lost and it is recomputed: nothing to set aside for a cache that is gone.
+            return true;
+        }
+        Worker worker = workerOfSequence.get(sequenceId);
         if (worker != null) {
-            return ledgers.get(worker).reserve(sequenceId, tokens);
+            return worker.ledger().reserve(sequenceId, tokens);
         }
-        int roomiest = 0;
-        for (int w = 1; w < ledgers.size(); w++) {
-            if (ledgers.get(w).usage().freeBlocks() > ledgers.get(roomiest).usage().freeBlocks()) {
-                roomiest = w;
-            }
-        }
-        if (!ledgers.get(roomiest).reserve(sequenceId, tokens)) {
+        Worker roomiest = workers.stream().max((a, b) -> Long.compare(a.ledger().usage().freeBlocks(), b.ledger().usage().freeBlocks()))
+                .orElseThrow(() -> new IllegalStateException("no attention worker is left to hold the cache of a sequence"));
+        if (!roomiest.ledger().reserve(sequenceId, tokens)) {
             return false;
         }
         workerOfSequence.put(sequenceId, roomiest);
-        log.debug("Sequence {} goes to {}", sequenceId, peers.get(roomiest));
+        log.debug("Sequence {} goes to {}", sequenceId, roomiest.peer());
         return true;
     }
 
     @Override
     public CacheUsage cacheUsage() {
-        return ledgers.stream().map(BlockLedger::usage).reduce(CacheUsage::plus).orElseThrow();
+        return workers.stream().map(w -> w.ledger().usage()).reduce(CacheUsage::plus).orElse(new CacheUsage(1, 0, 0));
     }
 
     @Override
@@ -107,41 +147,43 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         if (layer == 0) {
             steps[microBatch]++;
         }
+        if (chunks.stream().anyMatch(c -> lost.contains(c.sequenceId()))) {
+            throw new SequencesLostException(lost, "their attention worker was lost in an earlier step");
+        }
         assignNewSequences(chunks);
         int dim = config.hiddenSize();
-        List<List<SequenceChunk>> chunksOf = new ArrayList<>();
-        List<List<Integer>> rowsOf = new ArrayList<>();
-        for (int w = 0; w < peers.size(); w++) {
-            chunksOf.add(new ArrayList<>());
-            rowsOf.add(new ArrayList<>());
-        }
+        Map<Worker, List<SequenceChunk>> chunksOf = new LinkedHashMap<>();
+        Map<Worker, List<Integer>> rowsOf = new LinkedHashMap<>();
         int row = 0;
         for (SequenceChunk chunk : chunks) {
-            int w = workerOfSequence.get(chunk.sequenceId());
-            chunksOf.get(w).add(chunk);
+            Worker w = workerOfSequence.get(chunk.sequenceId());
+            chunksOf.computeIfAbsent(w, _ -> new ArrayList<>()).add(chunk);
+            List<Integer> rows = rowsOf.computeIfAbsent(w, _ -> new ArrayList<>());
             for (int t = 0; t < chunk.length(); t++) {
-                rowsOf.get(w).add(row++);
+                rows.add(row++);
             }
         }
-        List<Peer> targets = new ArrayList<>();
-        List<Supplier<float[]>> calls = new ArrayList<>();
-        List<int[]> targetRows = new ArrayList<>();
-        for (int w = 0; w < peers.size(); w++) {
-            if (chunksOf.get(w).isEmpty()) {
-                continue;
+        List<Worker> targets = new ArrayList<>(chunksOf.keySet());
+        List<int[]> targetRows = targets.stream().map(w -> rowsOf.get(w).stream().mapToInt(Integer::intValue).toArray()).toList();
+        List<Supplier<float[]>> calls = IntStream.range(0, targets.size())
+                .<Supplier<float[]>>mapToObj(i -> () -> exchange(targets.get(i).peer(), layer, microBatch, chunksOf.get(targets.get(i)), hidden, targetRows.get(i)))
+                .toList();
+        ConcurrentReplies.Settled<float[]> settled = ConcurrentReplies.settle(connections.senders(), options.replyTimeout(),
+                targets.stream().map(Worker::peer).toList(), calls);
+        Set<String> failures = new HashSet<>();
+        for (int i = 0; i < targets.size(); i++) {
+            if (settled.failed(i)) {
+                lose(targets.get(i).peer());
+                failures.add(settled.failures().get(i).getMessage());
             }
-            int worker = w;
-            int[] rows = rowsOf.get(w).stream().mapToInt(Integer::intValue).toArray();
-            List<SequenceChunk> workerChunks = chunksOf.get(w);
-            targets.add(peers.get(w));
-            targetRows.add(rows);
-            calls.add(() -> exchange(worker, layer, microBatch, workerChunks, hidden, rows));
         }
-        List<float[]> outputs = ConcurrentReplies.await(connections.senders(), options.replyTimeout(), targets, calls);
+        if (!failures.isEmpty()) {
+            throw new SequencesLostException(lost, String.join("; ", failures));
+        }
         float[] out = hidden.clone();
-        for (int i = 0; i < outputs.size(); i++) {
+        for (int i = 0; i < targets.size(); i++) {
             int[] rows = targetRows.get(i);
-            float[] attended = outputs.get(i);
+            float[] attended = settled.replies().get(i);
             for (int r = 0; r < rows.length; r++) {
                 for (int c = 0; c < dim; c++) {
                     out[rows[r] * dim + c] += attended[r * dim + c];
@@ -151,8 +193,9 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         return out;
     }
 
-    private float[] exchange(int worker, int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden, int[] rows) {
-        ExchangeStream stream = streams.get(microBatch).get(worker);
+    private float[] exchange(Peer peer, int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden, int[] rows) {
+        ExchangeStream stream = streams.get(microBatch).computeIfAbsent(peer,
+                p -> connections.stream(p, descriptor, DataPlaneSchemas.hidden(config.hiddenSize(), options.hiddenType())));
         int dim = config.hiddenSize();
         VectorSchemaRoot request = stream.request();
         HiddenRows.write((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), hidden, rows, dim);
@@ -181,7 +224,10 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         if (fresh.isEmpty()) {
             return;
         }
-        List<AttentionCapacity> capacities = peers.stream().map(this::capacity).toList();
+        if (workers.isEmpty()) {
+            throw new IllegalStateException("no attention worker is left to hold the cache of a sequence");
+        }
+        List<AttentionCapacity> capacities = workers.stream().map(w -> capacity(w.peer())).toList();
         long[] free = capacities.stream().mapToLong(AttentionCapacity::getFreeBlocks).toArray();
         for (SequenceChunk chunk : fresh) {
             int best = 0;
@@ -192,8 +238,8 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
             }
             int blockTokens = capacities.get(best).getBlockTokens();
             free[best] -= (chunk.end() + blockTokens - 1) / blockTokens;
-            workerOfSequence.put(chunk.sequenceId(), best);
-            log.debug("Sequence {} goes to {}", chunk.sequenceId(), peers.get(best));
+            workerOfSequence.put(chunk.sequenceId(), workers.get(best));
+            log.debug("Sequence {} goes to {}", chunk.sequenceId(), workers.get(best).peer());
         }
     }
 
@@ -210,35 +256,34 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         }
     }
 
-    public List<Peer> peers() {
-        return peers;
-    }
-
+    /** Frees the sequence's cache; a worker that cannot be told is lost at its next call anyway. */
     @Override
     public void release(long sequenceId) {
-        Integer worker = workerOfSequence.remove(sequenceId);
+        lost.remove(sequenceId);
+        Worker worker = workerOfSequence.remove(sequenceId);
         if (worker == null) {
             return;
         }
-        ledgers.get(worker).release(sequenceId);
-        connections.doAction(peers.get(worker), new Action(DataPlaneActions.RELEASE,
-                ReleaseSequences.newBuilder().addSequenceIds(sequenceId).build().toByteArray()));
+        worker.ledger().release(sequenceId);
+        try {
+            connections.doAction(worker.peer(), new Action(DataPlaneActions.RELEASE,
+                    ReleaseSequences.newBuilder().addSequenceIds(sequenceId).build().toByteArray()));
+        } catch (PeerFailureException e) {
+            log.debug("Could not free sequence {} on {}: {}", sequenceId, worker.peer(), e.getMessage());
+        }
     }
 
-    /**
-     * Frees the caches of the sequences still held (the model is being replaced: they will be
-     * recomputed on the new one), one message per worker, then disconnects.
-     */
+    /** Frees the caches of the sequences still held, one message per worker, then disconnects. */
     @Override
     public void close() {
-        Map<Integer, List<Long>> held = workerOfSequence.entrySet().stream()
+        Map<Worker, List<Long>> held = workerOfSequence.entrySet().stream()
                 .collect(Collectors.groupingBy(Map.Entry::getValue, Collectors.mapping(Map.Entry::getKey, Collectors.toList())));
         held.forEach((worker, sequenceIds) -> {
             try {
-                connections.doAction(peers.get(worker), new Action(DataPlaneActions.RELEASE,
+                connections.doAction(worker.peer(), new Action(DataPlaneActions.RELEASE,
                         ReleaseSequences.newBuilder().addAllSequenceIds(sequenceIds).build().toByteArray()));
             } catch (RuntimeException e) {
-                log.debug("Could not free {} sequences on {} on closing", sequenceIds.size(), peers.get(worker), e);
+                log.debug("Could not free {} sequences on {} on closing", sequenceIds.size(), worker.peer(), e);
             }
         });
         workerOfSequence.clear();

@@ -18,70 +18,56 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.stream.IntStream;
 
 /**
  * The expert stage on expert workers. Each token goes once to each worker hosting one of its
- * experts, with only those experts' ids and weights; the shared expert rides with the token's
- * first routed expert, so it costs no extra message, and a dense layer's tokens are spread over
- * the workers. Every worker gets at most one message per layer, all sent at once, and the
- * coordinator adds up their per-token partial sums. Each micro-batch has its own stream to every
- * worker, so micro-batches are in flight together.
+ * experts, with only those experts' ids and weights; a routed expert with several replicas sends
+ * the token to one already carrying it, else to the one with the fewest rows so far; the shared
+ * expert rides with the token's first routed expert, so it costs no extra message, and a dense
+ * layer's tokens are spread over the workers. Every worker gets at most one message per layer,
+ * all sent at once, and the coordinator adds up their per-token partial sums. Each micro-batch has
+ * its own stream to every worker, so micro-batches are in flight together.
+ *
+ * <p>The plan is swapped whole between layer calls ({@link #use}). When workers fail a call, what
+ * they were sent is sent again, on the plan the failover gives, until every row is answered.
  */
 public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     private final ModelConfig config;
-    private final List<Peer> peers;
-    /** streams[microBatch][worker]. */
-    private final List<List<ExchangeStream>> streams;
     private final PeerConnections connections;
-    /** owners[layer][expert]: index of the hosting worker, for the routed experts of MoE layers. */
-    private final int[][] owners;
-    private final long epoch;
+    private final FlightDescriptor descriptor;
     private final TransportOptions options;
+    private final ExpertFailover failover;
+    /** streams.get(microBatch): one per worker, opened at its first message. */
+    private final List<Map<Peer, ExchangeStream>> streams;
     /** Steps each micro-batch has been in, for the workers' logs. */
     private final long[] steps;
+    private volatile DispatchPlan plan;
 
-    public RemoteExpertStage(ModelConfig config, List<ExpertPeer> workers, long epoch, TransportOptions options) {
-        if (workers.isEmpty()) {
-            throw new IllegalArgumentException("the expert stage needs at least one expert worker");
-        }
+    public RemoteExpertStage(ModelConfig config, DispatchPlan plan, TransportOptions options, ExpertFailover failover) {
         this.config = config;
-        this.epoch = epoch;
+        this.plan = plan;
         this.options = options;
-        this.owners = owners(config, workers);
-        this.peers = workers.stream().map(ExpertPeer::peer).toList();
+        this.failover = failover;
         this.connections = new PeerConnections(options.replyTimeout());
-        FlightDescriptor descriptor = FlightDescriptor.command(ExpertExchange.newBuilder().setEpoch(epoch).build().toByteArray());
-        this.streams = IntStream.range(0, options.microBatches())
-                .mapToObj(m -> peers.stream()
-                        .map(p -> connections.stream(p, descriptor, DataPlaneSchemas.expertRequest(config, options.hiddenType())))
-                        .toList())
-                .toList();
+        this.descriptor = FlightDescriptor.command(ExpertExchange.getDefaultInstance().toByteArray());
+        this.streams = IntStream.range(0, options.microBatches()).mapToObj(m -> (Map<Peer, ExchangeStream>) new ConcurrentHashMap<Peer, ExchangeStream>()).toList();
         this.steps = new long[options.microBatches()];
     }
 
-    private static int[][] owners(ModelConfig config, List<ExpertPeer> workers) {
-        int[][] owners = new int[config.numHiddenLayers()][];
-        for (int layer = 0; layer < owners.length; layer++) {
-            if (!config.isMoeLayer(layer)) {
-                continue;
-            }
-            owners[layer] = new int[config.nRoutedExperts()];
-            Arrays.fill(owners[layer], -1);
-            for (int w = workers.size() - 1; w >= 0; w--) {
-                for (int e : workers.get(w).experts().routed(layer)) {
-                    owners[layer][e] = w;
-                }
-            }
-            for (int e = 0; e < owners[layer].length; e++) {
-                if (owners[layer][e] < 0) {
-                    throw new IllegalArgumentException("routed expert " + e + " of layer " + layer + " is hosted by no expert worker");
-                }
-            }
-        }
-        return owners;
+    public DispatchPlan plan() {
+        return plan;
+    }
+
+    /** Dispatches by {@code next} from the next layer call on. */
+    public void use(DispatchPlan next) {
+        plan = next;
     }
 
     @Override
@@ -89,37 +75,71 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         if (layer == 0) {
             steps[microBatch]++;
         }
-        WorkerShares shares = split(layer, routes);
-        List<Peer> targets = new ArrayList<>();
-        List<Supplier<float[]>> calls = new ArrayList<>();
-        List<Integer> targetWorkers = new ArrayList<>();
-        for (int w = 0; w < peers.size(); w++) {
-            if (shares.rows[w] == 0) {
-                continue;
-            }
-            int worker = w;
-            targets.add(peers.get(w));
-            targetWorkers.add(w);
-            calls.add(() -> exchange(worker, layer, microBatch, x, shares));
-        }
-        List<float[]> partials = ConcurrentReplies.await(connections.senders(), options.replyTimeout(), targets, calls);
-        int dim = config.hiddenSize();
         float[] out = new float[x.length];
-        for (int i = 0; i < partials.size(); i++) {
-            int w = targetWorkers.get(i);
-            float[] partial = partials.get(i);
-            for (int r = 0; r < shares.rows[w]; r++) {
-                int to = shares.tokens[w][r] * dim;
-                for (int c = 0; c < dim; c++) {
-                    out[to + c] += partial[r * dim + c];
-                }
+        DispatchPlan current = plan;
+        ExpertRoutes pending = routes;
+        while (true) {
+            Shares shares = split(current, layer, pending);
+            Failures failures = send(current, shares, layer, microBatch, x, out);
+            if (failures == null) {
+                return out;
             }
+            pending = shares.routesOf(failures.workers(), pending);
+            current = recover(current, failures.peers(), failures.first());
         }
-        return out;
     }
 
-    private float[] exchange(int worker, int layer, int microBatch, float[] x, WorkerShares shares) {
-        ExchangeStream stream = streams.get(microBatch).get(worker);
+    /** The workers of a plan that failed their calls, and the first failure. */
+    private record Failures(Set<Integer> workers, Set<Peer> peers, PeerFailureException first) {
+    }
+
+    /** Sends every worker its share at once and adds the answers into {@code out}; null when all answered. */
+    private Failures send(DispatchPlan plan, Shares shares, int layer, int microBatch, float[] x, float[] out) {
+        List<Integer> targets = IntStream.range(0, shares.rows.length).filter(w -> shares.rows[w] > 0).boxed().toList();
+        List<Peer> peers = targets.stream().map(w -> plan.workers().get(w).peer()).toList();
+        List<Supplier<float[]>> calls = targets.stream()
+                .<Supplier<float[]>>map(w -> () -> exchange(plan.workers().get(w).peer(), layer, microBatch, plan.epoch(), x, shares, w))
+                .toList();
+        ConcurrentReplies.Settled<float[]> settled = ConcurrentReplies.settle(connections.senders(), options.replyTimeout(), peers, calls);
+        Set<Integer> failed = new HashSet<>();
+        Set<Peer> gone = new HashSet<>();
+        PeerFailureException first = null;
+        for (int i = 0; i < targets.size(); i++) {
+            if (settled.failed(i)) {
+                failed.add(targets.get(i));
+                gone.add(peers.get(i));
+                first = first == null ? settled.failures().get(i) : first;
+            } else {
+                addPartial(out, settled.replies().get(i), shares, targets.get(i));
+            }
+        }
+        return failed.isEmpty() ? null : new Failures(failed, gone, first);
+    }
+
+    /** The failover's plan, adopted for every later call unless a newer one came meanwhile. */
+    private synchronized DispatchPlan recover(DispatchPlan failed, Set<Peer> gone, PeerFailureException cause) {
+        DispatchPlan now = plan;
+        if (now != failed && now.workers().stream().noneMatch(w -> gone.contains(w.peer())) && now.uncovered().isEmpty()) {
+            return now;
+        }
+        DispatchPlan next = failover.recover(failed, gone, cause);
+        plan = next;
+        return next;
+    }
+
+    private void addPartial(float[] out, float[] partial, Shares shares, int worker) {
+        int dim = config.hiddenSize();
+        for (int r = 0; r < shares.rows[worker]; r++) {
+            int to = shares.tokens[worker][r] * dim;
+            for (int c = 0; c < dim; c++) {
+                out[to + c] += partial[r * dim + c];
+            }
+        }
+    }
+
+    private float[] exchange(Peer peer, int layer, int microBatch, long epoch, float[] x, Shares shares, int worker) {
+        ExchangeStream stream = streams.get(microBatch).computeIfAbsent(peer,
+                p -> connections.stream(p, descriptor, DataPlaneSchemas.expertRequest(config, options.hiddenType())));
         int rows = shares.rows[worker];
         int dim = config.hiddenSize();
         VectorSchemaRoot request = stream.request();
@@ -136,12 +156,26 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         return HiddenRows.read((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), dim);
     }
 
-    /** Each worker's rows: the tokens they are, and their experts there as [row, slots] ids and weights padded with -1. */
-    private record WorkerShares(int[] rows, int[][] tokens, int[][] ids, float[][] weights) {
+    /**
+     * Each worker's rows: the tokens they are, and their experts there as [row, slots] ids and
+     * weights padded with -1; and the worker each route slot went to.
+     */
+    private record Shares(int[] rows, int[][] tokens, int[][] ids, float[][] weights, int[] workerOfSlot) {
+
+        /** {@code routes} with only the slots sent to {@code workers} left, the others emptied. */
+        ExpertRoutes routesOf(Set<Integer> workers, ExpertRoutes routes) {
+            int[] ids = routes.expertIds().clone();
+            for (int slot = 0; slot < ids.length; slot++) {
+                if (ids[slot] >= 0 && !workers.contains(workerOfSlot[slot])) {
+                    ids[slot] = -1;
+                }
+            }
+            return new ExpertRoutes(routes.tokens(), routes.k(), ids, routes.weights());
+        }
     }
 
-    private WorkerShares split(int layer, ExpertRoutes routes) {
-        int workers = peers.size();
+    private Shares split(DispatchPlan plan, int layer, ExpertRoutes routes) {
+        int workers = plan.workers().size();
         int tokens = routes.tokens();
         int k = routes.k();
         int slots = DataPlaneSchemas.expertSlots(config);
@@ -151,15 +185,26 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         int[][] filled = new int[workers][tokens];
         int[][] ids = new int[workers][tokens * slots];
         float[][] weights = new float[workers][tokens * slots];
+        int[] workerOfSlot = new int[tokens * k];
+        Arrays.fill(workerOfSlot, -1);
         for (int w = 0; w < workers; w++) {
             Arrays.fill(rowOf[w], -1);
             Arrays.fill(ids[w], -1);
         }
         for (int t = 0; t < tokens; t++) {
-            int companion = companionWorker(layer, routes, t);
+            int companion = -1;
             for (int j = 0; j < k; j++) {
-                int id = routes.expertIds()[t * k + j];
-                int w = owners[layer] != null && id < config.nRoutedExperts() ? owners[layer][id] : companion;
+                int slot = t * k + j;
+                int id = routes.expertIds()[slot];
+                if (id < 0) {
+                    continue;
+                }
+                boolean routed = plan.isMoeLayer(layer) && id < config.nRoutedExperts();
+                int w = routed ? replicaFor(plan.replicas(layer, id), rowOf, rows, t)
+                        : companion >= 0 ? companion : t % workers;
+                if (routed && companion < 0) {
+                    companion = w;
+                }
                 if (rowOf[w][t] < 0) {
                     rowOf[w][t] = rows[w];
                     tokenRows[w][rows[w]++] = t;
@@ -167,23 +212,25 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
                 int row = rowOf[w][t];
                 int at = row * slots + filled[w][row]++;
                 ids[w][at] = id;
-                weights[w][at] = routes.weights()[t * k + j];
+                weights[w][at] = routes.weights()[slot];
+                workerOfSlot[slot] = w;
             }
         }
-        return new WorkerShares(rows, tokenRows, ids, weights);
+        return new Shares(rows, tokenRows, ids, weights, workerOfSlot);
     }
 
-    /** Where token t's shared expert or dense MLP runs: with its first routed expert, else spread by token. */
-    private int companionWorker(int layer, ExpertRoutes routes, int t) {
-        if (owners[layer] != null) {
-            for (int j = 0; j < routes.k(); j++) {
-                int id = routes.expertIds()[t * routes.k() + j];
-                if (id < config.nRoutedExperts()) {
-                    return owners[layer][id];
-                }
+    /** A replica already carrying token t costs no extra row; otherwise the one with the fewest rows so far. */
+    private static int replicaFor(int[] replicas, int[][] rowOf, int[] rows, int t) {
+        int best = replicas[0];
+        for (int w : replicas) {
+            if (rowOf[w][t] >= 0) {
+                return w;
+            }
+            if (rows[w] < rows[best]) {
+                best = w;
             }
         }
-        return t % peers.size();
+        return best;
     }
 
     @Override

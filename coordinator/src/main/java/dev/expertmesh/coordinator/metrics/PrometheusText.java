@@ -4,22 +4,35 @@ import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.coordinator.RoutingCounts;
 import dev.expertmesh.engine.Scheduler;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.proto.WorkerState;
+import dev.expertmesh.proto.WorkerStatus;
+
+import java.util.List;
+import java.util.function.Supplier;
 
 /** The coordinator's metrics in Prometheus' text exposition format (version 0.0.4). */
 public final class PrometheusText {
     public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
     private static final String PREFIX = "expertmesh_";
+    private static final List<WorkerState> WORKER_STATES = List.of(WorkerState.SERVING, WorkerState.LOADING, WorkerState.DRAINING,
+            WorkerState.GONE, WorkerState.IDLE);
 
     private final ServingMetrics serving;
     private final Scheduler scheduler;
     private final RoutingCounts routing;
     private final ModelConfig config;
+    private final ClusterChanges changes;
+    private final Supplier<List<WorkerStatus>> workers;
 
-    public PrometheusText(ServingMetrics serving, Scheduler scheduler, RoutingCounts routing, ModelConfig config) {
+    /** {@code workers} says what the coordinator does with each worker now (IllegalStateException while it starts). */
+    public PrometheusText(ServingMetrics serving, Scheduler scheduler, RoutingCounts routing, ModelConfig config,
+                          ClusterChanges changes, Supplier<List<WorkerStatus>> workers) {
         this.serving = serving;
         this.scheduler = scheduler;
         this.routing = routing;
         this.config = config;
+        this.changes = changes;
+        this.workers = workers;
     }
 
     /** Every metric as it is now. */
@@ -37,6 +50,12 @@ public final class PrometheusText {
         single(out, "prompt_tokens_total", "counter", "Prompt tokens of accepted requests.", serving.promptTokens());
         single(out, "generation_tokens_total", "counter", "Tokens generated.", serving.generatedTokens());
         routedTokens(out);
+        single(out, "epoch_flips_total", "counter", "Shard-map epochs the coordinator flipped to while serving.", changes.flips());
+        histogram(out, "recovery_seconds", "From a worker's failed call to the first step completed after it was routed around.",
+                changes.recoverySeconds());
+        single(out, "requests_retried_total", "counter", "Requests whose KV cache was lost with a worker, recomputed on the others.",
+                scheduler.retried());
+        workerStates(out);
         return out.toString();
     }
 
@@ -62,6 +81,24 @@ public final class PrometheusText {
 
     private static void bucket(StringBuilder out, String name, String le, long count) {
         out.append(PREFIX).append(name).append("_bucket{le=\"").append(le).append("\"} ").append(count).append('\n');
+    }
+
+    /** One series per worker and state, 1 for the state it is in: the usual shape of an enum in Prometheus. */
+    private void workerStates(StringBuilder out) {
+        List<WorkerStatus> now;
+        try {
+            now = workers.get();
+        } catch (IllegalStateException starting) {
+            return;
+        }
+        header(out, "worker_state", "gauge", "What the coordinator does with each worker: serving, loading, draining, gone or idle.");
+        for (WorkerStatus worker : now) {
+            for (WorkerState state : WORKER_STATES) {
+                out.append(PREFIX).append("worker_state{node_id=\"").append(worker.getNodeId()).append("\",role=\"")
+                        .append(worker.getRole().name().toLowerCase().replace('_', '-')).append("\",state=\"")
+                        .append(state.name().toLowerCase()).append("\"} ").append(worker.getState() == state ? 1 : 0).append('\n');
+            }
+        }
     }
 
     private void routedTokens(StringBuilder out) {

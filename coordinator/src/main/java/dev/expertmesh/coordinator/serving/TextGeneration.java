@@ -1,9 +1,9 @@
 package dev.expertmesh.coordinator.serving;
 
 import dev.expertmesh.coordinator.metrics.ServingMetrics;
-import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.engine.ModelHost;
 import dev.expertmesh.engine.Scheduler;
 import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.engine.Submission;
@@ -14,7 +14,6 @@ import dev.expertmesh.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
  * What both public APIs serve: requests in text, chat or token ids checked field by field,
@@ -29,16 +28,16 @@ public final class TextGeneration implements AutoCloseable {
     private final ServingMetrics metrics;
 
     /**
-     * Serves {@code name} on the model {@code models} gives at each step (see {@link Scheduler}),
+     * Serves {@code name} on the host's model (see {@link Scheduler}),
      * with {@code tokenizer} for text in and out when there is one; {@code metrics} hears of every
      * request accepted and every token streamed.
      */
-    public TextGeneration(String name, ModelConfig config, Optional<Tokenizer> tokenizer, Supplier<DeepseekModel> models,
+    public TextGeneration(String name, ModelConfig config, Optional<Tokenizer> tokenizer, ModelHost host,
                           SchedulerLimits limits, LayerObserver observer, ServingMetrics metrics) {
         this.served = new ServedModel(name, config.modelType(), config.maxPositionEmbeddings(), config.vocabSize(), Instant.now().getEpochSecond());
         this.config = config;
         this.tokenizer = tokenizer;
-        this.scheduler = new Scheduler(models, limits, observer).serve();
+        this.scheduler = new Scheduler(host, limits, observer).serve();
         this.metrics = metrics;
     }
 

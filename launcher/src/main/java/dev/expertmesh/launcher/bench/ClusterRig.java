@@ -3,6 +3,8 @@ package dev.expertmesh.launcher.bench;
 import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attentionworker.AttentionWorkerServer;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.dispatch.DispatchPlan;
+import dev.expertmesh.coordinator.dispatch.ExpertFailover;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.coordinator.dispatch.RemoteAttentionStage;
 import dev.expertmesh.coordinator.dispatch.RemoteExpertStage;
@@ -10,7 +12,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
 
@@ -55,8 +57,9 @@ final class ClusterRig implements DecodeRig {
                     new TimedDevice(device, attentionWorker), LatentBlockPool.DEFAULT_BLOCK_TOKENS, cacheBlocks);
             workers.add(attentionServer);
             TransportOptions transport = TransportOptions.DEFAULT.withMicroBatches(1);
-            attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())), transport);
-            experts = new RemoteExpertStage(config, expertPeers, EPOCH, transport);
+            attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())), transport,
+                    lost -> { });
+            experts = new RemoteExpertStage(config, DispatchPlan.of(config, EPOCH, expertPeers), transport, ExpertFailover.REPLICAS);
             model = DeepseekModel.load(weights, config, device.backend(), arena,
                     new TimedAttentionStage(attention, coordinator.attentionNanos()),
                     new TimedExpertStage(experts, coordinator.expertNanos()), 1);

@@ -7,7 +7,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
-import dev.expertmesh.transport.HostedExperts;
+import dev.expertmesh.placement.HostedExperts;
 
 import java.lang.foreign.Arena;
 

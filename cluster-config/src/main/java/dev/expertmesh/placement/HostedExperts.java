@@ -1,7 +1,8 @@
-package dev.expertmesh.transport;
+package dev.expertmesh.placement;
 
 import dev.expertmesh.model.ModelConfig;
 
+import java.util.Collection;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.IntStream;
@@ -17,6 +18,16 @@ public record HostedExperts(Map<Integer, int[]> routedByLayer) {
 
     public int[] routed(int layer) {
         return routedByLayer.getOrDefault(layer, new int[0]);
+    }
+
+    /** Every expert any of {@code hosted} names, layer by layer: what a worker holds while epochs overlap. */
+    public static HostedExperts union(Collection<HostedExperts> hosted) {
+        Map<Integer, int[]> byLayer = new TreeMap<>();
+        for (HostedExperts h : hosted) {
+            h.routedByLayer().forEach((layer, ids) -> byLayer.merge(layer, ids,
+                    (a, b) -> IntStream.concat(IntStream.of(a), IntStream.of(b)).distinct().sorted().toArray()));
+        }
+        return new HostedExperts(byLayer);
     }
 
     /** Worker {@code worker} of {@code workers} hosts every routed expert e with e mod workers = worker, in every MoE layer. */

@@ -1,4 +1,4 @@
-package dev.expertmesh.shardmap;
+package dev.expertmesh.placement;
 
 import dev.expertmesh.proto.ExpertPlacement;
 
@@ -48,11 +48,12 @@ public record ShardMap(long epoch, SortedMap<Integer, LayerPlacement> layers) {
         return hosted;
     }
 
-    /** A worker's check on each request: work planned against another map would reach the wrong experts. */
-    public void checkEpoch(long requestEpoch) {
-        if (requestEpoch != epoch) {
-            throw new EpochMismatchException(epoch, requestEpoch);
-        }
+    /** The expert workers hosting some routed expert, in node id order. */
+    public List<String> workers() {
+        return layers.values().stream()
+                .flatMap(layer -> layer.workersByExpert().stream())
+                .flatMap(List::stream)
+                .distinct().sorted().toList();
     }
 
     private LayerPlacement layer(int layer) {

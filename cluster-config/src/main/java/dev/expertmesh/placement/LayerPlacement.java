@@ -1,4 +1,4 @@
-package dev.expertmesh.shardmap;
+package dev.expertmesh.placement;
 
 import java.util.List;
 import java.util.stream.IntStream;

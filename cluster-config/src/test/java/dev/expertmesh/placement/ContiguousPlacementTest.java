@@ -1,4 +1,4 @@
-package dev.expertmesh.shardmap;
+package dev.expertmesh.placement;
 
 import dev.expertmesh.model.ModelConfig;
 import org.junit.jupiter.api.Test;
@@ -69,5 +69,48 @@ class ContiguousPlacementTest {
         assertThatThrownBy(() -> POLICY.place(V2_LITE, List.of()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("no expert workers");
+    }
+
+    @Test
+    void redundantExpertsGoToTheLeastLoadedWorkersEachRangeInTurn() {
+        ShardMap map = new PlacementPolicy.Contiguous(4).place(V2_LITE, List.of("a", "b"));
+
+        for (int layer = 1; layer < 27; layer++) {
+            // The first experts of each range, alternately, replicated on the other worker.
+            assertThat(map.workersOf(layer, 0)).containsExactly("a", "b");
+            assertThat(map.workersOf(layer, 32)).containsExactly("b", "a");
+            assertThat(map.workersOf(layer, 1)).containsExactly("a", "b");
+            assertThat(map.workersOf(layer, 33)).containsExactly("b", "a");
+            assertThat(map.workersOf(layer, 2)).containsExactly("a");
+            assertThat(map.expertsOf("a", layer)).hasSize(34);
+            assertThat(map.expertsOf("b", layer)).hasSize(34);
+        }
+    }
+
+    @Test
+    void replicasNeverShareAWorkerAndStopAtOnePerWorker() {
+        ShardMap map = new PlacementPolicy.Contiguous(1000).place(V2_LITE, List.of("a", "b", "c"));
+
+        for (int expert = 0; expert < 64; expert++) {
+            assertThat(map.workersOf(1, expert)).containsExactlyInAnyOrder("a", "b", "c");
+        }
+        ShardMap alone = new PlacementPolicy.Contiguous(8).place(V2_LITE, List.of("a"));
+        assertThat(alone.workersOf(1, 0)).containsExactly("a");
+    }
+
+    @Test
+    void replicasOverThreeWorkersKeepMemoryEven() {
+        ShardMap map = new PlacementPolicy.Contiguous(6).place(V2_LITE, List.of("a", "b", "c"));
+
+        // 22, 21, 21 experts, then each of 6 replicas to whoever has fewest: 70 as 24, 23, 23.
+        assertThat(map.expertsOf("a", 1)).hasSize(24);
+        assertThat(map.expertsOf("b", 1)).hasSize(23);
+        assertThat(map.expertsOf("c", 1)).hasSize(23);
+        assertThat(map.workersOf(1, 0)).containsExactly("a", "b");
+        assertThat(map.workersOf(1, 22)).containsExactly("b", "c");
+        assertThat(map.workersOf(1, 43)).containsExactly("c", "a");
+        long replicated = IntStream.range(0, 64).filter(e -> map.workersOf(1, e).size() == 2).count();
+        assertThat(replicated).isEqualTo(6);
+        assertThatThrownBy(() -> new PlacementPolicy.Contiguous(-1)).hasMessageContaining("must not be negative");
     }
 }

@@ -1,4 +1,4 @@
-package dev.expertmesh.shardmap;
+package dev.expertmesh.placement;
 
 import dev.expertmesh.proto.ExpertPlacement;
 import org.junit.jupiter.api.Test;
@@ -59,14 +59,23 @@ class ShardMapTest {
     }
 
     @Test
-    void epochCheckRefusesOtherEpochs() {
-        MAP.checkEpoch(7);
+    void workersAreTheDistinctHostsInNodeIdOrder() {
+        assertThat(MAP.workers()).containsExactly("a", "b", "c");
+        ShardMap replicated = new PlacementPolicy.Contiguous(4).place(Configs.v2Lite(), List.of("c", "a"));
+        assertThat(replicated.workers()).containsExactly("a", "c");
+    }
 
-        assertThatThrownBy(() -> MAP.checkEpoch(6))
+    @Test
+    void anEpochWindowAnswersFromTheServingToTheLoadedEpoch() {
+        EpochWindow window = new EpochWindow(7, 8);
+        window.check(7);
+        window.check(8);
+
+        assertThatThrownBy(() -> window.check(6))
                 .isInstanceOf(EpochMismatchException.class)
-                .hasMessage("shard map epoch 7 expected, request has 6: the coordinator's map is out of date");
-        assertThatThrownBy(() -> MAP.checkEpoch(8))
+                .hasMessage("refused a batch of placement epoch 6; the cluster serves epoch 7 (the sender's shard map is stale)");
+        assertThatThrownBy(() -> window.check(9))
                 .isInstanceOf(EpochMismatchException.class)
-                .hasMessage("shard map epoch 7 loaded, request has 8: this worker has not loaded the new map yet");
+                .hasMessage("refused a batch of placement epoch 9; this worker has loaded up to epoch 8 (it has not loaded the new map yet)");
     }
 }
