@@ -2,7 +2,7 @@ package dev.expertmesh.coordinator.dispatch;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.expertmesh.attention.AttentionStage;
-import dev.expertmesh.attention.BlockLedger;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.model.ModelConfig;
@@ -52,7 +52,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     private final TransportOptions options;
     private final Map<Long, Integer> workerOfSequence = new ConcurrentHashMap<>();
     /** ledgers[worker]. */
-    private final List<BlockLedger> ledgers;
+    private final List<CacheBlocks> ledgers;
     /** Steps each micro-batch has been in, for the workers' logs. */
     private final long[] steps;
 
@@ -73,7 +73,8 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         this.steps = new long[options.microBatches()];
         this.ledgers = peers.stream().map(peer -> {
             AttentionCapacity capacity = capacity(peer);
-            return new BlockLedger(capacity.getBlockTokens(), capacity.getTotalBlocks(), capacity.getTotalBlocks() - capacity.getFreeBlocks());
+            return new CacheBlocks(config.numHiddenLayers(), capacity.getBlockTokens(), capacity.getTotalBlocks(),
+                    capacity.getTotalBlocks() - capacity.getFreeBlocks());
         }).toList();
     }
 
@@ -85,7 +86,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         }
         int roomiest = 0;
         for (int w = 1; w < ledgers.size(); w++) {
-            if (ledgers.get(w).usage().freeBlocks() > ledgers.get(roomiest).usage().freeBlocks()) {
+            if (ledgers.get(w).reserved().freeBlocks() > ledgers.get(roomiest).reserved().freeBlocks()) {
                 roomiest = w;
             }
         }
@@ -99,7 +100,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
 
     @Override
     public CacheUsage cacheUsage() {
-        return ledgers.stream().map(BlockLedger::usage).reduce(CacheUsage::plus).orElseThrow();
+        return ledgers.stream().map(CacheBlocks::reserved).reduce(CacheUsage::plus).orElseThrow();
     }
 
     @Override
