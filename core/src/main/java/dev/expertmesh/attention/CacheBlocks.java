@@ -87,15 +87,16 @@ public final class CacheBlocks {
 
     /**
      * Counts positions [start, end) of each chunk written in {@code layer}, taking blocks for those
-     * its sequence does not hold yet. Every chunk is checked before anything changes, so a refused
-     * step leaves the pool as it was: a chunk must start at its layer's length, and the pool must
-     * have the blocks for all of them.
+     * its sequence does not hold yet; a layer's positions from end on are dropped, so a step can be
+     * run again from any position already written. Every chunk is checked before anything changes,
+     * so a refused step leaves the pool as it was: a chunk may not start beyond its layer's length,
+     * and the pool must have the blocks for all of them.
      */
     public synchronized void write(int layer, List<SequenceChunk> chunks) {
         long needed = 0;
         for (SequenceChunk chunk : chunks) {
             int written = length(chunk.sequenceId(), layer);
-            if (chunk.start() != written) {
+            if (chunk.start() > written) {
                 throw new IllegalStateException("sequence " + chunk.sequenceId() + " has " + written
                         + " cached tokens in layer " + layer + " but the chunk starts at " + chunk.start());
             }

@@ -55,6 +55,20 @@ class CacheBlocksTest {
     }
 
     @Test
+    void rewritingPositionsReusesTheBlocksHeldAndDropsThoseAfter() {
+        CacheBlocks blocks = new CacheBlocks(2, 4, 8);
+        blocks.write(0, List.of(new SequenceChunk(1, 0, 10)));
+        blocks.write(1, List.of(new SequenceChunk(1, 0, 10)));
+        int[] held = blocks.blocks(1);
+        blocks.write(0, List.of(new SequenceChunk(1, 3, 2)));
+        assertThat(blocks.length(1, 0)).isEqualTo(5);
+        assertThat(blocks.length(1, 1)).as("another layer's positions").isEqualTo(10);
+        blocks.write(0, List.of(new SequenceChunk(1, 0, 10)));
+        assertThat(blocks.blocks(1)).containsExactly(held);
+        assertThat(blocks.held().usedBlocks()).isEqualTo(3);
+    }
+
+    @Test
     void aChunkStartingBeyondTheWrittenPositionsIsRefusedWithNothingChanged() {
         CacheBlocks blocks = new CacheBlocks(1, 4, 8);
         blocks.write(0, List.of(new SequenceChunk(1, 0, 3)));
