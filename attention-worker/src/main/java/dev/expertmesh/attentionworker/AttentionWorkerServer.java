@@ -1,6 +1,6 @@
 package dev.expertmesh.attentionworker;
 
-import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.engine.ComputeDevice;
@@ -34,7 +34,7 @@ public final class AttentionWorkerServer implements AutoCloseable {
     /**
      * Loads the attention weights of {@code weights} (which must outlive the server) on {@code device}
      * and serves on host:port (port 0 picks a free one) with a cache, in the device's memory, of
-     * {@code cacheBlocks} blocks of {@code blockTokens} tokens ({@link LatentBlockPool#DEFAULT_BLOCK_TOKENS} by default).
+     * {@code cacheBlocks} blocks of {@code blockTokens} tokens ({@link CacheBlocks#DEFAULT_BLOCK_TOKENS} by default).
      */
     public static AttentionWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
                                               ComputeDevice device, int blockTokens, int cacheBlocks) {

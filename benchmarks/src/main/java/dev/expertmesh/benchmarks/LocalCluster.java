@@ -1,6 +1,6 @@
 package dev.expertmesh.benchmarks;
 
-import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attentionworker.AttentionWorkerServer;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.TensorSource;
@@ -47,7 +47,7 @@ final class LocalCluster implements AutoCloseable {
                 experts.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
             }
             AttentionWorkerServer attention = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config, new CpuDevice(),
-                    LatentBlockPool.DEFAULT_BLOCK_TOKENS, CACHE_BLOCKS);
+                    CacheBlocks.DEFAULT_BLOCK_TOKENS, CACHE_BLOCKS);
             workers.add(attention);
             model = DistributedModel.connect(weights, config, new CpuBackend(), arena,
                     List.of(Peer.of(attention.name(), HOST, attention.port())), DispatchPlan.of(config, EPOCH, experts),

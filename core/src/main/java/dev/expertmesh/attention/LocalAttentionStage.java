@@ -6,40 +6,38 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
-/** Attention for every layer in this process, each sequence's latent cache in blocks of one pool. */
+/** Attention for every layer in this process, each sequence's latent cache in blocks on the heap. */
 public final class LocalAttentionStage implements ResidentAttentionStage {
     private final ModelConfig config;
     private final Backend backend;
     private final float[][] inputNorms;
     private final MlaAttention[] layers;
-    private final LatentBlockPool pool;
-    private final Map<Long, LatentKvCache> caches = new ConcurrentHashMap<>();
-    private final BlockLedger ledger;
+    private final CacheBlocks blocks;
+    private final LatentBlockStore store;
 
-    private LocalAttentionStage(ModelConfig config, Backend backend, float[][] inputNorms, MlaAttention[] layers, LatentBlockPool pool) {
+    private LocalAttentionStage(ModelConfig config, Backend backend, float[][] inputNorms, MlaAttention[] layers, CacheBlocks blocks) {
         this.config = config;
         this.backend = backend;
         this.inputNorms = inputNorms;
         this.layers = layers;
-        this.pool = pool;
-        this.ledger = new BlockLedger(pool.blockTokens(), pool.capacity(), 0);
+        this.blocks = blocks;
+        this.store = new LatentBlockStore(config.numHiddenLayers(), blocks.blockTokens(), config.latentCacheWidth());
     }
 
-    /** With a pool bounded only by the heap. */
+    /** With a cache bounded only by the heap. */
     public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
-        return load(weights, config, backend, arena, LatentBlockPool.unbounded(config.numHiddenLayers(), config.latentCacheWidth()));
+        return load(weights, config, backend, arena, CacheBlocks.unbounded(config.numHiddenLayers()));
     }
 
-    public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena, LatentBlockPool pool) {
-        if (pool.layers() != config.numHiddenLayers() || pool.width() != config.latentCacheWidth()) {
-            throw new IllegalArgumentException("the latent block pool is for " + pool.layers() + " layers of width " + pool.width()
-                    + " but the model has " + config.numHiddenLayers() + " layers of width " + config.latentCacheWidth());
-        }
+    /** With a cache of {@code totalBlocks} blocks of {@code blockTokens} positions. */
+    public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                           int blockTokens, int totalBlocks) {
+        return load(weights, config, backend, arena, new CacheBlocks(config.numHiddenLayers(), blockTokens, totalBlocks));
+    }
+
+    private static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena, CacheBlocks blocks) {
         int n = config.numHiddenLayers();
         YarnRope rope = new YarnRope(config);
         float[][] norms = new float[n][];
@@ -48,11 +46,7 @@ public final class LocalAttentionStage implements ResidentAttentionStage {
             norms[layer] = Weight.toFloats(weights.tensor("model.layers." + layer + ".input_layernorm.weight", config.hiddenSize()));
             layers[layer] = MlaAttention.load(weights, config, layer, rope, arena);
         }
-        return new LocalAttentionStage(config, backend, norms, layers, pool);
-    }
-
-    public LatentBlockPool pool() {
-        return pool;
+        return new LocalAttentionStage(config, backend, norms, layers, blocks);
     }
 
     @Override
@@ -70,39 +64,33 @@ public final class LocalAttentionStage implements ResidentAttentionStage {
         for (int r = 0; r < rows; r++) {
             backend.rmsNorm(hidden, r * dim, inputNorms[layer], (float) config.rmsNormEps(), normed, r * dim);
         }
-        List<LatentKvCache> chunkCaches = new ArrayList<>(chunks.size());
-        for (SequenceChunk chunk : chunks) {
-            chunkCaches.add(caches.computeIfAbsent(chunk.sequenceId(), id -> new LatentKvCache(id, pool)));
-        }
-        return layers[layer].forward(backend, normed, chunks, chunkCaches, layer);
+        blocks.write(layer, chunks);
+        List<LatentRows> caches = chunks.stream().map(c -> store.rows(blocks.blocks(c.sequenceId()), layer)).toList();
+        return layers[layer].forward(backend, normed, chunks, caches);
     }
 
     @Override
     public boolean reserve(long sequenceId, int tokens) {
-        return ledger.reserve(sequenceId, tokens);
+        return blocks.reserve(sequenceId, tokens);
     }
 
     @Override
     public CacheUsage cacheUsage() {
-        return ledger.usage();
+        return blocks.reserved();
     }
 
     @Override
     public CacheUsage blocksHeld() {
-        return new CacheUsage(pool.blockTokens(), pool.capacity() - pool.freeBlocks(), pool.capacity());
+        return blocks.held();
     }
 
     @Override
     public void release(long sequenceId) {
-        ledger.release(sequenceId);
-        LatentKvCache cache = caches.remove(sequenceId);
-        if (cache != null) {
-            cache.free();
-        }
+        blocks.release(sequenceId);
     }
 
     @Override
     public void close() {
-        caches.keySet().forEach(this::release);
+        blocks.releaseAll();
     }
 }

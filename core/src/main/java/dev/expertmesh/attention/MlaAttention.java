@@ -84,10 +84,11 @@ public final class MlaAttention {
     }
 
     /**
-     * Attention output o_proj(MLA(x)) for the rows of {@code chunks} (in order), appending their
-     * latents to the caches. Chunks of one token take the absorbed path, longer ones the expanded path.
+     * Attention output o_proj(MLA(x)) for the rows of {@code chunks} (in order), writing their
+     * latents into the chunks' {@code caches}, which hold room for them. Chunks of one token take the
+     * absorbed path, longer ones the expanded path.
      */
-    public float[] forward(Backend backend, float[] x, List<SequenceChunk> chunks, List<LatentKvCache> caches, int layer) {
+    float[] forward(Backend backend, float[] x, List<SequenceChunk> chunks, List<LatentRows> caches) {
         int rows = x.length / config.hiddenSize();
         float[] q = queries(backend, x, rows);
         float[] kv = new float[rows * config.latentCacheWidth()];
@@ -96,32 +97,22 @@ public final class MlaAttention {
         float[] attended = new float[rows * heads * config.vHeadDim()];
         float[] cos = new float[rope.pairs()];
         float[] sin = new float[rope.pairs()];
-        // Every chunk is checked before any cache changes, so a refused step leaves all caches as they were.
-        for (int i = 0; i < chunks.size(); i++) {
-            SequenceChunk chunk = chunks.get(i);
-            if (caches.get(i).length(layer) != chunk.start()) {
-                throw new IllegalStateException("sequence " + chunk.sequenceId() + " has " + caches.get(i).length(layer)
-                        + " cached tokens in layer " + layer + " but the chunk starts at " + chunk.start());
-            }
-        }
         int row = 0;
         for (int i = 0; i < chunks.size(); i++) {
             SequenceChunk chunk = chunks.get(i);
-            LatentKvCache cache = caches.get(i);
-            cache.reserve(chunk.end());
+            LatentRows cache = caches.get(i);
             for (int t = 0; t < chunk.length(); t++) {
                 int r = row + t;
                 rope.rotation(chunk.start() + t, cos, sin);
                 for (int h = 0; h < heads; h++) {
                     backend.applyRope(q, (r * heads + h) * config.qkHeadDim() + config.qkNopeHeadDim(), cos, sin);
                 }
-                appendLatent(backend, kv, r, cache, layer, chunk.start() + t, cos, sin);
+                appendLatent(backend, kv, r, cache, chunk.start() + t, cos, sin);
             }
-            cache.setLength(layer, chunk.end());
             if (chunk.length() == 1) {
-                attendAbsorbed(backend, q, row, cache, layer, chunk.end(), attended);
+                attendAbsorbed(backend, q, row, cache, chunk.end(), attended);
             } else {
-                attendExpanded(backend, q, row, chunk, cache, layer, attended);
+                attendExpanded(backend, q, row, chunk, cache, attended);
             }
             row += chunk.length();
         }
@@ -148,11 +139,11 @@ public final class MlaAttention {
     }
 
     /** Caches [rmsNorm(c) | rope(k_pe)] of row r of kv_a_proj_with_mqa's output at {@code position}. */
-    private void appendLatent(Backend backend, float[] kv, int r, LatentKvCache cache, int layer, int position,
+    private void appendLatent(Backend backend, float[] kv, int r, LatentRows cache, int position,
                               float[] cos, float[] sin) {
         int width = config.latentCacheWidth();
         float[] cached = cache.block(position);
-        int at = cache.rowOffset(layer, position);
+        int at = cache.offset(position);
         backend.rmsNorm(kv, r * width, kvANorm, eps, cached, at);
         System.arraycopy(kv, r * width + config.kvLoraRank(), cached, at + config.kvLoraRank(), config.qkRopeHeadDim());
         backend.applyRope(cached, at + config.kvLoraRank(), cos, sin);
@@ -162,8 +153,7 @@ public final class MlaAttention {
      * Prefill: expands the cached latents of positions [0, chunk.end) into per-head keys and values
      * with kv_b_proj, then causal attention for each row of the chunk.
      */
-    private void attendExpanded(Backend backend, float[] q, int firstRow, SequenceChunk chunk, LatentKvCache cache, int layer,
-                                float[] attended) {
+    private void attendExpanded(Backend backend, float[] q, int firstRow, SequenceChunk chunk, LatentRows cache, float[] attended) {
         int tokens = chunk.end();
         int rank = config.kvLoraRank();
         int nope = config.qkNopeHeadDim();
@@ -172,7 +162,7 @@ public final class MlaAttention {
         int perHead = nope + vDim;
         float[] latents = new float[tokens * rank];
         for (int t = 0; t < tokens; t++) {
-            System.arraycopy(cache.block(t), cache.rowOffset(layer, t), latents, t * rank, rank);
+            System.arraycopy(cache.block(t), cache.offset(t), latents, t * rank, rank);
         }
         float[] keysValues = new float[tokens * heads * perHead];
         backend.matmul(kvBProj, latents, tokens, keysValues);
@@ -186,7 +176,7 @@ public final class MlaAttention {
                 for (int t = 0; t < visible; t++) {
                     int kAt = (t * heads + h) * perHead;
                     scores[t] = (backend.dot(q, qAt, keysValues, kAt, nope)
-                            + backend.dot(q, qAt + nope, cache.block(t), cache.rowOffset(layer, t) + rank, config.qkRopeHeadDim()))
+                            + backend.dot(q, qAt + nope, cache.block(t), cache.offset(t) + rank, config.qkRopeHeadDim()))
                             * softmaxScale;
                 }
                 backend.softmax(scores, 0, visible);
@@ -204,7 +194,7 @@ public final class MlaAttention {
      * by W_UV. Every cached row is read once for all heads, in blocks of tokens that run in parallel:
      * at long contexts the cache, not the weights, is what decode reads most.
      */
-    private void attendAbsorbed(Backend backend, float[] q, int r, LatentKvCache cache, int layer, int tokens, float[] attended) {
+    private void attendAbsorbed(Backend backend, float[] q, int r, LatentRows cache, int tokens, float[] attended) {
         int rank = config.kvLoraRank();
         int width = config.latentCacheWidth();
         int heads = config.numAttentionHeads();
@@ -220,7 +210,7 @@ public final class MlaAttention {
         IntStream.range(0, blocks).parallel().forEach(b -> {
             for (int t = b * DECODE_TOKEN_BLOCK; t < Math.min(tokens, (b + 1) * DECODE_TOKEN_BLOCK); t++) {
                 float[] row = cache.block(t);
-                int at = cache.rowOffset(layer, t);
+                int at = cache.offset(t);
                 for (int h = 0; h < heads; h++) {
                     scores[h * tokens + t] = backend.dot(queries, h * width, row, at, width) * softmaxScale;
                 }
@@ -234,7 +224,7 @@ public final class MlaAttention {
         IntStream.range(0, blocks).parallel().forEach(b -> {
             for (int t = b * DECODE_TOKEN_BLOCK; t < Math.min(tokens, (b + 1) * DECODE_TOKEN_BLOCK); t++) {
                 float[] row = cache.block(t);
-                int at = cache.rowOffset(layer, t);
+                int at = cache.offset(t);
                 for (int h = 0; h < heads; h++) {
                     backend.axpy(scores[h * tokens + t], row, at, partial[b], h * rank, rank);
                 }

@@ -1,6 +1,5 @@
 package dev.expertmesh.engine;
 
-import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attention.LocalAttentionStage;
 import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.backend.Backend;
@@ -36,8 +35,7 @@ public final class CpuDevice implements ComputeDevice {
 
     @Override
     public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int cacheBlocks) {
-        return LocalAttentionStage.load(weights, config, backend, arena,
-                new LatentBlockPool(config.numHiddenLayers(), config.latentCacheWidth(), blockTokens, cacheBlocks));
+        return LocalAttentionStage.load(weights, config, backend, arena, blockTokens, cacheBlocks);
     }
 
     @Override

@@ -1,7 +1,6 @@
 package dev.expertmesh.engine;
 
 import dev.expertmesh.Fixtures;
-import dev.expertmesh.attention.LatentBlockPool;
 import dev.expertmesh.attention.LocalAttentionStage;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.Checkpoint;
@@ -54,8 +53,7 @@ class SchedulerTest {
     /** The model with a cache of {@code blocks} blocks of {@value BLOCK_TOKENS} tokens. */
     private DeepseekModel model(int blocks) {
         CpuBackend backend = new CpuBackend();
-        LatentBlockPool pool = new LatentBlockPool(config.numHiddenLayers(), config.latentCacheWidth(), BLOCK_TOKENS, blocks);
-        return DeepseekModel.load(weights, config, backend, arena, LocalAttentionStage.load(weights, config, backend, arena, pool),
+        return DeepseekModel.load(weights, config, backend, arena, LocalAttentionStage.load(weights, config, backend, arena, BLOCK_TOKENS, blocks),
                 LocalExpertStage.load(weights, config, backend, arena), 1);
     }
 

@@ -3,7 +3,7 @@ package dev.expertmesh.launcher;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
@@ -216,6 +216,6 @@ final class ClusterOptions {
     }
 
     int blockTokens() {
-        return number(blockTokens, "block-tokens", LatentBlockPool.DEFAULT_BLOCK_TOKENS);
+        return number(blockTokens, "block-tokens", CacheBlocks.DEFAULT_BLOCK_TOKENS);
     }
 }

@@ -1,7 +1,7 @@
 package dev.expertmesh.launcher;
 
 import com.fasterxml.jackson.databind.node.MissingNode;
-import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.coordinator.CoordinatorNode;
@@ -109,7 +109,7 @@ final class LocalCommand implements Callable<Integer> {
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
-                        stages, LatentBlockPool.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS));
+                        stages, CacheBlocks.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS));
             }
             for (int i = 0; i < expertWorkers; i++) {
                 started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(), stages));

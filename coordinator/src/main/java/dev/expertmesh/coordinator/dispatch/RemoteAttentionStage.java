@@ -2,7 +2,7 @@ package dev.expertmesh.coordinator.dispatch;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.expertmesh.attention.AttentionStage;
-import dev.expertmesh.attention.BlockLedger;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.attention.SequencesLostException;
@@ -69,7 +69,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     private final long[] steps;
 
     /** A worker and the blocks this coordinator has set aside on it. */
-    private record Worker(Peer peer, BlockLedger ledger) {
+    private record Worker(Peer peer, CacheBlocks ledger) {
     }
 
     /** Connects to {@code workers}; {@code onLost} hears of each worker lost after a failed call. */
@@ -90,7 +90,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     /** Gives new sequences to {@code peer} too, from the next step on. */
     public synchronized void add(Peer peer) {
         AttentionCapacity capacity = capacity(peer);
-        workers.add(new Worker(peer, new BlockLedger(capacity.getBlockTokens(), capacity.getTotalBlocks(),
+        workers.add(new Worker(peer, new CacheBlocks(config.numHiddenLayers(), capacity.getBlockTokens(), capacity.getTotalBlocks(),
                 capacity.getTotalBlocks() - capacity.getFreeBlocks())));
         log.debug("Attention worker {} added with {} of {} blocks free", peer, capacity.getFreeBlocks(), capacity.getTotalBlocks());
     }
@@ -127,7 +127,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         if (worker != null) {
             return worker.ledger().reserve(sequenceId, tokens);
         }
-        Worker roomiest = workers.stream().max((a, b) -> Long.compare(a.ledger().usage().freeBlocks(), b.ledger().usage().freeBlocks()))
+        Worker roomiest = workers.stream().max((a, b) -> Long.compare(a.ledger().reserved().freeBlocks(), b.ledger().reserved().freeBlocks()))
                 .orElseThrow(() -> new IllegalStateException("no attention worker is left to hold the cache of a sequence"));
         if (!roomiest.ledger().reserve(sequenceId, tokens)) {
             return false;
@@ -139,7 +139,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
 
     @Override
     public CacheUsage cacheUsage() {
-        return workers.stream().map(w -> w.ledger().usage()).reduce(CacheUsage::plus).orElse(new CacheUsage(1, 0, 0));
+        return workers.stream().map(w -> w.ledger().reserved()).reduce(CacheUsage::plus).orElse(new CacheUsage(1, 0, 0));
     }
 
     @Override

@@ -1,6 +1,6 @@
 package dev.expertmesh.cuda.stage;
 
-import dev.expertmesh.attention.BlockLedger;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
@@ -13,6 +13,7 @@ import dev.expertmesh.cuda.runtime.GpuQueue;
 import dev.expertmesh.model.ModelConfig;
 
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -28,20 +29,18 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
     private final GpuMla[] layers;
     /** caches[layer]: [blocks, blockTokens, width] bf16. */
     private final DeviceBuffer[] caches;
-    private final DeviceBlocks blocks;
-    private final BlockLedger ledger;
+    private final CacheBlocks blocks;
     private final DeviceBuffer inverseFrequencies;
     private final int ropePairs;
     private final float ropeScale;
 
-    private CudaAttentionStage(ModelConfig config, GpuQueue queue, GpuMla[] layers, DeviceBuffer[] caches, DeviceBlocks blocks,
-                               int totalBlocks, DeviceBuffer inverseFrequencies, int ropePairs, float ropeScale) {
+    private CudaAttentionStage(ModelConfig config, GpuQueue queue, GpuMla[] layers, DeviceBuffer[] caches, CacheBlocks blocks,
+                               DeviceBuffer inverseFrequencies, int ropePairs, float ropeScale) {
         this.config = config;
         this.queue = queue;
         this.layers = layers;
         this.caches = caches;
         this.blocks = blocks;
-        this.ledger = new BlockLedger(blocks.blockTokens(), totalBlocks, 0);
         this.inverseFrequencies = inverseFrequencies;
         this.ropePairs = ropePairs;
         this.ropeScale = ropeScale;
@@ -67,8 +66,8 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         for (int i = 0; i < frequencies.length; i++) {
             frequencies[i] = (float) Math.atan2(sin[i], cos[i]);
         }
-        return new CudaAttentionStage(config, new GpuQueue(gpu), layers, caches, new DeviceBlocks(blockTokens, totalBlocks, n),
-                totalBlocks, gpu.upload(frequencies), rope.pairs(), scale);
+        return new CudaAttentionStage(config, new GpuQueue(gpu), layers, caches, new CacheBlocks(n, blockTokens, totalBlocks),
+                gpu.upload(frequencies), rope.pairs(), scale);
     }
 
     @Override
@@ -116,26 +115,15 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         return queue.downloadFloats(out.address(), hidden.length);
     }
 
-    /**
-     * Checks every chunk against its cache before anything changes (a refused step leaves the caches
-     * as they were), then gives each row its position and cache slot.
-     */
+    /** Counts the chunks' positions written (see {@link CacheBlocks#write}), then gives each row its position and cache slot. */
     private void placeRows(int layer, List<SequenceChunk> chunks, int[] positions, int[] slots) {
-        for (SequenceChunk chunk : chunks) {
-            int cached = blocks.length(chunk.sequenceId(), layer);
-            if (cached != chunk.start()) {
-                throw new IllegalStateException("sequence " + chunk.sequenceId() + " has " + cached
-                        + " cached tokens in layer " + layer + " but the chunk starts at " + chunk.start());
-            }
-        }
+        blocks.write(layer, chunks);
         int row = 0;
         for (SequenceChunk chunk : chunks) {
-            blocks.grow(chunk.sequenceId(), chunk.end());
             for (int t = 0; t < chunk.length(); t++, row++) {
                 positions[row] = chunk.start() + t;
                 slots[row] = blocks.slot(chunk.sequenceId(), chunk.start() + t);
             }
-            blocks.setLength(chunk.sequenceId(), layer, chunk.end());
         }
     }
 
@@ -209,14 +197,12 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         DeviceBuffer qPe = queue.floats("q_pe", (long) rows * heads * rope);
         queue.copyRows(qPe.address(), (long) rope * Float.BYTES, qRows + (long) nope * Float.BYTES, (long) qk * Float.BYTES,
                 (long) rope * Float.BYTES, (long) rows * heads);
-        int maxBlocks = chunks.stream().mapToInt(c -> blocks.blocks(c.sequenceId()).size()).max().orElseThrow();
+        int[][] held = chunks.stream().map(c -> blocks.blocks(c.sequenceId())).toArray(int[][]::new);
+        int maxBlocks = Arrays.stream(held).mapToInt(ids -> ids.length).max().orElseThrow();
         int[] table = new int[rows * maxBlocks];
         int[] lengths = new int[rows];
         for (int r = 0; r < rows; r++) {
-            List<Integer> held = blocks.blocks(chunks.get(r).sequenceId());
-            for (int b = 0; b < held.size(); b++) {
-                table[r * maxBlocks + b] = held.get(b);
-            }
+            System.arraycopy(held[r], 0, table, r * maxBlocks, held[r].length);
             lengths[r] = chunks.get(r).end();
         }
         DeviceBuffer latentOut = queue.floats("latent_out", (long) rows * heads * rank);
@@ -247,10 +233,10 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         int blockTokens = blocks.blockTokens();
         long blockBytes = (long) blockTokens * width * GpuQueue.BF16_BYTES;
         DeviceBuffer latents = queue.bf16s("prefill_latents", (long) context * width);
-        List<Integer> held = blocks.blocks(chunk.sequenceId());
+        int[] held = blocks.blocks(chunk.sequenceId());
         for (int b = 0; b * blockTokens < context; b++) {
             long tokens = Math.min(blockTokens, context - (long) b * blockTokens);
-            queue.copy(latents.at(b * blockBytes), caches[layer].at(held.get(b) * blockBytes), tokens * width * GpuQueue.BF16_BYTES);
+            queue.copy(latents.at(b * blockBytes), caches[layer].at(held[b] * blockBytes), tokens * width * GpuQueue.BF16_BYTES);
         }
         DeviceBuffer keysValues = queue.floats("prefill_kv", (long) context * heads * perHead);
         queue.linear(layers[layer].kvBProj(), latents.address(), width, context, keysValues.address());
@@ -274,22 +260,21 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
 
     @Override
     public boolean reserve(long sequenceId, int tokens) {
-        return ledger.reserve(sequenceId, tokens);
+        return blocks.reserve(sequenceId, tokens);
     }
 
     @Override
     public CacheUsage cacheUsage() {
-        return ledger.usage();
+        return blocks.reserved();
     }
 
     @Override
-    public synchronized CacheUsage blocksHeld() {
-        return new CacheUsage(blocks.blockTokens(), blocks.heldBlocks(), blocks.totalBlocks());
+    public CacheUsage blocksHeld() {
+        return blocks.held();
     }
 
     @Override
     public synchronized void release(long sequenceId) {
-        ledger.release(sequenceId);
         blocks.release(sequenceId);
     }
 
@@ -303,5 +288,6 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         }
         queue.gpu().free(inverseFrequencies);
         queue.close();
+        blocks.releaseAll();
     }
 }

@@ -1,6 +1,6 @@
 package dev.expertmesh.launcher.bench;
 
-import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attentionworker.AttentionWorkerServer;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.dispatch.DispatchPlan;
@@ -54,7 +54,7 @@ final class ClusterRig implements DecodeRig {
                 expertPeers.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
             }
             AttentionWorkerServer attentionServer = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config,
-                    new TimedDevice(device, attentionWorker), LatentBlockPool.DEFAULT_BLOCK_TOKENS, cacheBlocks);
+                    new TimedDevice(device, attentionWorker), CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
             workers.add(attentionServer);
             TransportOptions transport = TransportOptions.DEFAULT.withMicroBatches(1);
             attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())), transport,

@@ -1,6 +1,6 @@
 package dev.expertmesh.launcher.bench;
 
-import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.benchmark.DecodeBatch;
 import dev.expertmesh.benchmark.DecodeStepTraffic;
 import dev.expertmesh.benchmark.RoutedExperts;
@@ -43,7 +43,7 @@ public final class DecodeBench {
         /** Latent cache blocks the largest batch needs through its warm-up and timed steps. */
         int cacheBlocks() {
             int tokens = context + 1 + steps;
-            int perSequence = (tokens + LatentBlockPool.DEFAULT_BLOCK_TOKENS - 1) / LatentBlockPool.DEFAULT_BLOCK_TOKENS;
+            int perSequence = (tokens + CacheBlocks.DEFAULT_BLOCK_TOKENS - 1) / CacheBlocks.DEFAULT_BLOCK_TOKENS;
             return perSequence * batches.stream().mapToInt(Integer::intValue).max().orElseThrow();
         }
     }

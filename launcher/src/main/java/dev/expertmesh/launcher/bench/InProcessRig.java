@@ -1,6 +1,6 @@
 package dev.expertmesh.launcher.bench;
 
-import dev.expertmesh.attention.LatentBlockPool;
+import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.engine.ComputeDevice;
@@ -21,7 +21,7 @@ final class InProcessRig implements DecodeRig {
 
     InProcessRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks) {
         TimedDevice timed = new TimedDevice(device, clock);
-        attention = timed.attention(weights, config, arena, LatentBlockPool.DEFAULT_BLOCK_TOKENS, cacheBlocks);
+        attention = timed.attention(weights, config, arena, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
         experts = timed.experts(weights, config, arena);
         HostedExperts everyExpert = HostedExperts.striped(config, 0, 1);
         model = DeepseekModel.load(weights, config, device.backend(), arena, attention, experts.load(everyExpert.routedByLayer()), 1);
