@@ -70,6 +70,58 @@ class ShardMapKeeperTest {
     }
 
     @Test
+    void fencedAndDrainingWorkersAreLeftOut() throws InterruptedException {
+        try (var cluster = new TestCluster(4)) {
+            ClusterMember coordinator = cluster.start(0, Role.COORDINATOR);
+            try (var store = new ShardMapStore(coordinator.hazelcast());
+                 var keeper = ShardMapKeeper.start(coordinator, store, Configs.v2Lite(), new PlacementPolicy.Contiguous(64))) {
+                BlockingQueue<ShardMap> seen = new LinkedBlockingQueue<>();
+                store.subscribe(seen::add);
+                List<ClusterMember> workers = List.of(cluster.start(1, Role.EXPERT_WORKER), cluster.start(2, Role.EXPERT_WORKER),
+                        cluster.start(3, Role.EXPERT_WORKER));
+                await(Duration.ofSeconds(10), "a map over the three workers", () -> store.current().map(m -> m.workers().size() == 3).orElse(false));
+                List<String> ids = workers.stream().map(ClusterMember::nodeId).sorted().toList();
+                ShardMap all = store.current().orElseThrow();
+                // 64 replicas over 3 workers: every expert on two of them.
+                assertThat(all.workersOf(1, 0)).hasSize(2);
+                seen.clear();
+
+                ShardMap withoutFenced = keeper.fence(ids.get(0)).orElseThrow();
+                assertThat(withoutFenced.workers()).containsExactly(ids.get(1), ids.get(2));
+                assertThat(withoutFenced.epoch()).isGreaterThan(all.epoch());
+                assertThat(next(seen)).isEqualTo(withoutFenced);
+                assertThat(keeper.fence(ids.get(0))).as("fencing twice publishes nothing new").contains(withoutFenced);
+
+                ClusterMember draining = workers.stream().filter(w -> w.nodeId().equals(ids.get(1))).findFirst().orElseThrow();
+                draining.announceDraining();
+                ShardMap afterDrain = next(seen);
+                assertThat(afterDrain.workers()).containsExactly(ids.get(2));
+                assertThat(afterDrain.expertsOf(ids.get(2), 1)).isEqualTo(range(0, 64));
+            }
+        }
+    }
+
+    @Test
+    void theServingEpochOnlyGrowsAndReachesSubscribers() throws InterruptedException {
+        try (var cluster = new TestCluster(2)) {
+            ClusterMember coordinator = cluster.start(0, Role.COORDINATOR);
+            ClusterMember worker = cluster.start(1, Role.EXPERT_WORKER);
+            try (var coordinatorStore = new ShardMapStore(coordinator.hazelcast()); var workerStore = new ShardMapStore(worker.hazelcast())) {
+                assertThat(workerStore.serving()).isEqualTo(ShardMap.UNPUBLISHED);
+                BlockingQueue<Long> flips = new LinkedBlockingQueue<>();
+                workerStore.subscribeServing(flips::add);
+                coordinatorStore.flip(3);
+                coordinatorStore.flip(2);
+                coordinatorStore.flip(5);
+                assertThat(flips.poll(10, TimeUnit.SECONDS)).isEqualTo(3);
+                assertThat(flips.poll(10, TimeUnit.SECONDS)).isEqualTo(5);
+                assertThat(workerStore.serving()).isEqualTo(5);
+                assertThat(flips.poll(200, TimeUnit.MILLISECONDS)).as("an older epoch is never a flip").isNull();
+            }
+        }
+    }
+
+    @Test
     void epochsOnlyGrow() {
         try (var cluster = new TestCluster(1)) {
             ClusterMember member = cluster.start(0, Role.COORDINATOR);

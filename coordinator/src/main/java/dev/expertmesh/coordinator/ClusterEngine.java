@@ -106,9 +106,18 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         notifyAll();
     }
 
+    /** The model, built at the first call that finds the cluster able to run it (no step runs before). */
     @Override
     public DeepseekModel model() {
         DistributedModel built = model;
+        if (built == null) {
+            synchronized (this) {
+                if (model == null) {
+                    build(members, newest);
+                }
+                built = model;
+            }
+        }
         if (built == null) {
             throw new IllegalStateException("the cluster is not ready: " + missing());
         }

@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -105,17 +106,19 @@ public final class ExpertWorkerNode implements AutoCloseable {
     /**
      * Stops gracefully: announces that it drains, so the coordinator places its experts elsewhere, and
      * waits (at most {@link #DRAIN_TIMEOUT}) until the map the cluster serves with leaves it out; then
-     * leaves the cluster and stops serving. The last expert worker has nobody to hand over to and stops at once.
+     * leaves the cluster and stops serving. Without a coordinator, or another expert worker to hand
+     * over to, it stops at once.
      */
     @Override
     public void close() {
-        if (member.members().stream().anyMatch(m -> m.getRole() == Role.EXPERT_WORKER && !m.getNodeId().equals(nodeId()))) {
+        if (canHandOver()) {
             member.announceDraining();
             long start = System.nanoTime();
             if (awaitDrained(start + DRAIN_TIMEOUT.toNanos())) {
                 log.info("Expert worker {} drained in {} ms", nodeId(), (System.nanoTime() - start) / 1_000_000);
             } else {
-                log.warn("Expert worker {} still in the served shard map after {} s; stopping anyway", nodeId(), DRAIN_TIMEOUT.toSeconds());
+                log.warn("Expert worker {} stops after {} ms still in the served shard map: the coordinator left, or did not "
+                        + "route around it within {} s", nodeId(), (System.nanoTime() - start) / 1_000_000, DRAIN_TIMEOUT.toSeconds());
             }
         }
         maps.close();
@@ -123,14 +126,21 @@ public final class ExpertWorkerNode implements AutoCloseable {
         closeAll(server, member, shardMaps);
     }
 
+    private boolean canHandOver() {
+        List<NodeDescriptor> members = member.members();
+        return members.stream().anyMatch(m -> m.getRole() == Role.COORDINATOR)
+                && members.stream().anyMatch(m -> m.getRole() == Role.EXPERT_WORKER && !m.getNodeId().equals(nodeId()));
+    }
+
+    /** Waits for the flip that leaves this worker out, giving up when nobody is left to make it. */
     private synchronized boolean awaitDrained(long deadlineNanos) {
         while (!drained()) {
             long left = deadlineNanos - System.nanoTime();
-            if (left <= 0) {
+            if (left <= 0 || !canHandOver()) {
                 return false;
             }
             try {
-                wait(Math.max(1, left / 1_000_000));
+                wait(Math.max(1, Math.min(left / 1_000_000, 100)));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return false;
