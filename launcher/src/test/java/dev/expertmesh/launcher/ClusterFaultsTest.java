@@ -154,11 +154,13 @@ class ClusterFaultsTest {
         ProcessCluster cluster = replicated();
         Node victim = cluster.running("expert-worker").getFirst();
         String victimId = nodeId(cluster, victim);
+        int before = cluster.status().servingExpertWorkers();
 
         underLoad(replicatedClient, "SIGTERM an expert worker", MAX_TOKENS, s -> victim.process().destroy());
 
         assertThat(victim.process().waitFor(SETTLE.toSeconds(), TimeUnit.SECONDS)).as("the drained worker exits").isTrue();
-        cluster.awaitStatus("routing no longer to the worker that left, " + victimId, v -> !v.routesTo(victimId) && v.servingExpertWorkers() >= 1, SETTLE);
+        cluster.awaitStatus("routing to " + (before - 1) + " expert workers, no longer to the one that left, " + victimId,
+                v -> !v.routesTo(victimId) && v.servingExpertWorkers() == before - 1, SETTLE);
     }
 
     @Test

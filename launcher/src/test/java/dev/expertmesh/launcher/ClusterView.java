@@ -61,7 +61,7 @@ record ClusterView(JsonNode root) {
     }
 
     /** Expert workers that are members serving the epoch, in node-id order. */
-    List<String> servingExpertWorkerIds() {
+    private List<String> servingExpertWorkerIds() {
         return routedWorkers().stream().filter(id -> member(id).filter(this::serving).isPresent()).toList();
     }
 
