@@ -65,6 +65,11 @@ final class BenchServeCommand implements Callable<Integer> {
             + "after this long fails (so a coordinator that stops answering ends the run). Default: ${DEFAULT-VALUE}.")
     long requestTimeoutSeconds;
 
+    @Option(names = "--window", defaultValue = "0", paramLabel = "SECONDS", description = "Also report each window of SECONDS of "
+            + "the run: requests completed and failed, and TTFT, TPOT and E2EL p50 and p99 of those that ended in it, so that a "
+            + "fault's before, during and after show; 0 (the default) reports none.")
+    double windowSeconds;
+
     @Option(names = "--output", paramLabel = "FILE", description = "Also write the result to FILE as one JSON object.")
     Path output;
 
@@ -74,7 +79,7 @@ final class BenchServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BenchmarkSpec benchmark = new BenchmarkSpec(numPrompts, rate(requestRate), seed, inputLen, inputLenRange, outputLen,
-                outputLenRange, maxConcurrency);
+                outputLenRange, maxConcurrency, windowSeconds);
         PrintWriter err = spec.commandLine().getErr();
         err.printf("%d requests to %s, %s%n", numPrompts, String.join(", ", coordinators),
                 Double.isInfinite(benchmark.requestRate()) ? "all at once" : benchmark.requestRate() + " per second");

@@ -72,6 +72,23 @@ class BenchServeCommandTest {
     }
 
     @Test
+    void windowsSplitTheRunAndAccountForEveryRequest() throws Exception {
+        Run r = Commands.run("bench", "serve", "--coordinator", address, "--num-prompts", String.valueOf(PROMPTS), "--request-rate", "10",
+                "--input-len", "6", "--output-len", "4", "--window", "0.5", "--format", "json");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode json = new ObjectMapper().readTree(r.out());
+        JsonNode windows = json.get("windows");
+        assertThat(windows.size()).isEqualTo((int) Math.ceil(json.get("duration").asDouble() / 0.5));
+        int completed = 0;
+        for (JsonNode w : windows) {
+            completed += w.get("completed").asInt();
+            assertThat(w.get("end").asDouble()).isGreaterThan(w.get("start").asDouble());
+        }
+        assertThat(completed).isEqualTo(PROMPTS);
+        assertThat(windows.get(windows.size() - 1).get("end").asDouble()).isEqualTo(json.get("duration").asDouble());
+    }
+
+    @Test
     void anUnreachableCoordinatorIsOneLine() throws IOException {
         Run r = Commands.run("bench", "serve", "--coordinator", "127.0.0.1:" + Commands.freePort(), "--num-prompts", "1");
         assertThat(r.exitCode()).isEqualTo(2);

@@ -12,10 +12,11 @@ import java.util.Optional;
  * deltas of every request) and the end-to-end latency (E2EL). Tokens count completed requests only.
  *
  * @param firstError the message of the first failed request, if one failed
+ * @param windows    the run split into the spec's windows; empty when it asks for none
  */
 public record BenchmarkReport(BenchmarkSpec spec, double durationSeconds, int completed, int failed, long totalInputTokens,
                               long totalOutputTokens, LatencyStats ttft, LatencyStats tpot, LatencyStats itl, LatencyStats e2el,
-                              Optional<String> firstError) {
+                              Optional<String> firstError, List<WindowStats> windows) {
     private static final int WIDTH = 50;
 
     static BenchmarkReport of(BenchmarkSpec spec, List<RequestResult> results, double durationSeconds) {
@@ -27,7 +28,8 @@ public record BenchmarkReport(BenchmarkSpec spec, double durationSeconds, int co
                 LatencyStats.of(done.stream().filter(r -> r.outputTokens() > 1).mapToDouble(r -> r.tpot() * 1000).toArray()),
                 LatencyStats.of(done.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.interTokenLatencies())).map(s -> s * 1000).toArray()),
                 LatencyStats.of(done.stream().mapToDouble(r -> r.e2e() * 1000).toArray()),
-                results.stream().flatMap(r -> r.error().stream()).findFirst());
+                results.stream().flatMap(r -> r.error().stream()).findFirst(),
+                spec.windowSeconds() > 0 ? WindowStats.split(results, spec.windowSeconds(), durationSeconds) : List.of());
     }
 
     public double requestThroughput() {
@@ -61,6 +63,10 @@ public record BenchmarkReport(BenchmarkSpec spec, double durationSeconds, int co
         latencyFields(fields, "tpot", tpot);
         latencyFields(fields, "itl", itl);
         latencyFields(fields, "e2el", e2el);
+        if (!windows.isEmpty()) {
+            fields.put("window_seconds", spec.windowSeconds());
+            fields.put("windows", windows.stream().map(WindowStats::fields).toList());
+        }
         return fields;
     }
 
@@ -72,7 +78,7 @@ public record BenchmarkReport(BenchmarkSpec spec, double durationSeconds, int co
         fields.put("p99_" + name + "_ms", stats.p99());
     }
 
-    /** The report as vLLM's benchmark_serving prints it. */
+    /** The report as vLLM's benchmark_serving prints it, then the windows' table if there are windows. */
     public String table() {
         StringBuilder t = new StringBuilder();
         t.append(rule(" Serving Benchmark Result ", '='));
@@ -90,6 +96,10 @@ public record BenchmarkReport(BenchmarkSpec spec, double durationSeconds, int co
         latencyRows(t, "Inter-token Latency", "ITL", itl);
         latencyRows(t, "End-to-end Latency", "E2EL", e2el);
         t.append("=".repeat(WIDTH)).append('\n');
+        if (!windows.isEmpty()) {
+            t.append("Requests by the window they ended in (latencies in ms):\n").append(WindowStats.header()).append('\n');
+            windows.forEach(w -> t.append(w.row()).append('\n'));
+        }
         return t.toString();
     }
 

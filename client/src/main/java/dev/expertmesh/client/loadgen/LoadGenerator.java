@@ -50,7 +50,7 @@ public final class LoadGenerator {
                 results.add(threads.submit(() -> {
                     slots.acquire();
                     try {
-                        return send(request);
+                        return send(request, start);
                     } finally {
                         slots.release();
                     }
@@ -76,8 +76,8 @@ public final class LoadGenerator {
         }
     }
 
-    /** Sends one request and times its deltas; a failure is a result too. */
-    private RequestResult send(PromptWorkload.BenchRequest request) {
+    /** Sends one request and times its deltas; a failure is a result too. {@code runStart} is the run's System.nanoTime at its start. */
+    private RequestResult send(PromptWorkload.BenchRequest request, long runStart) {
         GenerationRequest call = GenerationRequest.tokenIds(request.promptIds()).maxTokens(request.outputLen()).ignoreEos(true);
         long sent = System.nanoTime();
         long last = sent;
@@ -94,14 +94,14 @@ public final class LoadGenerator {
                 last = now;
             }
             int outputTokens = stream.finish().usage().completionTokens();
-            double e2e = (System.nanoTime() - sent) / 1e9;
+            long ended = System.nanoTime();
             if (first < 0) {
-                return RequestResult.failed(request.promptIds().length, "the generation ended without a token");
+                return RequestResult.failed(request.promptIds().length, "the generation ended without a token", (ended - runStart) / 1e9);
             }
             return RequestResult.completed(request.promptIds().length, outputTokens, (first - sent) / 1e9,
-                    gaps.stream().mapToDouble(Double::doubleValue).toArray(), e2e);
+                    gaps.stream().mapToDouble(Double::doubleValue).toArray(), (ended - sent) / 1e9, (ended - runStart) / 1e9);
         } catch (ExpertMeshException e) {
-            return RequestResult.failed(request.promptIds().length, e.getMessage());
+            return RequestResult.failed(request.promptIds().length, e.getMessage(), (System.nanoTime() - runStart) / 1e9);
         }
     }
 

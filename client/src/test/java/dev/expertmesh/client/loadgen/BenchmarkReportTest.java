@@ -8,14 +8,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 class BenchmarkReportTest {
-    private static final BenchmarkSpec SPEC = new BenchmarkSpec(3, Double.POSITIVE_INFINITY, 0, 10, 0, 4, 0, 0);
+    private static final BenchmarkSpec SPEC = new BenchmarkSpec(3, Double.POSITIVE_INFINITY, 0, 10, 0, 4, 0, 0, 0);
 
     @Test
     void throughputAndLatenciesCountCompletedRequests() {
         List<RequestResult> results = List.of(
-                RequestResult.completed(10, 4, 0.1, new double[]{0.2, 0.2, 0.2}, 0.7),
-                RequestResult.completed(12, 1, 0.3, new double[0], 0.3),
-                RequestResult.failed(9, "coordinator x: RESOURCE_EXHAUSTED"));
+                RequestResult.completed(10, 4, 0.1, new double[]{0.2, 0.2, 0.2}, 0.7, 0.7),
+                RequestResult.completed(12, 1, 0.3, new double[0], 0.3, 1.0),
+                RequestResult.failed(9, "coordinator x: RESOURCE_EXHAUSTED", 1.5));
         BenchmarkReport report = BenchmarkReport.of(SPEC, results, 2.0);
         assertThat(report.completed()).isEqualTo(2);
         assertThat(report.failed()).isEqualTo(1);
@@ -38,7 +38,7 @@ class BenchmarkReportTest {
 
     @Test
     void theTableHasVllmsLayout() {
-        String table = BenchmarkReport.of(SPEC, List.of(RequestResult.completed(10, 4, 0.1, new double[]{0.2, 0.2, 0.2}, 0.7)), 1.0).table();
+        String table = BenchmarkReport.of(SPEC, List.of(RequestResult.completed(10, 4, 0.1, new double[]{0.2, 0.2, 0.2}, 0.7, 0.7)), 1.0).table();
         assertThat(table.lines()).first().isEqualTo("============ Serving Benchmark Result ============");
         assertThat(table).contains("Successful requests:                     1\n")
                 .contains("Benchmark duration (s):                  1.00\n")

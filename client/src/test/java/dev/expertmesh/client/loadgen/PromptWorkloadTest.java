@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PromptWorkloadTest {
     @Test
     void lengthsAreUniformInTheirRangeAndIdsBelowTheVocabulary() {
-        BenchmarkSpec spec = new BenchmarkSpec(2000, 1, 5, 100, 0.25, 20, 0.5, 0);
+        BenchmarkSpec spec = new BenchmarkSpec(2000, 1, 5, 100, 0.25, 20, 0.5, 0, 0);
         List<PromptWorkload.BenchRequest> requests = PromptWorkload.requests(spec, 50, new Random(5));
         assertThat(requests).hasSize(2000);
         assertThat(requests).allSatisfy(r -> {
@@ -27,7 +27,7 @@ class PromptWorkloadTest {
 
     @Test
     void noRangeGivesExactlyTheMeanLength() {
-        BenchmarkSpec spec = new BenchmarkSpec(50, 1, 5, 16, 0, 8, 0, 0);
+        BenchmarkSpec spec = new BenchmarkSpec(50, 1, 5, 16, 0, 8, 0, 0, 0);
         assertThat(PromptWorkload.requests(spec, 1000, new Random(1))).allSatisfy(r -> {
             assertThat(r.promptIds()).hasSize(16);
             assertThat(r.outputLen()).isEqualTo(8);

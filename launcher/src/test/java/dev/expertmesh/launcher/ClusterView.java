@@ -1,0 +1,96 @@
+package dev.expertmesh.launcher;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.StreamSupport;
+
+/** One `expertmesh status --format json` answer: the members, the epoch, and which workers each expert is routed to. */
+record ClusterView(JsonNode root) {
+    static ClusterView parse(String json) throws JsonProcessingException {
+        return new ClusterView(new ObjectMapper().readTree(json));
+    }
+
+    String json() {
+        return root.toString();
+    }
+
+    /** Expert workers the shard map routes to that serve its epoch. */
+    int servingExpertWorkers() {
+        return servingExpertWorkerIds().size();
+    }
+
+    long attentionWorkers() {
+        return members().stream().filter(m -> role(m).equals("attention-worker") && state(m).equals("serving")).count();
+    }
+
+    /** The node id of the member listening on {@code node}'s endpoint, while it is a member. */
+    Optional<String> nodeId(ProcessCluster.Node node) {
+        return members().stream().filter(m -> m.get("endpoint").asText().equals(node.endpoint()))
+                .map(m -> m.get("node_id").asText()).findFirst();
+    }
+
+    /** The member's state (serving, loading, draining, gone); empty once it is no member. */
+    Optional<String> state(String nodeId) {
+        return member(nodeId).map(ClusterView::state);
+    }
+
+    boolean routesTo(String nodeId) {
+        return routedWorkers().contains(nodeId);
+    }
+
+    Set<String> routedWorkers() {
+        Set<String> ids = new TreeSet<>();
+        experts().forEach(e -> e.get("workers").forEach(w -> ids.add(w.asText())));
+        return ids;
+    }
+
+    /** Whether every expert routed to {@code nodeId} is also routed to another worker. */
+    boolean everyExpertAlsoElsewhere(String nodeId) {
+        return experts().stream().filter(e -> workers(e).contains(nodeId)).allMatch(e -> workers(e).size() > 1);
+    }
+
+    /** Whether some expert is routed to {@code nodeId} alone. */
+    boolean hostsAnExpertAlone(String nodeId) {
+        return experts().stream().anyMatch(e -> workers(e).equals(List.of(nodeId)));
+    }
+
+    /** Expert workers that are members serving the epoch, in node-id order. */
+    private List<String> servingExpertWorkerIds() {
+        return routedWorkers().stream().filter(id -> member(id).filter(this::serving).isPresent()).toList();
+    }
+
+    private boolean serving(JsonNode member) {
+        return member.get("loaded_epoch").asLong() == root.get("epoch").asLong() && root.get("epoch").asLong() > 0
+                && state(member).equals("serving");
+    }
+
+    private Optional<JsonNode> member(String nodeId) {
+        return members().stream().filter(m -> m.get("node_id").asText().equals(nodeId)).findFirst();
+    }
+
+    private List<JsonNode> members() {
+        return StreamSupport.stream(root.get("members").spliterator(), false).toList();
+    }
+
+    private List<JsonNode> experts() {
+        return StreamSupport.stream(root.get("experts").spliterator(), false).toList();
+    }
+
+    private static List<String> workers(JsonNode expert) {
+        return StreamSupport.stream(expert.get("workers").spliterator(), false).map(JsonNode::asText).toList();
+    }
+
+    private static String role(JsonNode member) {
+        return member.get("role").asText();
+    }
+
+    private static String state(JsonNode member) {
+        return member.path("state").asText();
+    }
+}
