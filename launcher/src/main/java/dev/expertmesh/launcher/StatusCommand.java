@@ -5,6 +5,10 @@ import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.ExpertPlacement;
 import dev.expertmesh.proto.NodeDescriptor;
+import dev.expertmesh.proto.Recovery;
+import dev.expertmesh.proto.Role;
+import dev.expertmesh.proto.WorkerState;
+import dev.expertmesh.proto.WorkerStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -12,16 +16,20 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Shows a cluster: members with roles and endpoints, the shard-map epoch, which worker hosts which "
-                + "experts, and the tokens routed to each expert so far.")
+        description = "Shows a cluster: members with roles, endpoints and states, the shard-map epoch (the newest, and the one "
+                + "served), which workers host which experts (several for a replicated expert), the tokens routed to each "
+                + "expert so far, epoch flips, and the recoveries from failed workers.")
 final class StatusCommand implements Callable<Integer> {
     private static final Duration STATUS_DEADLINE = Duration.ofSeconds(10);
 
@@ -29,7 +37,8 @@ final class StatusCommand implements Callable<Integer> {
     String coordinator;
 
     @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
-            description = "text, or json (one line: members, epoch, experts). Default: ${DEFAULT-VALUE}.")
+            description = "text, or json (one line: members, epoch, serving_epoch, epoch_flips, experts, gone, recoveries). "
+                    + "Default: ${DEFAULT-VALUE}.")
     Output.Format format;
 
     @Spec
@@ -51,32 +60,59 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     private static Map<String, Object> json(ClusterStatus status) {
+        Map<String, WorkerStatus> states = states(status);
+        Set<String> members = status.getMembersList().stream().map(NodeDescriptor::getNodeId).collect(Collectors.toSet());
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("members", status.getMembersList().stream().map(StatusCommand::member).toList());
+        json.put("members", status.getMembersList().stream().map(m -> member(m, states.get(m.getNodeId()))).toList());
         json.put("epoch", status.getShardMap().getEpoch());
+        json.put("serving_epoch", status.getServingEpoch());
+        json.put("epoch_flips", status.getEpochFlips());
         json.put("experts", status.getShardMap().getPlacementsList().stream().map(p -> Map.of(
                 "layer", p.getLayer(), "expert", p.getExpert(), "workers", p.getNodeIdsList(), "tokens_routed", p.getTokensRouted())).toList());
+        json.put("gone", states.values().stream().filter(w -> !members.contains(w.getNodeId()))
+                .map(w -> Map.of("node_id", w.getNodeId(), "role", role(w.getRole()))).toList());
+        json.put("recoveries", status.getRecoveriesList().stream().map(r -> Map.of("node_id", r.getNodeId(), "role", role(r.getRole()),
+                "action", r.getAction(), "seconds", r.getSeconds(), "failed_at_ms", r.getFailedAtMs())).toList());
         return json;
     }
 
-    private static Map<String, Object> member(NodeDescriptor m) {
+    private static Map<String, WorkerStatus> states(ClusterStatus status) {
+        return status.getWorkersList().stream().collect(Collectors.toMap(WorkerStatus::getNodeId, w -> w, (a, b) -> a, LinkedHashMap::new));
+    }
+
+    private static Map<String, Object> member(NodeDescriptor m, WorkerStatus worker) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("node_id", m.getNodeId());
-        json.put("role", m.getRole().name().toLowerCase().replace('_', '-'));
+        json.put("role", role(m.getRole()));
         json.put("endpoint", m.getHost() + ":" + m.getPort());
         json.put("device", m.getDevice());
         json.put("loaded_epoch", m.getLoadedEpoch());
+        if (worker != null) {
+            json.put("state", state(worker.getState()));
+        }
         return json;
     }
 
+    private static String role(Role role) {
+        return role.name().toLowerCase().replace('_', '-');
+    }
+
+    private static String state(WorkerState state) {
+        return state.name().toLowerCase();
+    }
+
     private static void printText(ClusterStatus status, PrintWriter out) {
-        out.printf("%-17s %-38s %-22s %s%n", "ROLE", "NODE", "ENDPOINT", "DEVICE");
+        Map<String, WorkerStatus> states = states(status);
+        out.printf("%-17s %-38s %-22s %-8s %s%n", "ROLE", "NODE", "ENDPOINT", "DEVICE", "STATE");
         for (NodeDescriptor m : status.getMembersList()) {
-            out.printf("%-17s %-38s %-22s %s%n", m.getRole().name().toLowerCase().replace('_', '-'), m.getNodeId(),
-                    m.getHost() + ":" + m.getPort(), m.getDevice());
+            WorkerStatus worker = states.remove(m.getNodeId());
+            out.printf("%-17s %-38s %-22s %-8s %s%n", role(m.getRole()), m.getNodeId(), m.getHost() + ":" + m.getPort(), m.getDevice(),
+                    worker == null ? "" : state(worker.getState()));
         }
+        states.values().forEach(w -> out.printf("%-17s %-38s %-22s %-8s %s%n", role(w.getRole()), w.getNodeId(), "-", "-", "gone"));
         out.println();
-        out.println("shard map epoch " + status.getShardMap().getEpoch());
+        out.println("shard map epoch " + status.getShardMap().getEpoch() + ", serving epoch " + status.getServingEpoch()
+                + " (" + status.getEpochFlips() + " flips while serving)");
         Map<String, Map<Integer, List<Integer>>> hosted = new TreeMap<>();
         for (ExpertPlacement p : status.getShardMap().getPlacementsList()) {
             for (String node : p.getNodeIdsList()) {
@@ -85,6 +121,14 @@ final class StatusCommand implements Callable<Integer> {
         }
         hosted.forEach((node, layers) -> out.println("  " + node + ": experts " + layers.values().iterator().next()
                 + (layers.size() > 1 ? " in each of " + layers.size() + " MoE layers" : "")));
+        long replicated = status.getShardMap().getPlacementsList().stream().filter(p -> p.getNodeIdsCount() > 1).count();
+        if (replicated > 0) {
+            out.println("replicated: " + replicated + " of " + status.getShardMap().getPlacementsCount() + " (layer, expert) pairs on several workers");
+        }
+        for (Recovery r : status.getRecoveriesList()) {
+            out.printf("recovered from %s %s (%s) in %d ms at %s%n", role(r.getRole()), r.getNodeId(), r.getAction(),
+                    Math.round(r.getSeconds() * 1000), Instant.ofEpochMilli(r.getFailedAtMs()));
+        }
         List<ExpertPlacement> busiest = status.getShardMap().getPlacementsList().stream()
                 .filter(p -> p.getTokensRouted() > 0)
                 .sorted((a, b) -> Long.compare(b.getTokensRouted(), a.getTokensRouted()))
