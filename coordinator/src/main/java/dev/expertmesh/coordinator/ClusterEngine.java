@@ -158,8 +158,8 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         for (int i = 0; i < recovering.size(); i++) {
             Recovery recovery = recovering.get(i).setSeconds((now - recoveringSince.get(i)) / 1e9).build();
             changes.recovered(recovery);
-            log.info("Recovered from {} {} ({}) in {} ms: fault to the first step completed after it", recovery.getRole(),
-                    recovery.getNodeId(), recovery.getAction(), Math.round(recovery.getSeconds() * 1000));
+            log.info("Recovered from the failure of {} {} ({}) in {} ms, to the first step completed after it",
+                    roleName(recovery.getRole()), recovery.getNodeId(), recovery.getAction(), Math.round(recovery.getSeconds() * 1000));
         }
         recovering.clear();
         recoveringSince.clear();
@@ -296,7 +296,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
             return;
         }
         members.stream().filter(m -> m.getNodeId().equals(nodeId)).findFirst().ifPresent(m -> fencedNodes.put(nodeId, m));
-        log.warn("{} {} failed{}: fenced, routing around it", role, peer, cause == null ? "" : " (" + cause.getMessage() + ")");
+        log.warn("{} failed{}: fenced, routing around it", peer, cause == null ? "" : " (" + cause.getMessage() + ")");
         if (role == Role.EXPERT_WORKER) {
             keeper.fence(nodeId);
         }
@@ -317,10 +317,16 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         return built == null ? 0 : built.experts().plan().workers().size();
     }
 
+    /** A worker as logs and errors name it: its role and the start of its node id, then its address. */
     private Peer peer(NodeDescriptor node) {
-        Peer peer = Peer.of(node.getRole().name().toLowerCase() + "@" + node.getHost() + ":" + node.getPort(), node.getHost(), node.getPort());
+        String name = roleName(node.getRole()) + " " + node.getNodeId().substring(0, Math.min(8, node.getNodeId().length()));
+        Peer peer = Peer.of(name, node.getHost(), node.getPort());
         nodeOfPeer.putIfAbsent(peer, node.getNodeId());
         return peer;
+    }
+
+    private static String roleName(Role role) {
+        return role.name().toLowerCase().replace('_', '-');
     }
 
     /** Members and their states, the newest shard map with the tokens routed to each expert, flips and recoveries. */

@@ -72,16 +72,23 @@ final class Cluster implements AutoCloseable {
         return new ExpertPeer(Peer.of(worker.name(), "127.0.0.1", worker.port()), hosted);
     }
 
-    /** Shuts the named expert worker down while its clients still hold streams to it. */
-    void stopExpertWorker(String name) throws InterruptedException {
+    /** Shuts the named worker down while its clients still hold streams to it. */
+    void stopWorker(String name) throws InterruptedException {
         for (AutoCloseable server : servers) {
-            if (server instanceof ExpertWorkerServer worker && worker.name().equals(name)) {
-                worker.close();
+            String serving = server instanceof ExpertWorkerServer e ? e.name() : server instanceof AttentionWorkerServer a ? a.name() : null;
+            if (name.equals(serving)) {
+                try {
+                    server.close();
+                } catch (InterruptedException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IllegalStateException("stopping " + name, e);
+                }
                 servers.remove(server);
                 return;
             }
         }
-        throw new IllegalArgumentException("no expert worker " + name);
+        throw new IllegalArgumentException("no worker " + name);
     }
 
     List<AttentionWorkerServer> startAttentionWorkers(String prefix, int count) {

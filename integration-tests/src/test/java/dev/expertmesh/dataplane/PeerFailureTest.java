@@ -44,7 +44,7 @@ class PeerFailureTest {
             TransportOptions options = new TransportOptions(HiddenType.BF16, Duration.ofSeconds(2), 2);
             try (Cluster.Coordinator coordinator = cluster.coordinator(attention, experts, Cluster.EPOCH, options)) {
                 coordinator.engine().score(PROMPT, LayerObserver.NONE);
-                cluster.stopExpertWorker("experts-1");
+                cluster.stopWorker("experts-1");
                 long start = System.nanoTime();
                 assertThatThrownBy(() -> coordinator.engine().score(PROMPT, LayerObserver.NONE))
                         .isInstanceOf(PeerFailureException.class)

@@ -82,7 +82,10 @@ public final class ExchangeStream implements AutoCloseable {
             throw e;
         } catch (RuntimeException e) {
             discard();
-            throw new PeerFailureException(peer, expired.get() ? what + ": no reply within " + replyTimeout : what + " failed", e);
+            if (expired.get()) {
+                throw new PeerFailureException(peer, what + ": no reply within " + replyTimeout.toMillis() + " ms", null);
+            }
+            throw new PeerFailureException(peer, what + " failed", e);
         } finally {
             if (deadline != null) {
                 deadline.cancel(false);

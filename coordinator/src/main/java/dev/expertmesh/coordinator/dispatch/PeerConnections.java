@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +35,7 @@ final class PeerConnections implements AutoCloseable {
 
     private final BufferAllocator allocator = new RootAllocator();
     private final Map<Peer, FlightClient> clients = new ConcurrentHashMap<>();
-    private final List<ExchangeStream> streams = new ArrayList<>();
+    private final Map<Peer, List<ExchangeStream>> streams = new HashMap<>();
     private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("flight-deadlines").factory());
     /** Waiting on a peer is all these threads do, so a virtual thread per message is cheap. */
@@ -55,7 +56,7 @@ final class PeerConnections implements AutoCloseable {
 
     synchronized ExchangeStream stream(Peer peer, FlightDescriptor descriptor, Schema requestSchema) {
         ExchangeStream stream = new ExchangeStream(peer, client(peer), descriptor, requestSchema, allocator, deadlines, replyTimeout);
-        streams.add(stream);
+        streams.computeIfAbsent(peer, _ -> new ArrayList<>()).add(stream);
         return stream;
     }
 
@@ -75,19 +76,34 @@ final class PeerConnections implements AutoCloseable {
         return clients.computeIfAbsent(peer, p -> FlightClient.builder(allocator, p.location()).build());
     }
 
+    /**
+     * Closes the streams to {@code peer} and its client: a worker routed around must not wait out
+     * Flight's grace period for streams nobody will use again. Call it when none of them is in use.
+     */
+    synchronized void disconnect(Peer peer) {
+        streams.getOrDefault(peer, List.of()).forEach(ExchangeStream::close);
+        streams.remove(peer);
+        FlightClient client = clients.remove(peer);
+        if (client != null) {
+            closeQuietly(peer, client);
+        }
+    }
+
+    private static void closeQuietly(Peer peer, FlightClient client) {
+        try {
+            client.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            log.debug("Closing the client of {}: {}", peer, e.toString());
+        }
+    }
+
     @Override
     public synchronized void close() {
         senders.shutdownNow();
-        streams.forEach(ExchangeStream::close);
-        for (Map.Entry<Peer, FlightClient> client : clients.entrySet()) {
-            try {
-                client.getValue().close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (Exception e) {
-                log.debug("Closing the client of {}: {}", client.getKey(), e.toString());
-            }
-        }
+        streams.values().forEach(peerStreams -> peerStreams.forEach(ExchangeStream::close));
+        clients.forEach(PeerConnections::closeQuietly);
         deadlines.shutdownNow();
         allocator.close();
     }

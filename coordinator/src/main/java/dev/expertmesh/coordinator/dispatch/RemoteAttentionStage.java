@@ -101,7 +101,8 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
 
     /**
      * Stops using {@code peer}: the sequences it held are lost (the next step that has one of them
-     * reports them) and nothing is sent to it again. Returns how many it held.
+     * reports them) and nothing is sent to it again. Returns how many it held. Not called while
+     * another call to the peer is in flight: only once every call of a layer has settled.
      */
     public synchronized int lose(Peer peer) {
         Worker worker = workers.stream().filter(w -> w.peer().equals(peer)).findFirst().orElse(null);
@@ -112,6 +113,8 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         List<Long> held = workerOfSequence.entrySet().stream().filter(e -> e.getValue() == worker).map(Map.Entry::getKey).toList();
         held.forEach(workerOfSequence::remove);
         lost.addAll(held);
+        streams.forEach(byPeer -> byPeer.remove(peer));
+        connections.disconnect(peer);
         log.warn("Attention worker {} lost with the caches of {} sequences", peer, held.size());
         onLost.accept(peer);
         return held.size();

@@ -29,7 +29,8 @@ import java.util.stream.IntStream;
 /**
  * The expert stage on expert workers. Each token goes once to each worker hosting one of its
  * experts, with only those experts' ids and weights; a routed expert with several replicas sends
- * the token to one already carrying it, else to the one with the fewest rows so far; the shared
+ * the token to one already carrying it, else to the one with the fewest rows so far (ties taken in
+ * turn, by step, layer and token, so that even single tokens spread over the replicas); the shared
  * expert rides with the token's first routed expert, so it costs no extra message, and a dense
  * layer's tokens are spread over the workers. Every worker gets at most one message per layer,
  * all sent at once, and the coordinator adds up their per-token partial sums. Each micro-batch has
@@ -65,9 +66,20 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         return plan;
     }
 
-    /** Dispatches by {@code next} from the next layer call on. */
+    /**
+     * Dispatches by {@code next} from the next layer call on, and disconnects from the workers it
+     * leaves out. Called between steps, when no call is in flight.
+     */
     public void use(DispatchPlan next) {
+        Set<Peer> kept = new HashSet<>();
+        next.workers().forEach(w -> kept.add(w.peer()));
+        plan.workers().stream().map(ExpertPeer::peer).filter(p -> !kept.contains(p)).forEach(this::disconnect);
         plan = next;
+    }
+
+    private void disconnect(Peer peer) {
+        streams.forEach(byPeer -> byPeer.remove(peer));
+        connections.disconnect(peer);
     }
 
     @Override
@@ -79,7 +91,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         DispatchPlan current = plan;
         ExpertRoutes pending = routes;
         while (true) {
-            Shares shares = split(current, layer, pending);
+            Shares shares = split(current, layer, pending, steps[microBatch] + layer);
             Failures failures = send(current, shares, layer, microBatch, x, out);
             if (failures == null) {
                 return out;
@@ -160,7 +172,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
      * Each worker's rows: the tokens they are, and their experts there as [row, slots] ids and
      * weights padded with -1; and the worker each route slot went to.
      */
-    private record Shares(int[] rows, int[][] tokens, int[][] ids, float[][] weights, int[] workerOfSlot) {
+    record Shares(int[] rows, int[][] tokens, int[][] ids, float[][] weights, int[] workerOfSlot) {
 
         /** {@code routes} with only the slots sent to {@code workers} left, the others emptied. */
         ExpertRoutes routesOf(Set<Integer> workers, ExpertRoutes routes) {
@@ -174,7 +186,8 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         }
     }
 
-    private Shares split(DispatchPlan plan, int layer, ExpertRoutes routes) {
+    /** {@code turn} rotates which replica wins a tie, call after call. */
+    Shares split(DispatchPlan plan, int layer, ExpertRoutes routes, long turn) {
         int workers = plan.workers().size();
         int tokens = routes.tokens();
         int k = routes.k();
@@ -200,7 +213,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
                     continue;
                 }
                 boolean routed = plan.isMoeLayer(layer) && id < config.nRoutedExperts();
-                int w = routed ? replicaFor(plan.replicas(layer, id), rowOf, rows, t)
+                int w = routed ? replicaFor(plan.replicas(layer, id), rowOf, rows, t, turn)
                         : companion >= 0 ? companion : t % workers;
                 if (routed && companion < 0) {
                     companion = w;
@@ -220,9 +233,14 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     }
 
     /** A replica already carrying token t costs no extra row; otherwise the one with the fewest rows so far. */
-    private static int replicaFor(int[] replicas, int[][] rowOf, int[] rows, int t) {
-        int best = replicas[0];
-        for (int w : replicas) {
+    private static int replicaFor(int[] replicas, int[][] rowOf, int[] rows, int t, long turn) {
+        if (replicas.length == 0) {
+            throw new IllegalStateException("the dispatch plan has no worker for an expert a token is routed to");
+        }
+        int first = (int) ((turn + t) % replicas.length);
+        int best = replicas[first];
+        for (int i = 0; i < replicas.length; i++) {
+            int w = replicas[(first + i) % replicas.length];
             if (rowOf[w][t] >= 0) {
                 return w;
             }
