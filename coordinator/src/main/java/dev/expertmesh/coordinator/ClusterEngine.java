@@ -66,20 +66,20 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     private final ClusterChanges changes;
     private final Subscription membership;
     private final Subscription maps;
-    /** Node ids of workers that failed a call or left: never used again. */
-    private final Set<String> fenced = ConcurrentHashMap.newKeySet();
-    /** The last descriptor of each fenced node, to report it once it has left the cluster. */
-    private final Map<String, NodeDescriptor> fencedNodes = new ConcurrentHashMap<>();
+    /** Workers that failed a call or left, by node id, with their role: never used again. */
+    private final Map<String, Role> fenced = new ConcurrentHashMap<>();
     private final Map<Peer, String> nodeOfPeer = new ConcurrentHashMap<>();
-    /** Failures routed around whose recovery ends with the next step that completes. */
-    private final List<Recovery.Builder> recovering = new ArrayList<>();
-    private final List<Long> recoveringSince = new ArrayList<>();
+    /** Failures routed around, whose recovery ends with the next step that completes. */
+    private final List<Recovering> recovering = new ArrayList<>();
     private volatile List<NodeDescriptor> members = List.of();
     private volatile ShardMap newest;
     private volatile DistributedModel model;
     private Arena arena;
     /** The epoch the workers were last told the cluster serves. */
     private long told = ShardMap.UNPUBLISHED;
+
+    private record Recovering(Recovery.Builder recovery, long sinceNanos) {
+    }
 
     ClusterEngine(ClusterMember member, ShardMapStore shardMaps, ShardMapKeeper keeper, TensorSource weights, ModelConfig config,
                   Backend backend, TransportOptions transport, RoutingCounts routingCounts, ClusterChanges changes) {
@@ -135,17 +135,20 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         }
         addAttentionWorkers(now);
         loseDepartedAttentionWorkers(now);
-        if (map != null && map.epoch() > model.experts().plan().epoch()) {
-            plan(map, now).ifPresent(plan -> {
-                model.experts().use(plan);
-                changes.flipped();
-                log.info("Serving shard map epoch {} with {} expert workers", plan.epoch(), plan.workers().size());
-            });
-        }
+        long start = System.nanoTime();
+        boolean flipped = map != null && map.epoch() > model.experts().plan().epoch() && plan(map, now).map(plan -> {
+            model.experts().use(plan);
+            changes.flipped();
+            return true;
+        }).orElse(false);
         long serving = model.experts().plan().epoch();
         if (serving > told) {
             shardMaps.flip(serving);
             told = serving;
+        }
+        if (flipped) {
+            log.info("Serving shard map epoch {} with {} expert workers (flipped between steps in {} ms)", serving,
+                    model.experts().plan().workers().size(), String.format("%.1f", (System.nanoTime() - start) / 1e6));
         }
     }
 
@@ -155,14 +158,13 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
             return;
         }
         long now = System.nanoTime();
-        for (int i = 0; i < recovering.size(); i++) {
-            Recovery recovery = recovering.get(i).setSeconds((now - recoveringSince.get(i)) / 1e9).build();
+        for (Recovering r : recovering) {
+            Recovery recovery = r.recovery().setSeconds((now - r.sinceNanos()) / 1e9).build();
             changes.recovered(recovery);
             log.info("Recovered from the failure of {} {} ({}) in {} ms, to the first step completed after it",
                     roleName(recovery.getRole()), recovery.getNodeId(), recovery.getAction(), Math.round(recovery.getSeconds() * 1000));
         }
         recovering.clear();
-        recoveringSince.clear();
     }
 
     private void build(List<NodeDescriptor> now, ShardMap map) {
@@ -192,7 +194,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         List<ExpertPeer> workers = new ArrayList<>();
         for (String id : map.workers()) {
             NodeDescriptor worker = byId.get(id);
-            if (worker == null || fenced.contains(id) || worker.getLoadedEpoch() != map.epoch()) {
+            if (worker == null || fenced.containsKey(id) || worker.getLoadedEpoch() != map.epoch()) {
                 return Optional.empty();
             }
             workers.add(new ExpertPeer(peer(worker), new HostedExperts(map.routedByLayer(id))));
@@ -218,7 +220,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
 
     private List<Peer> attentionPeers(List<NodeDescriptor> now) {
         return now.stream()
-                .filter(node -> node.getRole() == Role.ATTENTION_WORKER && !fenced.contains(node.getNodeId()))
+                .filter(node -> node.getRole() == Role.ATTENTION_WORKER && !fenced.containsKey(node.getNodeId()))
                 .map(this::peer)
                 .toList();
     }
@@ -262,7 +264,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         long deadline = start + RELOAD_TIMEOUT.toNanos();
         while (true) {
             ShardMap map = newest;
-            if (map != null && map.epoch() > failed.epoch() && map.workers().stream().noneMatch(fenced::contains)) {
+            if (map != null && map.epoch() > failed.epoch() && map.workers().stream().noneMatch(fenced::containsKey)) {
                 Optional<DispatchPlan> loaded = plan(map, members);
                 if (loaded.isPresent()) {
                     log.info("Survivors loaded shard map epoch {} in {} ms", map.epoch(), (System.nanoTime() - start) / 1_000_000);
@@ -292,10 +294,9 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
 
     private void fence(Peer peer, Role role, PeerFailureException cause) {
         String nodeId = nodeOfPeer.getOrDefault(peer, peer.name());
-        if (!fenced.add(nodeId)) {
+        if (fenced.putIfAbsent(nodeId, role) != null) {
             return;
         }
-        members.stream().filter(m -> m.getNodeId().equals(nodeId)).findFirst().ifPresent(m -> fencedNodes.put(nodeId, m));
         log.warn("{} failed{}: fenced, routing around it", peer, cause == null ? "" : " (" + cause.getMessage() + ")");
         if (role == Role.EXPERT_WORKER) {
             keeper.fence(nodeId);
@@ -303,9 +304,8 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     }
 
     private void recovering(Peer peer, Role role, String action, long startNanos) {
-        recovering.add(Recovery.newBuilder().setNodeId(nodeOfPeer.getOrDefault(peer, peer.name())).setRole(role)
-                .setFailedAtMs(System.currentTimeMillis() - (System.nanoTime() - startNanos) / 1_000_000).setAction(action));
-        recoveringSince.add(startNanos);
+        recovering.add(new Recovering(Recovery.newBuilder().setNodeId(nodeOfPeer.getOrDefault(peer, peer.name())).setRole(role)
+                .setFailedAtMs(System.currentTimeMillis() - (System.nanoTime() - startNanos) / 1_000_000).setAction(action), startNanos));
     }
 
     /**
@@ -361,12 +361,12 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         for (NodeDescriptor node : now) {
             String id = node.getNodeId();
             WorkerState state = switch (node.getRole()) {
-                case EXPERT_WORKER -> fenced.contains(id) ? WorkerState.GONE
+                case EXPERT_WORKER -> fenced.containsKey(id) ? WorkerState.GONE
                         : node.getDraining() ? WorkerState.DRAINING
                         : planned.contains(id) ? WorkerState.SERVING
                         : map != null && map.workers().contains(id) ? WorkerState.LOADING
                         : WorkerState.IDLE;
-                case ATTENTION_WORKER -> fenced.contains(id) ? WorkerState.GONE
+                case ATTENTION_WORKER -> fenced.containsKey(id) ? WorkerState.GONE
                         : attending.contains(id) ? WorkerState.SERVING : WorkerState.LOADING;
                 default -> null;
             };
@@ -374,8 +374,8 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
                 states.put(id, WorkerStatus.newBuilder().setNodeId(id).setRole(node.getRole()).setState(state).build());
             }
         }
-        fencedNodes.forEach((id, node) -> states.putIfAbsent(id,
-                WorkerStatus.newBuilder().setNodeId(id).setRole(node.getRole()).setState(WorkerState.GONE).build()));
+        fenced.forEach((id, role) -> states.putIfAbsent(id,
+                WorkerStatus.newBuilder().setNodeId(id).setRole(role).setState(WorkerState.GONE).build()));
         return states;
     }
 

@@ -2,9 +2,9 @@ package dev.expertmesh.dataplane;
 
 import dev.expertmesh.Fixtures;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
-import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.engine.LayerObserver;
+import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.PeerFailureException;

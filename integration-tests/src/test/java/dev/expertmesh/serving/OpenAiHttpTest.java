@@ -392,6 +392,24 @@ class OpenAiHttpTest {
                 .contains("# TYPE expertmesh_expert_routed_tokens_total counter");
     }
 
+    @Test
+    void metricsTellEachWorkersStateAndNoRecoveryOnAHealthyCluster() throws Exception {
+        String metrics = get("/metrics").body();
+
+        // The loopback cluster: 2 expert workers and 1 attention worker, all serving.
+        Matcher serving = Pattern.compile("^expertmesh_worker_state\\{node_id=\"[^\"]+\",role=\"(expert-worker|attention-worker)\","
+                + "state=\"serving\"} 1$", Pattern.MULTILINE).matcher(metrics);
+        List<String> roles = new ArrayList<>();
+        while (serving.find()) {
+            roles.add(serving.group(1));
+        }
+        assertThat(roles).containsExactlyInAnyOrder("expert-worker", "expert-worker", "attention-worker");
+        assertThat(metrics).doesNotContainPattern("state=\"(loading|draining|gone|idle)\"} 1");
+        assertThat(value(metrics, "expertmesh_recovery_seconds_count")).isZero();
+        assertThat(value(metrics, "expertmesh_requests_retried_total")).isZero();
+        assertThat(metrics).contains("# TYPE expertmesh_epoch_flips_total counter", "# TYPE expertmesh_recovery_seconds histogram");
+    }
+
     private static long value(String metrics, String series) {
         Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(metrics);
         assertThat(m.find()).as("%s in%n%s", series, metrics).isTrue();
