@@ -112,7 +112,7 @@ final class StatusCommand implements Callable<Integer> {
         states.values().forEach(w -> out.printf("%-17s %-38s %-22s %-8s %s%n", role(w.getRole()), w.getNodeId(), "-", "-", "gone"));
         out.println();
         out.println("shard map epoch " + status.getShardMap().getEpoch() + ", serving epoch " + status.getServingEpoch()
-                + " (" + status.getEpochFlips() + " flips while serving)");
+                + " (" + status.getEpochFlips() + (status.getEpochFlips() == 1 ? " flip" : " flips") + " while serving)");
         Map<String, Map<Integer, List<Integer>>> hosted = new TreeMap<>();
         for (ExpertPlacement p : status.getShardMap().getPlacementsList()) {
             for (String node : p.getNodeIdsList()) {
