@@ -125,7 +125,15 @@ public final class Scheduler implements AutoCloseable {
             failAll(e);
             return false;
         }
-        List<Scheduled> batch = schedule();
+        List<Scheduled> batch;
+        try {
+            batch = schedule();
+        } catch (RuntimeException e) {
+            // Nowhere to put a cache (no attention worker left): nothing can run until the cluster has one.
+            log.warn("Scheduling a step failed: {}", e.getMessage());
+            failAll(e);
+            return false;
+        }
         runningCount = running.size();
         if (batch.isEmpty()) {
             return false;

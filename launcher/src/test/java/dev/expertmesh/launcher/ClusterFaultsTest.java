@@ -39,8 +39,9 @@ class ClusterFaultsTest {
     private static final String MODEL = "tiny-v2-lite";
     private static final int STREAMS = 16;
     private static final int MAX_TOKENS = 48;
-    // A join takes a JVM start and an expert load: longer streams keep it under load.
-    private static final int JOIN_TOKENS = 128;
+    // A join takes a JVM start, a Hazelcast join and an expert load: streams as long as the context
+    // allows (256 positions, prompts of at most 10) keep it under load on a busy 2-core machine.
+    private static final int JOIN_TOKENS = 240;
     private static final int TOKENS_BEFORE_FAULT = 4;
     private static final int REPLY_TIMEOUT_MS = 2000;
     private static final Duration FREEZE = Duration.ofMillis(REPLY_TIMEOUT_MS * 5L / 2);
