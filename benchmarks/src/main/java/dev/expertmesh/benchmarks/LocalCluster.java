@@ -51,7 +51,7 @@ final class LocalCluster implements AutoCloseable {
             workers.add(attention);
             model = DistributedModel.connect(weights, config, new CpuBackend(), arena,
                     List.of(Peer.of(attention.name(), HOST, attention.port())), DispatchPlan.of(config, EPOCH, experts),
-                    TransportOptions.DEFAULT.withMicroBatches(microBatches), ExpertFailover.REPLICAS, lost -> { });
+                    TransportOptions.DEFAULT.withMicroBatches(microBatches), ExpertFailover.REPLICAS, (lost, since) -> { });
         } catch (RuntimeException e) {
             closeWorkers();
             throw e;

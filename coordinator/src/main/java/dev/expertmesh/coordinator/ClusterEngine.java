@@ -38,6 +38,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -69,6 +71,10 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     /** Workers that failed a call or left, by node id, with their role: never used again. */
     private final Map<String, Role> fenced = new ConcurrentHashMap<>();
     private final Map<Peer, String> nodeOfPeer = new ConcurrentHashMap<>();
+    /** Attention workers being connected to, in the background. */
+    private final Set<Peer> adding = ConcurrentHashMap.newKeySet();
+    /** The last reason the model could not be built, logged once rather than at every step. */
+    private String notBuilt;
     /** Failures routed around, whose recovery ends with the next step that completes. */
     private final List<Recovering> recovering = new ArrayList<>();
     private volatile List<NodeDescriptor> members = List.of();
@@ -77,6 +83,8 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     private Arena arena;
     /** The epoch the workers were last told the cluster serves. */
     private long told = ShardMap.UNPUBLISHED;
+    /** Off the scheduler's thread, in order: tells the workers of each flip, connects to new attention workers. */
+    private final ExecutorService background = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("cluster-changes").daemon().factory());
 
     private record Recovering(Recovery.Builder recovery, long sinceNanos) {
     }
@@ -135,6 +143,8 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         }
         addAttentionWorkers(now);
         loseDepartedAttentionWorkers(now);
+        model.attention().disconnectLost();
+        model.experts().disconnectUnplanned();
         long start = System.nanoTime();
         boolean flipped = map != null && map.epoch() > model.experts().plan().epoch() && plan(map, now).map(plan -> {
             model.experts().use(plan);
@@ -143,12 +153,22 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         }).orElse(false);
         long serving = model.experts().plan().epoch();
         if (serving > told) {
-            shardMaps.flip(serving);
+            // Workers only drop experts once told; telling them holds up no step.
+            background.execute(() -> tell(serving));
             told = serving;
         }
         if (flipped) {
             log.info("Serving shard map epoch {} with {} expert workers (flipped between steps in {} ms)", serving,
                     model.experts().plan().workers().size(), String.format("%.1f", (System.nanoTime() - start) / 1e6));
+        }
+    }
+
+    private void tell(long serving) {
+        try {
+            shardMaps.flip(serving);
+        } catch (RuntimeException e) {
+            // A coordinator shutting down; the next one tells the workers again when it serves.
+            log.warn("Could not tell the workers that epoch {} is served: {}", serving, e.getMessage());
         }
     }
 
@@ -179,7 +199,10 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
             arena = built;
         } catch (RuntimeException e) {
             built.close();
-            log.warn("Could not connect to the workers yet: {}", e.getMessage());
+            if (!e.getMessage().equals(notBuilt)) {
+                log.warn("Could not connect to the workers yet: {}", e.getMessage());
+                notBuilt = e.getMessage();
+            }
             return;
         }
         shardMaps.flip(plan.get().epoch());
@@ -194,7 +217,8 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         List<ExpertPeer> workers = new ArrayList<>();
         for (String id : map.workers()) {
             NodeDescriptor worker = byId.get(id);
-            if (worker == null || fenced.containsKey(id) || worker.getLoadedEpoch() != map.epoch()) {
+            // A worker that has loaded a newer map holds this one's experts too: it answers every epoch from the served one on.
+            if (worker == null || fenced.containsKey(id) || worker.getLoadedEpoch() < map.epoch()) {
                 return Optional.empty();
             }
             workers.add(new ExpertPeer(peer(worker), new HostedExperts(map.routedByLayer(id))));
@@ -225,16 +249,22 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
                 .toList();
     }
 
+    /** Connects to new attention workers in the background: one that cannot be reached holds up no step. */
     private void addAttentionWorkers(List<NodeDescriptor> now) {
         List<Peer> serving = model.attention().peers();
         for (Peer peer : attentionPeers(now)) {
-            if (!serving.contains(peer)) {
-                try {
-                    model.attention().add(peer);
-                    log.info("Attention worker {} joined the serving cluster", peer);
-                } catch (PeerFailureException e) {
-                    log.debug("Attention worker {} not reachable yet: {}", peer, e.getMessage());
-                }
+            if (!serving.contains(peer) && adding.add(peer)) {
+                DistributedModel built = model;
+                background.execute(() -> {
+                    try {
+                        built.attention().add(peer);
+                        log.info("Attention worker {} joined the serving cluster", peer);
+                    } catch (PeerFailureException e) {
+                        log.debug("Attention worker {} not reachable yet: {}", peer, e.getMessage());
+                    } finally {
+                        adding.remove(peer);
+                    }
+                });
             }
         }
     }
@@ -244,7 +274,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         Set<Peer> live = now.stream().map(this::peer).collect(Collectors.toSet());
         for (Peer peer : model.attention().peers()) {
             if (!live.contains(peer)) {
-                model.attention().lose(peer);
+                model.attention().lose(peer, System.nanoTime());
             }
         }
     }
@@ -252,29 +282,31 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     /** Fences the expert workers that failed and gives the stage a plan without them. */
     @Override
     public synchronized DispatchPlan recover(DispatchPlan failed, Set<Peer> gone, PeerFailureException cause) {
-        long start = System.nanoTime();
+        long start = cause.sinceNanos();
         gone.forEach(peer -> fence(peer, Role.EXPERT_WORKER, cause));
         DispatchPlan left = failed.without(gone);
-        if (!left.workers().isEmpty() && left.uncovered().isEmpty()) {
+        List<String> uncovered = left.uncovered();
+        if (!left.workers().isEmpty() && uncovered.isEmpty()) {
             gone.forEach(peer -> recovering(peer, Role.EXPERT_WORKER, "replicas", start));
             return left;
         }
         log.warn("{} experts had no replica left (first: {}): waiting for the surviving expert workers to load them",
-                left.uncovered().size(), left.uncovered().isEmpty() ? "all" : left.uncovered().getFirst());
-        long deadline = start + RELOAD_TIMEOUT.toNanos();
+                uncovered.size(), uncovered.isEmpty() ? "all" : uncovered.getFirst());
+        long deadline = System.nanoTime() + RELOAD_TIMEOUT.toNanos();
         while (true) {
             ShardMap map = newest;
             if (map != null && map.epoch() > failed.epoch() && map.workers().stream().noneMatch(fenced::containsKey)) {
                 Optional<DispatchPlan> loaded = plan(map, members);
                 if (loaded.isPresent()) {
                     log.info("Survivors loaded shard map epoch {} in {} ms", map.epoch(), (System.nanoTime() - start) / 1_000_000);
+                    changes.flipped();
                     gone.forEach(peer -> recovering(peer, Role.EXPERT_WORKER, "reload", start));
                     return loaded.get();
                 }
             }
             long remaining = deadline - System.nanoTime();
             if (remaining <= 0) {
-                throw new PeerFailureException(cause.peer(), "no surviving expert worker loaded its experts within "
+                throw PeerFailureException.unanswered(cause.peer(), "no surviving expert worker loaded its experts within "
                         + RELOAD_TIMEOUT.toSeconds() + " s", cause);
             }
             try {
@@ -286,10 +318,9 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         }
     }
 
-    private synchronized void attentionLost(Peer peer) {
-        long start = System.nanoTime();
+    private synchronized void attentionLost(Peer peer, long sinceNanos) {
         fence(peer, Role.ATTENTION_WORKER, null);
-        recovering(peer, Role.ATTENTION_WORKER, "re-prefill", start);
+        recovering(peer, Role.ATTENTION_WORKER, "re-prefill", sinceNanos);
     }
 
     private void fence(Peer peer, Role role, PeerFailureException cause) {
@@ -387,6 +418,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     public synchronized void close() {
         membership.close();
         maps.close();
+        background.shutdown();
         if (model != null) {
             model.close();
             arena.close();

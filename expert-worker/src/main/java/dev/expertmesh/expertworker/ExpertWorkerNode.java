@@ -69,9 +69,16 @@ public final class ExpertWorkerNode implements AutoCloseable {
         }
     }
 
-    /** A new map: load what it places here beside what is served now, and say so. */
+    /**
+     * A new map: load what it places here beside what is served now, and say so. The two store
+     * entries' events are not ordered, so the flip to this map may have come first.
+     */
     private synchronized void published(ShardMap map) {
+        if (map.epoch() < serving) {
+            return;
+        }
         retained.put(map.epoch(), map);
+        retained.headMap(serving).clear();
         reassign();
         member.announceLoadedEpoch(map.epoch());
     }
@@ -129,7 +136,7 @@ public final class ExpertWorkerNode implements AutoCloseable {
     private boolean canHandOver() {
         List<NodeDescriptor> members = member.members();
         return members.stream().anyMatch(m -> m.getRole() == Role.COORDINATOR)
-                && members.stream().anyMatch(m -> m.getRole() == Role.EXPERT_WORKER && !m.getNodeId().equals(nodeId()));
+                && members.stream().anyMatch(m -> m.getRole() == Role.EXPERT_WORKER && !m.getDraining() && !m.getNodeId().equals(nodeId()));
     }
 
     /** Waits for the flip that leaves this worker out, giving up when nobody is left to make it. */

@@ -110,7 +110,7 @@ final class Cluster implements AutoCloseable {
         Arena arena = Arena.ofShared();
         TensorSource coordinatorWeights = Checkpoint.open(modelDir);
         DistributedModel model = DistributedModel.connect(coordinatorWeights, config, new CpuBackend(), arena, attention,
-                DispatchPlan.of(config, epoch, experts), options, ExpertFailover.REPLICAS, lost -> { });
+                DispatchPlan.of(config, epoch, experts), options, ExpertFailover.REPLICAS, (lost, since) -> { });
         return new Coordinator(Engine.around(model.model(), () -> {
             model.close();
             arena.close();

@@ -64,6 +64,10 @@ final class LocalCommand implements Callable<Integer> {
             + "that one's attention overlaps another's experts; 1 turns it off. Default: ${DEFAULT-VALUE}.")
     int microBatches;
 
+    @Option(names = "--reply-timeout-ms", defaultValue = "10000", paramLabel = "MS", description = "How long a worker may take "
+            + "to answer one message before it is fenced and routed around. Default: ${DEFAULT-VALUE}.")
+    int replyTimeoutMs;
+
     @Option(names = "--redundant-experts", defaultValue = "0", paramLabel = "R", description = "Extra replicas of routed experts "
             + "per MoE layer, on the expert workers hosting the fewest. Default: ${DEFAULT-VALUE}.")
     int redundantExperts;
@@ -86,8 +90,7 @@ final class LocalCommand implements Callable<Integer> {
         if (expertWorkers < 1 || attentionWorkers < 1) {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
-        TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches,
-                (int) TransportOptions.DEFAULT.replyTimeout().toMillis());
+        TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches, replyTimeoutMs);
         PlacementPolicy placement = ClusterOptions.placement(redundantExperts);
         ComputeDevice stages = DeviceStages.open(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);

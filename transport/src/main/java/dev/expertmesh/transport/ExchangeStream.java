@@ -3,6 +3,8 @@ package dev.expertmesh.transport;
 import com.google.protobuf.MessageLite;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -62,6 +64,7 @@ public final class ExchangeStream implements AutoCloseable {
     public synchronized VectorSchemaRoot exchange(MessageLite metadata, String what) {
         AtomicBoolean expired = new AtomicBoolean();
         ScheduledFuture<?> deadline = null;
+        long start = System.nanoTime();
         try {
             if (open == null) {
                 open = client.doExchange(descriptor);
@@ -74,7 +77,7 @@ public final class ExchangeStream implements AutoCloseable {
             }, replyTimeout.toNanos(), TimeUnit.NANOSECONDS);
             open.getWriter().putNext(AppMetadata.write(metadata, allocator));
             if (!reader.next()) {
-                throw new PeerFailureException(peer, what + ": the stream ended without a reply", null);
+                throw PeerFailureException.unanswered(peer, what + ": the stream ended without a reply", null, start);
             }
             return reader.getRoot();
         } catch (PeerFailureException e) {
@@ -83,14 +86,22 @@ public final class ExchangeStream implements AutoCloseable {
         } catch (RuntimeException e) {
             discard();
             if (expired.get()) {
-                throw new PeerFailureException(peer, what + ": no reply within " + replyTimeout.toMillis() + " ms", null);
+                throw PeerFailureException.unanswered(peer, what + ": no reply within " + replyTimeout.toMillis() + " ms", null, start);
             }
-            throw new PeerFailureException(peer, what + " failed", e);
+            if (e instanceof FlightRuntimeException flight && answered(flight.status().code())) {
+                throw PeerFailureException.refused(peer, what + " refused", e);
+            }
+            throw PeerFailureException.unanswered(peer, what + " failed", e, start);
         } finally {
             if (deadline != null) {
                 deadline.cancel(false);
             }
         }
+    }
+
+    /** Codes a worker sends itself when it refuses a message (see ExchangeResponder): it is alive. */
+    private static boolean answered(FlightStatusCode code) {
+        return code == FlightStatusCode.INVALID_ARGUMENT || code == FlightStatusCode.INTERNAL;
     }
 
     /** Drops a failed stream; its error has been reported, so closing it may fail quietly. */

@@ -50,7 +50,8 @@ final class ConcurrentReplies {
         for (Supplier<T> call : calls) {
             futures.add(senders.submit(call::get));
         }
-        long deadline = System.nanoTime() + replyTimeout.plus(UNWIND).toNanos();
+        long start = System.nanoTime();
+        long deadline = start + replyTimeout.plus(UNWIND).toNanos();
         List<T> replies = new ArrayList<>(calls.size());
         List<PeerFailureException> failures = new ArrayList<>(calls.size());
         RuntimeException local = null;
@@ -64,11 +65,11 @@ final class ConcurrentReplies {
                     case PeerFailureException p -> failure = p;
                     // A fault on this side (a bad row, a bug) is not the peer's: it fails the step as it is.
                     case RuntimeException r -> local = local == null ? r : local;
-                    default -> failure = new PeerFailureException(peers.get(i), "failed", e.getCause());
+                    default -> failure = PeerFailureException.unanswered(peers.get(i), "failed", e.getCause(), start);
                 }
             } catch (TimeoutException e) {
                 futures.get(i).cancel(true);
-                failure = new PeerFailureException(peers.get(i), "no reply within " + replyTimeout.plus(UNWIND), e);
+                failure = PeerFailureException.unanswered(peers.get(i), "no reply within " + replyTimeout.plus(UNWIND), e, start);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for " + peers, e);

@@ -9,7 +9,7 @@ import dev.expertmesh.transport.TransportOptions;
 
 import java.lang.foreign.Arena;
 import java.util.List;
-import java.util.function.Consumer;
+import java.util.function.ObjLongConsumer;
 
 /**
  * A DeepseekModel whose attention and experts run on workers: the coordinator holds only the
@@ -20,11 +20,11 @@ public record DistributedModel(DeepseekModel model, RemoteAttentionStage attenti
 
     /**
      * @param failover         where the expert stage re-sends the share of a worker that failed
-     * @param attentionLost    hears of each attention worker lost after a failed call
+     * @param attentionLost    hears of each attention worker lost, with when its unanswered call began
      */
     public static DistributedModel connect(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
                                            List<Peer> attentionWorkers, DispatchPlan plan, TransportOptions options,
-                                           ExpertFailover failover, Consumer<Peer> attentionLost) {
+                                           ExpertFailover failover, ObjLongConsumer<Peer> attentionLost) {
         RemoteAttentionStage attention = new RemoteAttentionStage(config, attentionWorkers, options, attentionLost);
         try {
             RemoteExpertStage experts = new RemoteExpertStage(config, plan, options, failover);

@@ -68,7 +68,7 @@ final class PeerConnections implements AutoCloseable {
             results.forEachRemaining(all::add);
             return all;
         } catch (RuntimeException e) {
-            throw new PeerFailureException(peer, "action " + action.getType() + " failed", e);
+            throw PeerFailureException.unanswered(peer, "action " + action.getType() + " failed", e);
         }
     }
 

@@ -34,7 +34,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
+import java.util.function.ObjLongConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -47,9 +47,9 @@ import java.util.stream.IntStream;
  * and the residual is added here, so the residual stream keeps fp32 whatever the transport. Each
  * micro-batch has its own stream to every worker, so micro-batches are in flight together.
  *
- * <p>Workers come and go between steps. A worker that fails a call is lost with its caches: its
- * sequences are reported lost, to be recomputed from their tokens on the workers left, and it is
- * never sent anything again.
+ * <p>Workers come and go between steps. A worker that does not answer a call is lost with its
+ * caches: its sequences are reported lost, to be recomputed from their tokens on the workers left,
+ * and it is never sent anything again. One that answers with an error fails the step as it is.
  */
 public final class RemoteAttentionStage implements AttentionStage, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RemoteAttentionStage.class);
@@ -58,7 +58,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     private final PeerConnections connections;
     private final FlightDescriptor descriptor;
     private final TransportOptions options;
-    private final Consumer<Peer> onLost;
+    private final ObjLongConsumer<Peer> onLost;
     private final List<Worker> workers = new CopyOnWriteArrayList<>();
     private final Map<Long, Worker> workerOfSequence = new ConcurrentHashMap<>();
     /** Sequences whose cache went with a lost worker, until the scheduler frees them to recompute them. */
@@ -72,8 +72,11 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     private record Worker(Peer peer, CacheBlocks ledger) {
     }
 
-    /** Connects to {@code workers}; {@code onLost} hears of each worker lost after a failed call. */
-    public RemoteAttentionStage(ModelConfig config, List<Peer> workers, TransportOptions options, Consumer<Peer> onLost) {
+    /**
+     * Connects to {@code workers}; {@code onLost} hears of each worker lost, with when the call it
+     * did not answer began (System.nanoTime).
+     */
+    public RemoteAttentionStage(ModelConfig config, List<Peer> workers, TransportOptions options, ObjLongConsumer<Peer> onLost) {
         if (workers.isEmpty()) {
             throw new IllegalArgumentException("the attention stage needs at least one attention worker");
         }
@@ -87,11 +90,13 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         workers.forEach(this::add);
     }
 
-    /** Gives new sequences to {@code peer} too, from the next step on. */
-    public synchronized void add(Peer peer) {
+    /** Gives new sequences to {@code peer} too, from the next step on; asking its capacity holds up no step. */
+    public void add(Peer peer) {
         AttentionCapacity capacity = capacity(peer);
-        workers.add(new Worker(peer, new CacheBlocks(config.numHiddenLayers(), capacity.getBlockTokens(), capacity.getTotalBlocks(),
-                capacity.getTotalBlocks() - capacity.getFreeBlocks())));
+        synchronized (this) {
+            workers.add(new Worker(peer, new CacheBlocks(config.numHiddenLayers(), capacity.getBlockTokens(), capacity.getTotalBlocks(),
+                    capacity.getTotalBlocks() - capacity.getFreeBlocks())));
+        }
         log.debug("Attention worker {} added with {} of {} blocks free", peer, capacity.getFreeBlocks(), capacity.getTotalBlocks());
     }
 
@@ -101,23 +106,37 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
 
     /**
      * Stops using {@code peer}: the sequences it held are lost (the next step that has one of them
-     * reports them) and nothing is sent to it again. Returns how many it held. Not called while
-     * another call to the peer is in flight: only once every call of a layer has settled.
+     * reports them) and nothing is sent to it again. Its streams are closed at the next step
+     * boundary ({@link #disconnectLost}), as another micro-batch may still be waiting on one.
      */
-    public synchronized int lose(Peer peer) {
-        Worker worker = workers.stream().filter(w -> w.peer().equals(peer)).findFirst().orElse(null);
-        if (worker == null) {
-            return 0;
+    public void lose(Peer peer, long sinceNanos) {
+        int held;
+        synchronized (this) {
+            Worker worker = workers.stream().filter(w -> w.peer().equals(peer)).findFirst().orElse(null);
+            if (worker == null) {
+                return;
+            }
+            workers.remove(worker);
+            List<Long> sequences = workerOfSequence.entrySet().stream().filter(e -> e.getValue() == worker).map(Map.Entry::getKey).toList();
+            sequences.forEach(workerOfSequence::remove);
+            lost.addAll(sequences);
+            held = sequences.size();
         }
-        workers.remove(worker);
-        List<Long> held = workerOfSequence.entrySet().stream().filter(e -> e.getValue() == worker).map(Map.Entry::getKey).toList();
-        held.forEach(workerOfSequence::remove);
-        lost.addAll(held);
-        streams.forEach(byPeer -> byPeer.remove(peer));
-        connections.disconnect(peer);
-        log.warn("Attention worker {} lost with the caches of {} sequences", peer, held.size());
-        onLost.accept(peer);
-        return held.size();
+        log.warn("Attention worker {} lost with the caches of {} sequences", peer, held);
+        onLost.accept(peer, sinceNanos);
+    }
+
+    /** Closes, in the background, the streams to workers lost; called between steps, when no call is in flight. */
+    public void disconnectLost() {
+        Set<Peer> live = new HashSet<>(peers());
+        Set<Peer> connected = new HashSet<>();
+        streams.forEach(byPeer -> connected.addAll(byPeer.keySet()));
+        for (Peer peer : connected) {
+            if (!live.contains(peer)) {
+                streams.forEach(byPeer -> byPeer.remove(peer));
+                connections.senders().execute(() -> connections.disconnect(peer));
+            }
+        }
     }
 
     @Override
@@ -150,16 +169,14 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         if (layer == 0) {
             steps[microBatch]++;
         }
-        if (chunks.stream().anyMatch(c -> lost.contains(c.sequenceId()))) {
-            throw new SequencesLostException(lost, "their attention worker was lost in an earlier step");
-        }
-        assignNewSequences(chunks);
+        List<Worker> workerOfChunk = route(chunks);
         int dim = config.hiddenSize();
         Map<Worker, List<SequenceChunk>> chunksOf = new LinkedHashMap<>();
         Map<Worker, List<Integer>> rowsOf = new LinkedHashMap<>();
         int row = 0;
-        for (SequenceChunk chunk : chunks) {
-            Worker w = workerOfSequence.get(chunk.sequenceId());
+        for (int c = 0; c < chunks.size(); c++) {
+            SequenceChunk chunk = chunks.get(c);
+            Worker w = workerOfChunk.get(c);
             chunksOf.computeIfAbsent(w, _ -> new ArrayList<>()).add(chunk);
             List<Integer> rows = rowsOf.computeIfAbsent(w, _ -> new ArrayList<>());
             for (int t = 0; t < chunk.length(); t++) {
@@ -175,8 +192,13 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
                 targets.stream().map(Worker::peer).toList(), calls);
         Set<String> failures = new HashSet<>();
         for (int i = 0; i < targets.size(); i++) {
+            if (settled.failed(i) && settled.failures().get(i).refused()) {
+                throw settled.failures().get(i);
+            }
+        }
+        for (int i = 0; i < targets.size(); i++) {
             if (settled.failed(i)) {
-                lose(targets.get(i).peer());
+                lose(targets.get(i).peer(), settled.failures().get(i).sinceNanos());
                 failures.add(settled.failures().get(i).getMessage());
             }
         }
@@ -211,9 +233,21 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         }
         VectorSchemaRoot reply = stream.exchange(batch.build(), "attention batch of layer " + layer);
         if (reply.getRowCount() != rows.length) {
-            throw new PeerFailureException(stream.peer(), "answered " + reply.getRowCount() + " rows for " + rows.length + " in layer " + layer, null);
+            throw PeerFailureException.refused(stream.peer(), "answered " + reply.getRowCount() + " rows for " + rows.length + " in layer " + layer, null);
         }
         return HiddenRows.read((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), dim);
+    }
+
+    /**
+     * The worker of each chunk, read together with the lost sequences under the lock that losing a
+     * worker takes, so a micro-batch never sends a lost sequence to another worker as if it were new.
+     */
+    private synchronized List<Worker> route(List<SequenceChunk> chunks) {
+        if (chunks.stream().anyMatch(c -> lost.contains(c.sequenceId()))) {
+            throw new SequencesLostException(lost, "their attention worker was lost");
+        }
+        assignNewSequences(chunks);
+        return chunks.stream().map(c -> workerOfSequence.get(c.sequenceId())).toList();
     }
 
     /**
@@ -222,7 +256,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
      * step, which the workers do not know of yet. Micro-batches assign one at a time, so none counts
      * blocks another is handing out.
      */
-    private synchronized void assignNewSequences(List<SequenceChunk> chunks) {
+    private void assignNewSequences(List<SequenceChunk> chunks) {
         List<SequenceChunk> fresh = chunks.stream().filter(c -> !workerOfSequence.containsKey(c.sequenceId())).toList();
         if (fresh.isEmpty()) {
             return;
@@ -250,12 +284,12 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
     public AttentionCapacity capacity(Peer peer) {
         List<Result> results = connections.doAction(peer, new Action(DataPlaneActions.CAPACITY));
         if (results.size() != 1) {
-            throw new PeerFailureException(peer, "answered the capacity action with " + results.size() + " results", null);
+            throw PeerFailureException.refused(peer, "answered the capacity action with " + results.size() + " results", null);
         }
         try {
             return AttentionCapacity.parseFrom(results.getFirst().getBody());
         } catch (InvalidProtocolBufferException e) {
-            throw new PeerFailureException(peer, "answered the capacity action with no AttentionCapacity", e);
+            throw PeerFailureException.refused(peer, "answered the capacity action with no AttentionCapacity", e);
         }
     }
 

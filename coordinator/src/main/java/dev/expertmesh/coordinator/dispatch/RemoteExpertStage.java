@@ -35,8 +35,10 @@ import java.util.stream.IntStream;
  * all sent at once, and the coordinator adds up their per-token partial sums. Each micro-batch has
  * its own stream to every worker, so micro-batches are in flight together.
  *
- * <p>The plan is swapped whole between layer calls ({@link #use}). When workers fail a call, what
- * they were sent is sent again, on the plan the failover gives, until every row is answered.
+ * <p>The plan is swapped whole between layer calls ({@link #use}). When workers do not answer a
+ * call, what they were sent is sent again, on the plan the failover gives without them, until
+ * every row is answered; a worker that answers with an error fails the call as it is, since its
+ * replicas would refuse the same message.
  */
 public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     private final ModelConfig config;
@@ -48,6 +50,8 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     private final List<Map<Peer, ExchangeStream>> streams;
     /** Steps each micro-batch has been in, for the workers' logs. */
     private final long[] steps;
+    /** Workers that did not answer a call: no plan adopted here has them again. */
+    private final Set<Peer> gone = ConcurrentHashMap.newKeySet();
     private volatile DispatchPlan plan;
 
     public RemoteExpertStage(ModelConfig config, DispatchPlan plan, TransportOptions options, ExpertFailover failover) {
@@ -65,20 +69,28 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         return plan;
     }
 
-    /**
-     * Dispatches by {@code next} from the next layer call on, and disconnects from the workers it
-     * leaves out. Called between steps, when no call is in flight.
-     */
+    /** Dispatches by {@code next} from the next layer call on; called between steps. */
     public void use(DispatchPlan next) {
-        Set<Peer> kept = new HashSet<>();
-        next.workers().forEach(w -> kept.add(w.peer()));
-        plan.workers().stream().map(ExpertPeer::peer).filter(p -> !kept.contains(p)).forEach(this::disconnect);
         plan = next;
+        disconnectUnplanned();
     }
 
-    private void disconnect(Peer peer) {
-        streams.forEach(byPeer -> byPeer.remove(peer));
-        connections.disconnect(peer);
+    /**
+     * Closes, in the background, the streams to workers the plan no longer has (routed around or
+     * left out), so that none of them waits out Flight's grace period for streams nobody will use.
+     * Called between steps, when no call is in flight.
+     */
+    public void disconnectUnplanned() {
+        Set<Peer> planned = new HashSet<>();
+        plan.workers().forEach(w -> planned.add(w.peer()));
+        Set<Peer> connected = new HashSet<>();
+        streams.forEach(byPeer -> connected.addAll(byPeer.keySet()));
+        for (Peer peer : connected) {
+            if (!planned.contains(peer)) {
+                streams.forEach(byPeer -> byPeer.remove(peer));
+                connections.senders().execute(() -> connections.disconnect(peer));
+            }
+        }
     }
 
     @Override
@@ -96,7 +108,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
                 return out;
             }
             pending = shares.routesOf(failures.workers(), pending);
-            current = recover(current, failures.peers(), failures.first());
+            current = recover(failures.peers(), failures.first());
         }
     }
 
@@ -116,6 +128,9 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         Set<Peer> gone = new HashSet<>();
         PeerFailureException first = null;
         for (int i = 0; i < targets.size(); i++) {
+            if (settled.failed(i) && settled.failures().get(i).refused()) {
+                throw settled.failures().get(i);
+            }
             if (settled.failed(i)) {
                 failed.add(targets.get(i));
                 gone.add(peers.get(i));
@@ -127,15 +142,18 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         return failed.isEmpty() ? null : new Failures(failed, gone, first);
     }
 
-    /** The failover's plan, adopted for every later call unless a newer one came meanwhile. */
-    private synchronized DispatchPlan recover(DispatchPlan failed, Set<Peer> gone, PeerFailureException cause) {
+    /**
+     * A plan without any worker that failed so far, adopted for every later call: the current one
+     * if another micro-batch's recovery already made it so, else the failover's from it.
+     */
+    private synchronized DispatchPlan recover(Set<Peer> failed, PeerFailureException cause) {
+        gone.addAll(failed);
         DispatchPlan now = plan;
-        if (now != failed && now.workers().stream().noneMatch(w -> gone.contains(w.peer())) && now.uncovered().isEmpty()) {
+        if (now.workers().stream().noneMatch(w -> gone.contains(w.peer())) && now.uncovered().isEmpty()) {
             return now;
         }
-        DispatchPlan next = failover.recover(failed, gone, cause);
-        plan = next;
-        return next;
+        plan = failover.recover(now, Set.copyOf(gone), cause);
+        return plan;
     }
 
     private void addPartial(float[] out, float[] partial, Shares shares, int worker) {
@@ -162,7 +180,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
                 .setEpoch(epoch).setHiddenType(options.hiddenType()).build();
         VectorSchemaRoot reply = stream.exchange(batch, "expert batch of layer " + layer);
         if (reply.getRowCount() != rows) {
-            throw new PeerFailureException(stream.peer(), "answered " + reply.getRowCount() + " rows for " + rows + " in layer " + layer, null);
+            throw PeerFailureException.refused(stream.peer(), "answered " + reply.getRowCount() + " rows for " + rows + " in layer " + layer, null);
         }
         return HiddenRows.read((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), dim);
     }

@@ -58,7 +58,7 @@ final class ClusterRig implements DecodeRig {
             workers.add(attentionServer);
             TransportOptions transport = TransportOptions.DEFAULT.withMicroBatches(1);
             attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())), transport,
-                    lost -> { });
+                    (lost, since) -> { });
             experts = new RemoteExpertStage(config, DispatchPlan.of(config, EPOCH, expertPeers), transport, ExpertFailover.REPLICAS);
             model = DeepseekModel.load(weights, config, device.backend(), arena,
                     new TimedAttentionStage(attention, coordinator.attentionNanos()),
