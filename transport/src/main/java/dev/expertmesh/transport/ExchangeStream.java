@@ -99,9 +99,12 @@ public final class ExchangeStream implements AutoCloseable {
         }
     }
 
-    /** Codes a worker sends itself when it refuses a message (see ExchangeResponder): it is alive. */
+    /**
+     * The code a worker sends itself when it refuses a message (see ExchangeResponder): it is alive.
+     * Not INTERNAL, which gRPC also gives a stream reset by a dying server.
+     */
     private static boolean answered(FlightStatusCode code) {
-        return code == FlightStatusCode.INVALID_ARGUMENT || code == FlightStatusCode.INTERNAL;
+        return code == FlightStatusCode.INVALID_ARGUMENT;
     }
 
     /** Drops a failed stream; its error has been reported, so closing it may fail quietly. */
