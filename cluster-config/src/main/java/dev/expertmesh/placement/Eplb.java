@@ -51,9 +51,12 @@ public final class Eplb {
     }
 
     /**
+     * eplb.py's rebalance_experts_hierarchical.
+     *
      * @param weight   [layers][experts]: each expert's load, e.g. the tokens routed to it
      * @param replicas physical experts per layer, a multiple of {@code gpus} and at least the experts
      * @param groups   expert groups (group-limited routing), dividing the experts and divided by the nodes
+     * @param nodes    server nodes, whose GPUs share faster links among themselves than with other nodes
      * @param gpus     a multiple of {@code nodes}
      */
     public static EplbPlan hierarchical(float[][] weight, int replicas, int groups, int nodes, int gpus) {
