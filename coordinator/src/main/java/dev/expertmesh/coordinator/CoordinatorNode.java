@@ -112,7 +112,7 @@ public final class CoordinatorNode implements AutoCloseable {
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
-            keeper = ShardMapKeeper.start(member, shardMaps, config, placement);
+            keeper = ShardMapKeeper.start(member, shardMaps, config, placement, routingCounts::loads);
             engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, changes);
             ready.set(engine);
             healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());

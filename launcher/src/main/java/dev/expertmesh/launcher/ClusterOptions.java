@@ -34,14 +34,14 @@ final class ClusterOptions {
      */
     static final int DEFAULT_CACHE_BLOCKS = 1024;
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
-            "transport", "micro-batches", "reply-timeout-ms", "redundant-experts", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
+            "transport", "micro-batches", "reply-timeout-ms", "placement", "redundant-experts", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
             "max-num-batched-tokens", "max-waiting-requests", "http-port");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
     String model;
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
-            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, redundant-experts, cache-blocks, "
+            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, placement, redundant-experts, cache-blocks, "
             + "block-tokens, served-model-name, "
             + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port. Flags win over it.")
     Path config;
@@ -77,6 +77,11 @@ final class ClusterOptions {
     @Option(names = "--reply-timeout-ms", paramLabel = "MS", description = "Coordinator: how long a worker may take to answer "
             + "one message before it is declared failed and routed around. Default: 10000.")
     Integer replyTimeoutMs;
+
+    @Option(names = "--placement", paramLabel = "POLICY", description = "Coordinator: how routed experts are placed on the "
+            + "expert workers: contiguous (equal ranges), eplb-global or eplb-hierarchical (DeepSeek's EPLB on the tokens routed "
+            + "so far), memory-weighted (load and experts in proportion to each worker's memory). Default: contiguous.")
+    String placement;
 
     @Option(names = "--redundant-experts", paramLabel = "R", description = "Coordinator: extra replicas of routed experts per MoE "
             + "layer, on the expert workers hosting the fewest, so that a failed worker's experts are served at once by "
@@ -201,14 +206,14 @@ final class ClusterOptions {
     }
 
     PlacementPolicy placement() {
-        return placement(number(redundantExperts, "redundant-experts", 0));
+        return placement(text(placement, "placement", "contiguous"), number(redundantExperts, "redundant-experts", 0));
     }
 
-    static PlacementPolicy placement(int redundantExperts) {
+    static PlacementPolicy placement(String policy, int redundantExperts) {
         if (redundantExperts < 0) {
             throw new IllegalArgumentException("--redundant-experts " + redundantExperts + ": expected 0 (no replicas) or more");
         }
-        return new PlacementPolicy.Contiguous(redundantExperts);
+        return PlacementPolicy.named(policy, redundantExperts);
     }
 
     int cacheBlocks() {

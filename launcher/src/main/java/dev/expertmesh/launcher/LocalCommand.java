@@ -68,6 +68,10 @@ final class LocalCommand implements Callable<Integer> {
             + "to answer one message before it is fenced and routed around. Default: ${DEFAULT-VALUE}.")
     int replyTimeoutMs;
 
+    @Option(names = "--placement", defaultValue = "contiguous", paramLabel = "POLICY", description = "How routed experts are "
+            + "placed: contiguous, eplb-global, eplb-hierarchical or memory-weighted. Default: ${DEFAULT-VALUE}.")
+    String placement;
+
     @Option(names = "--redundant-experts", defaultValue = "0", paramLabel = "R", description = "Extra replicas of routed experts "
             + "per MoE layer, on the expert workers hosting the fewest. Default: ${DEFAULT-VALUE}.")
     int redundantExperts;
@@ -91,7 +95,7 @@ final class LocalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
         TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches, replyTimeoutMs);
-        PlacementPolicy placement = ClusterOptions.placement(redundantExperts);
+        PlacementPolicy placementPolicy = ClusterOptions.placement(placement, redundantExperts);
         ComputeDevice stages = DeviceStages.open(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
         List<AutoCloseable> started = new ArrayList<>();
@@ -107,7 +111,7 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    stages, transportOptions, placement, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
+                    stages, transportOptions, placementPolicy, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
                     httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
