@@ -68,6 +68,17 @@ public final class ShardMapKeeper implements AutoCloseable {
         replace();
     }
 
+    /**
+     * Places the experts again on the workers there are, with the loads as they are now, and
+     * publishes the map if it differs from the current one. Returns the current map after it.
+     */
+    public synchronized Optional<ShardMap> rebalance() {
+        if (workers != null && !workers.isEmpty()) {
+            publishIfChanged(workers);
+        }
+        return store.current();
+    }
+
     private void replace() {
         List<ExpertWorker> usable = members.stream()
                 .filter(node -> node.getRole() == Role.EXPERT_WORKER && !node.getDraining() && !fenced.contains(node.getNodeId()))
@@ -83,6 +94,10 @@ public final class ShardMapKeeper implements AutoCloseable {
             log.info("no expert workers: shard map left as it is");
             return;
         }
+        publishIfChanged(usable);
+    }
+
+    private void publishIfChanged(List<ExpertWorker> usable) {
         ShardMap placement = policy.place(config, usable, loads.get());
         Optional<ShardMap> current = store.current();
         // A restarted coordinator finds the map it would compute already there; a new epoch would only make workers reload.

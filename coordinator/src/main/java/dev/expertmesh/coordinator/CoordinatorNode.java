@@ -13,7 +13,6 @@ import dev.expertmesh.engine.ModelHost;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.shardmap.ShardMapKeeper;
@@ -68,7 +67,7 @@ public final class CoordinatorNode implements AutoCloseable {
      * computes them) must outlive the node; it announces the device and its memory for weights.
      */
     public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
-                                        TransportOptions transport, PlacementPolicy placement, ServingOptions serving) {
+                                        TransportOptions transport, PlacementOptions placement, ServingOptions serving) {
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
         ShardMapKeeper keeper = null;
@@ -102,7 +101,7 @@ public final class CoordinatorNode implements AutoCloseable {
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
-                    .addService(new InferenceService(generation, () -> starting(ready).status()))
+                    .addService(new InferenceService(generation, () -> starting(ready).status(), () -> starting(ready).rebalance()))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
@@ -112,8 +111,9 @@ public final class CoordinatorNode implements AutoCloseable {
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
-            keeper = ShardMapKeeper.start(member, shardMaps, config, placement, routingCounts::loads);
-            engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, changes);
+            keeper = ShardMapKeeper.start(member, shardMaps, config, placement.policy(), routingCounts::loads);
+            engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, changes,
+                    placement.rebalanceEverySteps());
             ready.set(engine);
             healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());
             ClusterEngine checked = engine;
