@@ -101,6 +101,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         float[] out = new float[x.length];
         DispatchPlan current = plan;
         ExpertRoutes pending = routes;
+        boolean sentAgain = false;
         while (true) {
             Shares shares = split(current, layer, pending, steps[microBatch] + layer);
             Failures failures = send(current, shares, layer, microBatch, x, out);
@@ -108,6 +109,12 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
                 return out;
             }
             pending = shares.routesOf(failures.workers(), pending);
+            if (failures.workers().size() == shares.targets() && !sentAgain) {
+                // Every worker failing at once is more likely this side stalling (a pause, a starved
+                // machine) than all of them dying: send once more before fencing every one of them.
+                sentAgain = true;
+                continue;
+            }
             current = recover(failures.peers(), failures.first());
         }
     }
@@ -190,6 +197,11 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
      * weights padded with -1; and the worker each route slot went to.
      */
     record Shares(int[] rows, int[][] tokens, int[][] ids, float[][] weights, int[] workerOfSlot) {
+
+        /** Workers sent a share. */
+        int targets() {
+            return (int) IntStream.of(rows).filter(r -> r > 0).count();
+        }
 
         /** {@code routes} with only the slots sent to {@code workers} left, the others emptied. */
         ExpertRoutes routesOf(Set<Integer> workers, ExpertRoutes routes) {
