@@ -7,6 +7,7 @@ import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.coordinator.routing.RoutingOptions;
 import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.Generation;
@@ -65,7 +66,7 @@ final class LoopbackCluster implements AutoCloseable {
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuDevice(),
                 TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), new PlacementPolicy.Contiguous(),
-                new ServingOptions(model, tokenizer, limits, 0));
+                new ServingOptions(model, tokenizer, limits, 0, RoutingOptions.DEFAULT));
         nodes.add(coordinator);
         nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks));
         for (int i = 0; i < 2; i++) {

@@ -35,7 +35,7 @@ final class ClusterOptions {
     static final int DEFAULT_CACHE_BLOCKS = 1024;
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
             "transport", "micro-batches", "reply-timeout-ms", "redundant-experts", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
-            "max-num-batched-tokens", "max-waiting-requests", "http-port");
+            "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps", "record-routing");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
     String model;
@@ -43,7 +43,7 @@ final class ClusterOptions {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
             + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, redundant-experts, cache-blocks, "
             + "block-tokens, served-model-name, "
-            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port. Flags win over it.")
+            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port, routing-window-steps, record-routing. Flags win over it.")
     Path config;
 
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
@@ -95,6 +95,9 @@ final class ClusterOptions {
 
     @Mixin
     SchedulerOptions scheduler;
+
+    @Mixin
+    RoutingStatsOptions routing;
 
     @Option(names = "--http-port", paramLabel = "P", description = "Coordinator: port of the OpenAI-compatible HTTP API and "
             + "/metrics; 0 takes a free one. Default: 8000.")
@@ -187,7 +190,7 @@ final class ClusterOptions {
     ServingOptions serving() {
         String modelDir = model();
         return new ServingOptions(text(servedModelName, "served-model-name", servedName(modelDir)),
-                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort());
+                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort(), routing.routing(file()));
     }
 
     int httpPort() {
