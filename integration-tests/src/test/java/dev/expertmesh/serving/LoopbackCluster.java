@@ -56,6 +56,10 @@ final class LoopbackCluster implements AutoCloseable {
     }
 
     LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks) throws Exception {
+        this(model, withTokenizer, limits, cacheBlocks, RoutingOptions.DEFAULT);
+    }
+
+    LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks, RoutingOptions routing) throws Exception {
         this.model = model;
         this.weights = Checkpoint.open(Fixtures.model(model));
         this.config = ModelConfig.load(Fixtures.model(model));
@@ -66,7 +70,7 @@ final class LoopbackCluster implements AutoCloseable {
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuDevice(),
                 TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), new PlacementPolicy.Contiguous(),
-                new ServingOptions(model, tokenizer, limits, 0, RoutingOptions.DEFAULT));
+                new ServingOptions(model, tokenizer, limits, 0, routing));
         nodes.add(coordinator);
         nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks));
         for (int i = 0; i < 2; i++) {
