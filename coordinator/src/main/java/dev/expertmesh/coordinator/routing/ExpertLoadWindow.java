@@ -60,8 +60,8 @@ public final class ExpertLoadWindow implements LayerObserver, ReplicaLoads, Auto
         replicas.values().removeIf(SlidingCounts::idle);
     }
 
-    /** The window as it is now. */
-    public ExpertLoad load() {
+    /** The window as it is now, logical and per replica at the same step. */
+    public synchronized ExpertLoad load() {
         Map<String, long[]> byWorker = new LinkedHashMap<>();
         replicas.forEach((node, counts) -> byWorker.put(node, counts.window()));
         return new ExpertLoad(logical.steps(), capacity, experts, logical.window(), byWorker);
