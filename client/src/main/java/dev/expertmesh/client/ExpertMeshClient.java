@@ -3,6 +3,8 @@ package dev.expertmesh.client;
 import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.InferenceGrpc;
 import dev.expertmesh.proto.ListModelsRequest;
+import dev.expertmesh.proto.RebalanceRequest;
+import dev.expertmesh.proto.RebalanceResponse;
 import dev.expertmesh.proto.StatusRequest;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -91,6 +93,11 @@ public final class ExpertMeshClient implements AutoCloseable {
     /** Members, the shard map and the tokens routed to each expert. */
     public ClusterStatus status() {
         return unary(stub -> stub.status(StatusRequest.getDefaultInstance()));
+    }
+
+    /** Has the coordinator place the experts again on the loads routed so far (served once its workers have loaded it). */
+    public RebalanceResponse rebalance() {
+        return unary(stub -> stub.rebalance(RebalanceRequest.getDefaultInstance()));
     }
 
     /** A unary call, sent to the next coordinator while one is unavailable. */

@@ -3,6 +3,8 @@ package dev.expertmesh.shardmap;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.Subscription;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.placement.ExpertLoads;
+import dev.expertmesh.placement.ExpertWorker;
 import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.placement.ShardMap;
 import dev.expertmesh.proto.NodeDescriptor;
@@ -10,10 +12,12 @@ import dev.expertmesh.proto.Role;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The coordinator's side of the shard map: places the experts again, under a new epoch, whenever the expert
@@ -26,20 +30,24 @@ public final class ShardMapKeeper implements AutoCloseable {
     private final ShardMapStore store;
     private final ModelConfig config;
     private final PlacementPolicy policy;
+    private final Supplier<ExpertLoads> loads;
     private final Subscription subscription;
     private final Set<String> fenced = new HashSet<>();
     private List<NodeDescriptor> members = List.of();
-    private List<String> workers;
+    private List<ExpertWorker> workers;
 
-    private ShardMapKeeper(ClusterMember member, ShardMapStore store, ModelConfig config, PlacementPolicy policy) {
+    private ShardMapKeeper(ClusterMember member, ShardMapStore store, ModelConfig config, PlacementPolicy policy, Supplier<ExpertLoads> loads) {
         this.store = store;
         this.config = config;
         this.policy = policy;
+        this.loads = loads;
         this.subscription = member.subscribe(this::membersChanged);
     }
 
-    public static ShardMapKeeper start(ClusterMember member, ShardMapStore store, ModelConfig config, PlacementPolicy policy) {
-        return new ShardMapKeeper(member, store, config, policy);
+    /** Places with {@code policy}, on the loads {@code loads} gives at each placement. */
+    public static ShardMapKeeper start(ClusterMember member, ShardMapStore store, ModelConfig config, PlacementPolicy policy,
+                                       Supplier<ExpertLoads> loads) {
+        return new ShardMapKeeper(member, store, config, policy, loads);
     }
 
     /**
@@ -60,11 +68,22 @@ public final class ShardMapKeeper implements AutoCloseable {
         replace();
     }
 
+    /**
+     * Places the experts again on the workers there are, with the loads as they are now, and
+     * publishes the map if it differs from the current one. Returns the current map after it.
+     */
+    public synchronized Optional<ShardMap> rebalance() {
+        if (workers != null && !workers.isEmpty()) {
+            publishIfChanged(workers);
+        }
+        return store.current();
+    }
+
     private void replace() {
-        List<String> usable = members.stream()
+        List<ExpertWorker> usable = members.stream()
                 .filter(node -> node.getRole() == Role.EXPERT_WORKER && !node.getDraining() && !fenced.contains(node.getNodeId()))
-                .map(NodeDescriptor::getNodeId)
-                .sorted()
+                .sorted(Comparator.comparing(NodeDescriptor::getNodeId))
+                .map(node -> new ExpertWorker(node.getNodeId(), node.getHost(), node.getWeightMemoryBytes()))
                 .toList();
         if (usable.equals(workers)) {
             return;
@@ -75,7 +94,11 @@ public final class ShardMapKeeper implements AutoCloseable {
             log.info("no expert workers: shard map left as it is");
             return;
         }
-        ShardMap placement = policy.place(config, usable);
+        publishIfChanged(usable);
+    }
+
+    private void publishIfChanged(List<ExpertWorker> usable) {
+        ShardMap placement = policy.place(config, usable, loads.get());
         Optional<ShardMap> current = store.current();
         // A restarted coordinator finds the map it would compute already there; a new epoch would only make workers reload.
         if (current.isPresent() && current.get().layers().equals(placement.layers())) {

@@ -19,7 +19,7 @@ class ContiguousPlacementTest {
 
     @Test
     void oneWorkerHostsEveryExpertOfEveryMoeLayer() {
-        ShardMap map = POLICY.place(V2_LITE, List.of("a"));
+        ShardMap map = POLICY.place(V2_LITE, Workers.named("a"), ExpertLoads.uniform(V2_LITE));
 
         assertThat(map.epoch()).isEqualTo(ShardMap.UNPUBLISHED);
         assertThat(map.layers().keySet()).containsExactlyElementsOf(range(1, 27));
@@ -31,7 +31,7 @@ class ContiguousPlacementTest {
 
     @Test
     void twoWorkersSplitInHalves() {
-        ShardMap map = POLICY.place(V2_LITE, List.of("a", "b"));
+        ShardMap map = POLICY.place(V2_LITE, Workers.named("a", "b"), ExpertLoads.uniform(V2_LITE));
 
         for (int layer = 1; layer < 27; layer++) {
             assertThat(map.expertsOf("a", layer)).isEqualTo(range(0, 32));
@@ -43,7 +43,7 @@ class ContiguousPlacementTest {
 
     @Test
     void threeWorkersGiveTheRemainderToTheFirst() {
-        ShardMap map = POLICY.place(V2_LITE, List.of("a", "b", "c"));
+        ShardMap map = POLICY.place(V2_LITE, Workers.named("a", "b", "c"), ExpertLoads.uniform(V2_LITE));
 
         for (int layer = 1; layer < 27; layer++) {
             assertThat(map.expertsOf("a", layer)).isEqualTo(range(0, 22));
@@ -54,7 +54,7 @@ class ContiguousPlacementTest {
 
     @Test
     void denseLayersPlaceNoRoutedExperts() {
-        ShardMap map = POLICY.place(V2_LITE, List.of("a", "b"));
+        ShardMap map = POLICY.place(V2_LITE, Workers.named("a", "b"), ExpertLoads.uniform(V2_LITE));
 
         // Layer 0 is V2-Lite's dense MLP, which every expert worker holds, like the shared experts.
         assertThat(map.expertsOf("a", 0)).isEmpty();
@@ -66,14 +66,14 @@ class ContiguousPlacementTest {
 
     @Test
     void refusesAnEmptyWorkerList() {
-        assertThatThrownBy(() -> POLICY.place(V2_LITE, List.of()))
+        assertThatThrownBy(() -> POLICY.place(V2_LITE, Workers.named(), ExpertLoads.uniform(V2_LITE)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("no expert workers");
     }
 
     @Test
     void redundantExpertsGoToTheLeastLoadedWorkersEachRangeInTurn() {
-        ShardMap map = new PlacementPolicy.Contiguous(4).place(V2_LITE, List.of("a", "b"));
+        ShardMap map = new PlacementPolicy.Contiguous(4).place(V2_LITE, Workers.named("a", "b"), ExpertLoads.uniform(V2_LITE));
 
         for (int layer = 1; layer < 27; layer++) {
             // The first experts of each range, alternately, replicated on the other worker.
@@ -89,18 +89,18 @@ class ContiguousPlacementTest {
 
     @Test
     void replicasNeverShareAWorkerAndStopAtOnePerWorker() {
-        ShardMap map = new PlacementPolicy.Contiguous(1000).place(V2_LITE, List.of("a", "b", "c"));
+        ShardMap map = new PlacementPolicy.Contiguous(1000).place(V2_LITE, Workers.named("a", "b", "c"), ExpertLoads.uniform(V2_LITE));
 
         for (int expert = 0; expert < 64; expert++) {
             assertThat(map.workersOf(1, expert)).containsExactlyInAnyOrder("a", "b", "c");
         }
-        ShardMap alone = new PlacementPolicy.Contiguous(8).place(V2_LITE, List.of("a"));
+        ShardMap alone = new PlacementPolicy.Contiguous(8).place(V2_LITE, Workers.named("a"), ExpertLoads.uniform(V2_LITE));
         assertThat(alone.workersOf(1, 0)).containsExactly("a");
     }
 
     @Test
     void replicasOverThreeWorkersKeepMemoryEven() {
-        ShardMap map = new PlacementPolicy.Contiguous(6).place(V2_LITE, List.of("a", "b", "c"));
+        ShardMap map = new PlacementPolicy.Contiguous(6).place(V2_LITE, Workers.named("a", "b", "c"), ExpertLoads.uniform(V2_LITE));
 
         // 22, 21, 21 experts, then each of 6 replicas to whoever has fewest: 70 as 24, 23, 23.
         assertThat(map.expertsOf("a", 1)).hasSize(24);

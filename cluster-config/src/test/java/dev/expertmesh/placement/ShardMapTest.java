@@ -5,14 +5,13 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ShardMapTest {
-    private static final ShardMap MAP = new PlacementPolicy.Contiguous().place(Configs.v2Lite(), List.of("a", "b", "c"))
+    private static final ShardMap MAP = new PlacementPolicy.Contiguous().place(Configs.v2Lite(), Workers.named("a", "b", "c"), ExpertLoads.uniform(Configs.v2Lite()))
             .withEpoch(7);
 
     @Test
@@ -61,7 +60,7 @@ class ShardMapTest {
     @Test
     void workersAreTheDistinctHostsInNodeIdOrder() {
         assertThat(MAP.workers()).containsExactly("a", "b", "c");
-        ShardMap replicated = new PlacementPolicy.Contiguous(4).place(Configs.v2Lite(), List.of("c", "a"));
+        ShardMap replicated = new PlacementPolicy.Contiguous(4).place(Configs.v2Lite(), Workers.named("c", "a"), ExpertLoads.uniform(Configs.v2Lite()));
         assertThat(replicated.workers()).containsExactly("a", "c");
     }
 

@@ -19,6 +19,7 @@ import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.ExpertPlacement;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Recovery;
+import dev.expertmesh.proto.RebalanceResponse;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.proto.WorkerStatus;
@@ -55,8 +56,12 @@ import java.util.stream.Collectors;
  */
 final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterEngine.class);
-    /** How long a step waits for survivors to load the experts of a failed worker that had no replica. */
-    static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * How long a step waits for survivors to load the experts of a failed worker that had no replica:
+     * well past Hazelcast's heartbeat timeout (10 s), since the map's publication waits on the dead
+     * member when it owned that Hazelcast partition.
+     */
+    static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(60);
 
     private final ClusterMember member;
     private final ShardMapStore shardMaps;
@@ -83,6 +88,9 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     private volatile ShardMap newest;
     private volatile DistributedModel model;
     private Arena arena;
+    /** Steps between rebalances on the loads routed so far; 0: only when asked. */
+    private final int rebalanceEverySteps;
+    private long stepsCompleted;
     /** The epoch the workers were last told the cluster serves. */
     private long told = ShardMap.UNPUBLISHED;
     /** Off the scheduler's thread, in order: tells the workers of each flip, connects to new attention workers. */
@@ -92,7 +100,9 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     }
 
     ClusterEngine(ClusterMember member, ShardMapStore shardMaps, ShardMapKeeper keeper, TensorSource weights, ModelConfig config,
-                  Backend backend, TransportOptions transport, RoutingCounts routingCounts, ReplicaLoads replicaLoads, ClusterChanges changes) {
+                  Backend backend, TransportOptions transport, RoutingCounts routingCounts, ReplicaLoads replicaLoads, ClusterChanges changes,
+                  int rebalanceEverySteps) {
+        this.rebalanceEverySteps = rebalanceEverySteps;
         this.member = member;
         this.shardMaps = shardMaps;
         this.keeper = keeper;
@@ -177,6 +187,10 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
 
     @Override
     public synchronized void stepCompleted() {
+        stepsCompleted++;
+        if (rebalanceEverySteps > 0 && stepsCompleted % rebalanceEverySteps == 0) {
+            background.execute(this::rebalance);
+        }
         if (recovering.isEmpty()) {
             return;
         }
@@ -340,6 +354,19 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     private void recovering(Peer peer, Role role, String action, long startNanos) {
         recovering.add(new Recovering(Recovery.newBuilder().setNodeId(nodeOfPeer.getOrDefault(peer, peer.name())).setRole(role)
                 .setFailedAtMs(System.currentTimeMillis() - (System.nanoTime() - startNanos) / 1_000_000).setAction(action), startNanos));
+    }
+
+    /**
+     * Places the experts again on the loads routed so far and publishes the map if it differs; it is
+     * served once its workers have loaded it, through the same two-phase flip as any change.
+     */
+    RebalanceResponse rebalance() {
+        long before = newest == null ? ShardMap.UNPUBLISHED : newest.epoch();
+        long after = keeper.rebalance().map(ShardMap::epoch).orElse(ShardMap.UNPUBLISHED);
+        if (after != before) {
+            log.info("Rebalanced on the tokens routed so far: shard map epoch {} (was {})", after, before);
+        }
+        return RebalanceResponse.newBuilder().setPreviousEpoch(before).setEpoch(after).build();
     }
 
     /**

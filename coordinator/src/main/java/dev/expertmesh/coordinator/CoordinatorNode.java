@@ -19,7 +19,6 @@ import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
-import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.shardmap.ShardMapKeeper;
@@ -76,7 +75,7 @@ public final class CoordinatorNode implements AutoCloseable {
      * computes them) must outlive the node; it announces the device and its memory for weights.
      */
     public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
-                                        TransportOptions transport, PlacementPolicy placement, ServingOptions serving) {
+                                        TransportOptions transport, PlacementOptions placement, ServingOptions serving) {
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
         ShardMapKeeper keeper = null;
@@ -113,8 +112,8 @@ public final class CoordinatorNode implements AutoCloseable {
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
-                    .addService(new InferenceService(generation,
-                            () -> ExpertLoadStatus.withLoad(starting(ready).status(), loadWindow.load(), config)))
+                    .addService(new InferenceService(generation, 
+                            () -> ExpertLoadStatus.withLoad(starting(ready).status(), loadWindow.load(), config), () -> starting(ready).rebalance()))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
@@ -124,8 +123,9 @@ public final class CoordinatorNode implements AutoCloseable {
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
-            keeper = ShardMapKeeper.start(member, shardMaps, config, placement);
-            engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, loadWindow, changes);
+            keeper = ShardMapKeeper.start(member, shardMaps, config, placement.policy(), routingCounts::loads);
+            engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, loadWindow, changes,
+                    placement.rebalanceEverySteps());
             ready.set(engine);
             healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());
             ClusterEngine checked = engine;

@@ -1,9 +1,11 @@
 package dev.expertmesh.serving;
 
 import dev.expertmesh.client.ExpertMeshClient;
+import dev.expertmesh.coordinator.PlacementOptions;
 import dev.expertmesh.coordinator.routing.RoutingOptions;
 import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.ExpertPlacement;
 import dev.expertmesh.proto.LayerLoad;
@@ -49,7 +51,7 @@ class RoutingStatsTest {
         long routed;
         long steps;
         ModelConfig config;
-        try (LoopbackCluster cluster = new LoopbackCluster(MODEL, false, SchedulerLimits.DEFAULT, 64,
+        try (LoopbackCluster cluster = new LoopbackCluster(MODEL, false, SchedulerLimits.DEFAULT, 64, PlacementOptions.of(new PlacementPolicy.Contiguous()),
                 new RoutingOptions(RoutingOptions.DEFAULT_WINDOW_STEPS, Optional.of(trace)));
              HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
             config = cluster.config();

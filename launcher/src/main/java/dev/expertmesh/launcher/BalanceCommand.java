@@ -3,7 +3,8 @@ package dev.expertmesh.launcher;
 import picocli.CommandLine.Command;
 
 @Command(name = "balance", mixinStandardHelpOptions = true,
-        description = "Expert load balancing: plans replicas and their GPUs from per-expert loads with DeepSeek's EPLB (plan).",
-        subcommands = {BalancePlanCommand.class})
+        description = "Expert load balancing: plans replicas and their GPUs from per-expert loads with DeepSeek's EPLB (plan), "
+                + "and has a running cluster place its experts again on the loads it has routed (apply).",
+        subcommands = {BalancePlanCommand.class, BalanceApplyCommand.class})
 final class BalanceCommand {
 }

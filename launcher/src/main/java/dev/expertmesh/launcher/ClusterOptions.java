@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.expertmesh.attention.CacheBlocks;
+import dev.expertmesh.coordinator.PlacementOptions;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
@@ -34,14 +35,16 @@ final class ClusterOptions {
      */
     static final int DEFAULT_CACHE_BLOCKS = 1024;
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
-            "transport", "micro-batches", "reply-timeout-ms", "redundant-experts", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
-            "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps", "record-routing");
+            "transport", "micro-batches", "reply-timeout-ms", "placement", "redundant-experts", "rebalance-every-steps", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
+            "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps",
+            "record-routing");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
     String model;
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
-            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, redundant-experts, cache-blocks, "
+            + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, placement, redundant-experts, rebalance-every-steps, "
+            + "cache-blocks, "
             + "block-tokens, served-model-name, "
             + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port, routing-window-steps, record-routing. Flags win over it.")
     Path config;
@@ -78,10 +81,20 @@ final class ClusterOptions {
             + "one message before it is declared failed and routed around. Default: 10000.")
     Integer replyTimeoutMs;
 
+    @Option(names = "--placement", paramLabel = "POLICY", description = "Coordinator: how routed experts are placed on the "
+            + "expert workers: contiguous (equal ranges), eplb-global or eplb-hierarchical (DeepSeek's EPLB on the tokens routed "
+            + "so far), memory-weighted (load and experts in proportion to each worker's memory). Default: contiguous.")
+    String placement;
+
     @Option(names = "--redundant-experts", paramLabel = "R", description = "Coordinator: extra replicas of routed experts per MoE "
             + "layer, on the expert workers hosting the fewest, so that a failed worker's experts are served at once by "
             + "another. Default: 0.")
     Integer redundantExperts;
+
+    @Option(names = "--rebalance-every-steps", paramLabel = "N", description = "Coordinator: place the experts again on the "
+            + "tokens routed so far every N steps (applied through the two-phase flip); 0 only when asked (expertmesh balance "
+            + "apply). Default: 0.")
+    Integer rebalanceEverySteps;
 
     @Option(names = "--cache-blocks", paramLabel = "N", description = "Attention worker: latent cache blocks. Default: 1024.")
     Integer cacheBlocks;
@@ -203,15 +216,16 @@ final class ClusterOptions {
         return name == null ? model : name.toString();
     }
 
-    PlacementPolicy placement() {
-        return placement(number(redundantExperts, "redundant-experts", 0));
+    PlacementOptions placement() {
+        return new PlacementOptions(placement(text(placement, "placement", "contiguous"), number(redundantExperts, "redundant-experts", 0)),
+                number(rebalanceEverySteps, "rebalance-every-steps", 0));
     }
 
-    static PlacementPolicy placement(int redundantExperts) {
+    static PlacementPolicy placement(String policy, int redundantExperts) {
         if (redundantExperts < 0) {
             throw new IllegalArgumentException("--redundant-experts " + redundantExperts + ": expected 0 (no replicas) or more");
         }
-        return new PlacementPolicy.Contiguous(redundantExperts);
+        return PlacementPolicy.named(policy, redundantExperts);
     }
 
     int cacheBlocks() {

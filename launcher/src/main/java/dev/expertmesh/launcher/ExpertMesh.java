@@ -5,8 +5,8 @@ import dev.expertmesh.client.ExpertMeshException;
 import dev.expertmesh.model.InvalidConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;

@@ -5,6 +5,7 @@ import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.coordinator.CoordinatorNode;
+import dev.expertmesh.coordinator.PlacementOptions;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
@@ -12,7 +13,6 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
-import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.tokenizer.Tokenizer;
 import dev.expertmesh.transport.TransportOptions;
 import picocli.CommandLine.Command;
@@ -68,9 +68,17 @@ final class LocalCommand implements Callable<Integer> {
             + "to answer one message before it is fenced and routed around. Default: ${DEFAULT-VALUE}.")
     int replyTimeoutMs;
 
+    @Option(names = "--placement", defaultValue = "contiguous", paramLabel = "POLICY", description = "How routed experts are "
+            + "placed: contiguous, eplb-global, eplb-hierarchical or memory-weighted. Default: ${DEFAULT-VALUE}.")
+    String placement;
+
     @Option(names = "--redundant-experts", defaultValue = "0", paramLabel = "R", description = "Extra replicas of routed experts "
             + "per MoE layer, on the expert workers hosting the fewest. Default: ${DEFAULT-VALUE}.")
     int redundantExperts;
+
+    @Option(names = "--rebalance-every-steps", defaultValue = "0", paramLabel = "N", description = "Place the experts again on "
+            + "the tokens routed so far every N steps; 0 only when asked. Default: ${DEFAULT-VALUE}.")
+    int rebalanceEverySteps;
 
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE", description = "Where every node computes: cpu, cuda, "
             + "cuda:N, or auto (cuda:0 when there is a GPU, else cpu). Default: ${DEFAULT-VALUE}.")
@@ -94,7 +102,7 @@ final class LocalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
         TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches, replyTimeoutMs);
-        PlacementPolicy placement = ClusterOptions.placement(redundantExperts);
+        PlacementOptions placementOptions = new PlacementOptions(ClusterOptions.placement(placement, redundantExperts), rebalanceEverySteps);
         ComputeDevice stages = DeviceStages.open(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
         List<AutoCloseable> started = new ArrayList<>();
@@ -110,7 +118,7 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
-                    stages, transportOptions, placement, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
+                    stages, transportOptions, placementOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
                     httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT, routing.routing(MissingNode.getInstance())));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.expertmesh.Fixtures;
 import dev.expertmesh.launcher.Commands.Run;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.time.Duration;
@@ -35,6 +37,20 @@ class ClusterCommandsTest {
             assertThat(r.exitCode()).as(r.err()).isZero();
             assertThat(tokenIds(r.out())).containsExactly(expected);
             assertThat(r.err()).contains("local cluster ready").contains("2 expert workers, 2 attention workers");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"eplb-global", "eplb-hierarchical", "memory-weighted"})
+    void everyPlacementPolicyWithReplicasGivesTheGreedyTokensOfTransformers(String placement) throws Exception {
+        try (var golden = Fixtures.golden("tiny-v2-lite")) {
+            int[] expected = golden.ints("p2.greedy_tokens");
+            Run r = Commands.run("local", "--model", Fixtures.model("tiny-v2-lite").toString(), "--expert-workers", "2",
+                    "--placement", placement, "--redundant-experts", "4", "--transport", "fp32", "--http-port", "0",
+                    "--prompt-ids", Output.commaSeparated(golden.ints("p2.input_ids")),
+                    "--max-tokens", String.valueOf(expected.length), "--format", "json");
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertThat(tokenIds(r.out())).as(placement).containsExactly(expected);
         }
     }
 

@@ -176,6 +176,25 @@ class ClusterFaultsTest {
         cluster.awaitStatus("serving with the one attention worker left", v -> v.attentionWorkers() == 1, SETTLE);
     }
 
+    @Test
+    @Order(7)
+    void rebalancingOnTheLoadsRoutedFlipsToANewPlacementUnderLoad() throws Exception {
+        List<String> flags = List.of("--placement", "eplb-global", "--redundant-experts", "2", "--rebalance-every-steps", "40");
+        try (ProcessCluster cluster = ProcessCluster.start(Fixtures.model(MODEL).toString(), flags, 2, 1);
+             ExpertMeshClient client = client(cluster)) {
+            long before = cluster.status().root().get("serving_epoch").asLong();
+
+            underLoad(client, "rebalance on demand and every 40 steps", MAX_TOKENS, streams -> {
+                var response = client.rebalance();
+                assertThat(response.getEpoch()).as("EPLB on the tokens routed so far, against equal loads at the start")
+                        .isGreaterThan(response.getPreviousEpoch());
+            });
+
+            cluster.awaitStatus("serving a rebalanced map", v -> v.root().get("serving_epoch").asLong() > before
+                    && v.root().get("epoch_flips").asLong() > 0, SETTLE);
+        }
+    }
+
     /**
      * Starts a stream per prompt, injects {@code fault} once each has its first tokens, and checks that
      * every stream finished with the fault-free tokens; prints how long the streams stalled.

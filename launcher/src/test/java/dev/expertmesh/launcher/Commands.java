@@ -47,17 +47,21 @@ final class Commands {
 
     /**
      * Waits for the "... port N ...; Ctrl-C stops it" line a role prints when it is up and returns N,
-     * then keeps reading the process's output so that it never blocks on a full pipe.
+     * then keeps reading the process's output so that it never blocks on a full pipe. Everything it
+     * prints goes to target/process-logs/PID.log too, to read when a test fails.
      */
     static int awaitReadyLine(Process p) throws Exception {
         var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        Path logs = Files.createDirectories(Path.of("target", "process-logs"));
+        PrintWriter log = new PrintWriter(Files.newBufferedWriter(logs.resolve(p.pid() + ".log")), true);
         CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
             StringBuilder seen = new StringBuilder();
             try {
                 for (String line; (line = reader.readLine()) != null; ) {
+                    log.println(line);
                     Matcher m = PORT.matcher(line);
                     if (line.contains("Ctrl-C stops it") && m.find()) {
-                        drain(reader);
+                        drain(reader, log);
                         return Integer.parseInt(m.group(1));
                     }
                     seen.append(line).append('\n');
@@ -88,11 +92,11 @@ final class Commands {
         }
     }
 
-    private static void drain(BufferedReader reader) {
+    private static void drain(BufferedReader reader, PrintWriter log) {
         Thread.ofVirtual().start(() -> {
-            try {
-                while (reader.readLine() != null) {
-                    // discarded: the tests read what they need through the API
+            try (log) {
+                for (String line; (line = reader.readLine()) != null; ) {
+                    log.println(line);
                 }
             } catch (IOException ignored) {
                 // the process ended

@@ -20,6 +20,8 @@ import dev.expertmesh.proto.InferenceGrpc;
 import dev.expertmesh.proto.ListModelsRequest;
 import dev.expertmesh.proto.ListModelsResponse;
 import dev.expertmesh.proto.ModelCard;
+import dev.expertmesh.proto.RebalanceRequest;
+import dev.expertmesh.proto.RebalanceResponse;
 import dev.expertmesh.proto.StatusRequest;
 import dev.expertmesh.proto.TokenLogprob;
 import dev.expertmesh.proto.TokenizeRequest;
@@ -46,9 +48,11 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
     private final TextGeneration generation;
     private final Supplier<ClusterStatus> status;
+    private final Supplier<RebalanceResponse> rebalance;
 
-    /** {@code status} throws IllegalStateException while the coordinator is starting. */
-    public InferenceService(TextGeneration generation, Supplier<ClusterStatus> status) {
+    /** {@code status} and {@code rebalance} throw IllegalStateException while the coordinator is starting. */
+    public InferenceService(TextGeneration generation, Supplier<ClusterStatus> status, Supplier<RebalanceResponse> rebalance) {
+        this.rebalance = rebalance;
         this.generation = generation;
         this.status = status;
     }
@@ -171,8 +175,17 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
     @Override
     public void status(StatusRequest request, StreamObserver<ClusterStatus> responses) {
+        answer(status, responses);
+    }
+
+    @Override
+    public void rebalance(RebalanceRequest request, StreamObserver<RebalanceResponse> responses) {
+        answer(rebalance, responses);
+    }
+
+    private static <T> void answer(Supplier<T> call, StreamObserver<T> responses) {
         try {
-            responses.onNext(status.get());
+            responses.onNext(call.get());
             responses.onCompleted();
         } catch (RuntimeException e) {
             responses.onError(statusOf(e));

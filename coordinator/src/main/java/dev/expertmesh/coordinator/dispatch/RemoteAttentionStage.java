@@ -293,7 +293,10 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         }
     }
 
-    /** Frees the sequence's cache; a worker that cannot be told is lost at its next call anyway. */
+    /**
+     * Frees the sequence's cache. A worker that does not answer is lost at once, so that the
+     * releases after it do not each wait out the reply deadline on it.
+     */
     @Override
     public void release(long sequenceId) {
         lost.remove(sequenceId);
@@ -307,6 +310,9 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
                     ReleaseSequences.newBuilder().addSequenceIds(sequenceId).build().toByteArray()));
         } catch (PeerFailureException e) {
             log.debug("Could not free sequence {} on {}: {}", sequenceId, worker.peer(), e.getMessage());
+            if (!e.refused()) {
+                lose(worker.peer(), e.sinceNanos());
+            }
         }
     }
 
