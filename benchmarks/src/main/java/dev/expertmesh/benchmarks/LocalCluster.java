@@ -8,6 +8,7 @@ import dev.expertmesh.coordinator.dispatch.DispatchPlan;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertFailover;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
+import dev.expertmesh.coordinator.dispatch.ReplicaLoads;
 import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
@@ -51,7 +52,7 @@ final class LocalCluster implements AutoCloseable {
             workers.add(attention);
             model = DistributedModel.connect(weights, config, new CpuBackend(), arena,
                     List.of(Peer.of(attention.name(), HOST, attention.port())), DispatchPlan.of(config, EPOCH, experts),
-                    TransportOptions.DEFAULT.withMicroBatches(microBatches), ExpertFailover.REPLICAS, (lost, since) -> { });
+                    TransportOptions.DEFAULT.withMicroBatches(microBatches), ExpertFailover.REPLICAS, (lost, since) -> { }, ReplicaLoads.NONE);
         } catch (RuntimeException e) {
             closeWorkers();
             throw e;

@@ -6,6 +6,7 @@ import dev.expertmesh.coordinator.dispatch.DispatchPlan;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertFailover;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
+import dev.expertmesh.coordinator.dispatch.ReplicaLoads;
 import dev.expertmesh.coordinator.metrics.ClusterChanges;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.ModelHost;
@@ -70,6 +71,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     private final Backend backend;
     private final TransportOptions transport;
     private final RoutingCounts routingCounts;
+    private final ReplicaLoads replicaLoads;
     private final ClusterChanges changes;
     private final Subscription membership;
     private final Subscription maps;
@@ -98,7 +100,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     }
 
     ClusterEngine(ClusterMember member, ShardMapStore shardMaps, ShardMapKeeper keeper, TensorSource weights, ModelConfig config,
-                  Backend backend, TransportOptions transport, RoutingCounts routingCounts, ClusterChanges changes,
+                  Backend backend, TransportOptions transport, RoutingCounts routingCounts, ReplicaLoads replicaLoads, ClusterChanges changes,
                   int rebalanceEverySteps) {
         this.rebalanceEverySteps = rebalanceEverySteps;
         this.member = member;
@@ -109,6 +111,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         this.backend = backend;
         this.transport = transport;
         this.routingCounts = routingCounts;
+        this.replicaLoads = replicaLoads;
         this.changes = changes;
         this.membership = member.subscribe(this::membersChanged);
         this.maps = shardMaps.subscribe(this::published);
@@ -209,7 +212,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         }
         Arena built = Arena.ofShared();
         try {
-            model = DistributedModel.connect(weights, config, backend, built, attention, plan.get(), transport, this, this::attentionLost);
+            model = DistributedModel.connect(weights, config, backend, built, attention, plan.get(), transport, this, this::attentionLost, replicaLoads);
             arena = built;
         } catch (RuntimeException e) {
             built.close();
@@ -235,7 +238,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
             if (worker == null || fenced.containsKey(id) || worker.getLoadedEpoch() < map.epoch()) {
                 return Optional.empty();
             }
-            workers.add(new ExpertPeer(peer(worker), new HostedExperts(map.routedByLayer(id))));
+            workers.add(new ExpertPeer(id, peer(worker), new HostedExperts(map.routedByLayer(id))));
         }
         return Optional.of(DispatchPlan.of(config, map.epoch(), workers));
     }

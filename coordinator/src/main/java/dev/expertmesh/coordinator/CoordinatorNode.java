@@ -6,13 +6,19 @@ import dev.expertmesh.coordinator.http.OpenAiServer;
 import dev.expertmesh.coordinator.metrics.ClusterChanges;
 import dev.expertmesh.coordinator.metrics.PrometheusText;
 import dev.expertmesh.coordinator.metrics.ServingMetrics;
+import dev.expertmesh.coordinator.routing.ExpertLoadStatus;
+import dev.expertmesh.coordinator.routing.ExpertLoadWindow;
+import dev.expertmesh.coordinator.routing.RoutingTrace;
+import dev.expertmesh.coordinator.routing.StepSink;
 import dev.expertmesh.coordinator.serving.TextGeneration;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.DeepseekModel;
+import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.engine.ModelHost;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.shardmap.ShardMapKeeper;
@@ -49,9 +55,10 @@ public final class CoordinatorNode implements AutoCloseable {
     private final ShardMapKeeper keeper;
     private final ClusterEngine engine;
     private final ScheduledExecutorService healthChecks;
+    private final ExpertLoadWindow loadWindow;
 
     private CoordinatorNode(Server server, OpenAiServer http, TextGeneration generation, ClusterMember member, ShardMapStore shardMaps,
-                            ShardMapKeeper keeper, ClusterEngine engine, ScheduledExecutorService healthChecks) {
+                            ShardMapKeeper keeper, ClusterEngine engine, ScheduledExecutorService healthChecks, ExpertLoadWindow loadWindow) {
         this.server = server;
         this.http = http;
         this.generation = generation;
@@ -60,6 +67,7 @@ public final class CoordinatorNode implements AutoCloseable {
         this.keeper = keeper;
         this.engine = engine;
         this.healthChecks = healthChecks;
+        this.loadWindow = loadWindow;
     }
 
     /**
@@ -79,6 +87,8 @@ public final class CoordinatorNode implements AutoCloseable {
         // engine exists, requests are told the coordinator is starting.
         AtomicReference<ClusterEngine> ready = new AtomicReference<>();
         RoutingCounts routingCounts = new RoutingCounts(config);
+        ExpertLoadWindow loadWindow = new ExpertLoadWindow(config, serving.routing().windowSteps(), serving.routing().trace()
+                .<StepSink>map(path -> RoutingTrace.create(path, config.nRoutedExperts())).orElse(StepSink.NONE));
         ServingMetrics metrics = new ServingMetrics();
         ClusterChanges changes = new ClusterChanges();
         TextGeneration generation = new TextGeneration(serving.modelName(), config, serving.tokenizer(), new ModelHost() {
@@ -94,39 +104,52 @@ public final class CoordinatorNode implements AutoCloseable {
 
             @Override
             public void stepCompleted() {
+                loadWindow.stepCompleted();
                 Optional.ofNullable(ready.get()).ifPresent(ClusterEngine::stepCompleted);
             }
-        }, serving.limits(), routingCounts, metrics);
+        }, serving.limits(), both(routingCounts, loadWindow), metrics);
         HealthStatusManager health = new HealthStatusManager();
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
-                    .addService(new InferenceService(generation, () -> starting(ready).status(), () -> starting(ready).rebalance()))
+                    .addService(new InferenceService(generation, 
+                            () -> ExpertLoadStatus.withLoad(starting(ready).status(), loadWindow.load(), config), () -> starting(ready).rebalance()))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
             http = startHttp(options.host(), serving.httpPort(), generation, new PrometheusText(metrics, generation.scheduler(), routingCounts,
-                    config, changes, () -> starting(ready).workers()));
+                    loadWindow, config, changes, () -> starting(ready).workers()));
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
             keeper = ShardMapKeeper.start(member, shardMaps, config, placement.policy(), routingCounts::loads);
-            engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, changes,
+            engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, loadWindow, changes,
                     placement.rebalanceEverySteps());
             ready.set(engine);
             healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());
             ClusterEngine checked = engine;
             healthChecks.scheduleWithFixedDelay(() -> health.setStatus("", servingStatus(checked)), 0, 1, TimeUnit.SECONDS);
-            return new CoordinatorNode(server, http, generation, member, shardMaps, keeper, engine, healthChecks);
+            return new CoordinatorNode(server, http, generation, member, shardMaps, keeper, engine, healthChecks, loadWindow);
         } catch (IOException e) {
-            closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks);
+            closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks, loadWindow);
             throw new UncheckedIOException("the coordinator could not listen on " + options.host() + ":" + options.port()
                     + " for gRPC: free the port or choose another with --port", e);
         } catch (RuntimeException e) {
-            closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks);
+            closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks, loadWindow);
             throw e;
         }
+    }
+
+    /** The serving scheduler's one observer, feeding the totals and the window. */
+    private static LayerObserver both(RoutingCounts totals, ExpertLoadWindow window) {
+        return new LayerObserver() {
+            @Override
+            public void routed(int layer, ExpertRoutes routes) {
+                totals.routed(layer, routes);
+                window.routed(layer, routes);
+            }
+        };
     }
 
     private static OpenAiServer startHttp(String host, int port, TextGeneration generation, PrometheusText metrics) {
@@ -200,12 +223,12 @@ public final class CoordinatorNode implements AutoCloseable {
 
     @Override
     public void close() {
-        closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks);
+        closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks, loadWindow);
     }
 
     private static void closeAll(Server server, OpenAiServer http, TextGeneration generation, ClusterMember member,
                                  ShardMapStore shardMaps, ShardMapKeeper keeper, ClusterEngine engine,
-                                 ScheduledExecutorService healthChecks) {
+                                 ScheduledExecutorService healthChecks, ExpertLoadWindow loadWindow) {
         if (http != null) {
             http.close();
         }
@@ -221,6 +244,8 @@ public final class CoordinatorNode implements AutoCloseable {
             }
         }
         generation.close();
+        // After the scheduler has stopped, so that the trace ends with its last step.
+        loadWindow.close();
         if (engine != null) {
             engine.close();
         }

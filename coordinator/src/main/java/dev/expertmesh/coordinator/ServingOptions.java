@@ -1,5 +1,6 @@
 package dev.expertmesh.coordinator;
 
+import dev.expertmesh.coordinator.routing.RoutingOptions;
 import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.tokenizer.Tokenizer;
 
@@ -12,8 +13,9 @@ import java.util.Optional;
  * @param tokenizer for text in and out; without one, requests must give token ids
  * @param limits    the scheduler's
  * @param httpPort  of the OpenAI-compatible HTTP API and /metrics; 0 takes a free port
+ * @param routing   the routing load window and trace
  */
-public record ServingOptions(String modelName, Optional<Tokenizer> tokenizer, SchedulerLimits limits, int httpPort) {
+public record ServingOptions(String modelName, Optional<Tokenizer> tokenizer, SchedulerLimits limits, int httpPort, RoutingOptions routing) {
     /** vLLM's port, which OpenAI clients pointed at a local server expect. */
     public static final int DEFAULT_HTTP_PORT = 8000;
 }

@@ -8,6 +8,7 @@ import dev.expertmesh.coordinator.dispatch.DispatchPlan;
 import dev.expertmesh.coordinator.dispatch.DistributedModel;
 import dev.expertmesh.coordinator.dispatch.ExpertFailover;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
+import dev.expertmesh.coordinator.dispatch.ReplicaLoads;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
@@ -110,7 +111,7 @@ final class Cluster implements AutoCloseable {
         Arena arena = Arena.ofShared();
         TensorSource coordinatorWeights = Checkpoint.open(modelDir);
         DistributedModel model = DistributedModel.connect(coordinatorWeights, config, new CpuBackend(), arena, attention,
-                DispatchPlan.of(config, epoch, experts), options, ExpertFailover.REPLICAS, (lost, since) -> { });
+                DispatchPlan.of(config, epoch, experts), options, ExpertFailover.REPLICAS, (lost, since) -> { }, ReplicaLoads.NONE);
         return new Coordinator(Engine.around(model.model(), () -> {
             model.close();
             arena.close();

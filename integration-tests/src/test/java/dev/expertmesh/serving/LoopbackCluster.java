@@ -8,6 +8,7 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.PlacementOptions;
 import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.coordinator.routing.RoutingOptions;
 import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.Generation;
@@ -56,10 +57,11 @@ final class LoopbackCluster implements AutoCloseable {
     }
 
     LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks) throws Exception {
-        this(model, withTokenizer, limits, cacheBlocks, PlacementOptions.of(new PlacementPolicy.Contiguous()));
+        this(model, withTokenizer, limits, cacheBlocks, PlacementOptions.of(new PlacementPolicy.Contiguous()), RoutingOptions.DEFAULT);
     }
 
-    LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks, PlacementOptions placement) throws Exception {
+    LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks, PlacementOptions placement,
+                    RoutingOptions routing) throws Exception {
         this.model = model;
         this.weights = Checkpoint.open(Fixtures.model(model));
         this.config = ModelConfig.load(Fixtures.model(model));
@@ -70,7 +72,7 @@ final class LoopbackCluster implements AutoCloseable {
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuDevice(),
                 TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), placement,
-                new ServingOptions(model, tokenizer, limits, 0));
+                new ServingOptions(model, tokenizer, limits, 0, routing));
         nodes.add(coordinator);
         nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks));
         for (int i = 0; i < 2; i++) {

@@ -36,7 +36,8 @@ final class ClusterOptions {
     static final int DEFAULT_CACHE_BLOCKS = 1024;
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
             "transport", "micro-batches", "reply-timeout-ms", "placement", "redundant-experts", "rebalance-every-steps", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
-            "max-num-batched-tokens", "max-waiting-requests", "http-port");
+            "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps",
+            "record-routing");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
     String model;
@@ -45,7 +46,7 @@ final class ClusterOptions {
             + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, placement, redundant-experts, rebalance-every-steps, "
             + "cache-blocks, "
             + "block-tokens, served-model-name, "
-            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port. Flags win over it.")
+            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port, routing-window-steps, record-routing. Flags win over it.")
     Path config;
 
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
@@ -107,6 +108,9 @@ final class ClusterOptions {
 
     @Mixin
     SchedulerOptions scheduler;
+
+    @Mixin
+    RoutingStatsOptions routing;
 
     @Option(names = "--http-port", paramLabel = "P", description = "Coordinator: port of the OpenAI-compatible HTTP API and "
             + "/metrics; 0 takes a free one. Default: 8000.")
@@ -199,7 +203,7 @@ final class ClusterOptions {
     ServingOptions serving() {
         String modelDir = model();
         return new ServingOptions(text(servedModelName, "served-model-name", servedName(modelDir)),
-                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort());
+                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort(), routing.routing(file()));
     }
 
     int httpPort() {

@@ -88,6 +88,9 @@ final class LocalCommand implements Callable<Integer> {
     SchedulerOptions scheduler;
 
     @Mixin
+    RoutingStatsOptions routing;
+
+    @Mixin
     GenerationOptions generation;
 
     @Spec
@@ -116,7 +119,7 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
                     stages, transportOptions, placementOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
-                    httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT));
+                    httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT, routing.routing(MissingNode.getInstance())));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.ExpertPlacement;
+import dev.expertmesh.proto.LayerLoad;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Recovery;
 import dev.expertmesh.proto.Role;
@@ -29,7 +30,8 @@ import java.util.stream.Collectors;
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Shows a cluster: members with roles, endpoints and states, the shard-map epoch (the newest, and the one "
                 + "served), which workers host which experts (several for a replicated expert), the tokens routed to each "
-                + "expert so far, epoch flips, and the recoveries from failed workers.")
+                + "expert so far and over the routing window (with each layer's load per worker), epoch flips, and the "
+                + "recoveries from failed workers.")
 final class StatusCommand implements Callable<Integer> {
     private static final Duration STATUS_DEADLINE = Duration.ofSeconds(10);
 
@@ -37,7 +39,8 @@ final class StatusCommand implements Callable<Integer> {
     String coordinator;
 
     @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
-            description = "text, or json (one line: members, epoch, serving_epoch, epoch_flips, experts, gone, recoveries). "
+            description = "text, or json (one line: members, epoch, serving_epoch, epoch_flips, experts, gone, recoveries, "
+                    + "window_steps, window_capacity, layer_loads, workers_load). "
                     + "Default: ${DEFAULT-VALUE}.")
     Output.Format format;
 
@@ -68,12 +71,25 @@ final class StatusCommand implements Callable<Integer> {
         json.put("serving_epoch", status.getServingEpoch());
         json.put("epoch_flips", status.getEpochFlips());
         json.put("experts", status.getShardMap().getPlacementsList().stream().map(p -> Map.of(
-                "layer", p.getLayer(), "expert", p.getExpert(), "workers", p.getNodeIdsList(), "tokens_routed", p.getTokensRouted())).toList());
+                "layer", p.getLayer(), "expert", p.getExpert(), "workers", p.getNodeIdsList(), "tokens_routed", p.getTokensRouted(),
+                "window_tokens", p.getWindowTokens(), "replica_window_tokens", new TreeMap<>(p.getReplicaWindowTokensMap()))).toList());
         json.put("gone", states.values().stream().filter(w -> !members.contains(w.getNodeId()))
                 .map(w -> Map.of("node_id", w.getNodeId(), "role", role(w.getRole()))).toList());
         json.put("recoveries", status.getRecoveriesList().stream().map(r -> Map.of("node_id", r.getNodeId(), "role", role(r.getRole()),
                 "action", r.getAction(), "seconds", r.getSeconds(), "failed_at_ms", r.getFailedAtMs())).toList());
+        json.put("window_steps", status.getWindowSteps());
+        json.put("window_capacity", status.getWindowCapacity());
+        json.put("layer_loads", status.getLayerLoadsList().stream().map(l -> Map.of("layer", l.getLayer(),
+                "workers", new TreeMap<>(l.getWorkerTokensMap()), "balancedness", l.getBalancedness())).toList());
+        json.put("workers_load", workersLoad(status));
         return json;
+    }
+
+    /** Each expert worker's tokens over the window, all MoE layers together, by node id. */
+    private static Map<String, Long> workersLoad(ClusterStatus status) {
+        Map<String, Long> load = new TreeMap<>();
+        status.getLayerLoadsList().forEach(l -> l.getWorkerTokensMap().forEach((node, tokens) -> load.merge(node, tokens, Long::sum)));
+        return load;
     }
 
     private static Map<String, WorkerStatus> states(ClusterStatus status) {
@@ -136,6 +152,26 @@ final class StatusCommand implements Callable<Integer> {
         if (!busiest.isEmpty()) {
             out.println("most routed: " + String.join(", ", busiest.stream()
                     .map(p -> "layer " + p.getLayer() + " expert " + p.getExpert() + " (" + p.getTokensRouted() + ")").toList()));
+        }
+        printWindow(status, out);
+    }
+
+    /** The routing window: its busiest experts, and per MoE layer the most and the mean tokens an expert worker ran. */
+    private static void printWindow(ClusterStatus status, PrintWriter out) {
+        List<ExpertPlacement> busiest = status.getShardMap().getPlacementsList().stream()
+                .filter(p -> p.getWindowTokens() > 0)
+                .sorted((a, b) -> Long.compare(b.getWindowTokens(), a.getWindowTokens()))
+                .limit(10).toList();
+        if (busiest.isEmpty()) {
+            return;
+        }
+        out.println("busiest over the last " + status.getWindowSteps() + " steps: " + String.join(", ", busiest.stream()
+                .map(p -> "layer " + p.getLayer() + " expert " + p.getExpert() + " (" + p.getWindowTokens() + ")").toList()));
+        for (LayerLoad l : status.getLayerLoadsList()) {
+            long max = l.getWorkerTokensMap().values().stream().mapToLong(Long::longValue).max().orElse(0);
+            double mean = l.getWorkerTokensMap().values().stream().mapToLong(Long::longValue).average().orElse(0);
+            out.printf("  layer %d: max %d, mean %.1f tokens per expert worker (balancedness %.2f)%n", l.getLayer(), max, mean,
+                    l.getBalancedness());
         }
     }
 }

@@ -92,11 +92,24 @@ class ClusterCommandsTest {
             }
             JsonNode after = new ObjectMapper().readTree(Commands.run("status", "--coordinator", address, "--format", "json").out());
             long routed = 0;
+            long window = 0;
             for (JsonNode e : after.get("experts")) {
                 routed += e.get("tokens_routed").asLong();
+                window += e.get("window_tokens").asLong();
             }
             // tiny-v3: layers 2 and 3 are MoE layers, each sending a token to 4 routed experts.
             assertThat(routed).isEqualTo(forwarded * 2L * 4);
+            assertThat(window).as("the window holds every step so far").isEqualTo(routed);
+            assertThat(after.get("window_steps").asLong()).isPositive();
+            assertThat(after.get("layer_loads")).hasSize(2);
+            long workersLoad = 0;
+            for (JsonNode tokens : after.get("workers_load")) {
+                workersLoad += tokens.asLong();
+            }
+            assertThat(workersLoad).as("every routed slot ran on an expert worker").isEqualTo(routed);
+            assertThat(Commands.run("status", "--coordinator", address).out())
+                    .contains("busiest over the last " + after.get("window_steps").asLong() + " steps: ")
+                    .containsPattern("layer 2: max \\d+, mean [\\d.]+ tokens per expert worker \\(balancedness [\\d.]+\\)");
         } finally {
             Commands.stop(processes);
         }

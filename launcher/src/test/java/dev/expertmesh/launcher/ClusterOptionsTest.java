@@ -1,5 +1,6 @@
 package dev.expertmesh.launcher;
 
+import dev.expertmesh.coordinator.routing.RoutingOptions;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.proto.HiddenType;
 import org.junit.jupiter.api.Test;
@@ -9,6 +10,7 @@ import picocli.CommandLine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -57,6 +59,23 @@ class ClusterOptionsTest {
         assertThat(overridden.transport().hiddenType()).isEqualTo(HiddenType.BF16);
         assertThat(overridden.model()).isEqualTo("demo");
         assertThat(overridden.httpPort()).isZero();
+    }
+
+    @Test
+    void theRoutingWindowAndTraceComeFromFlagsOverTheFile(@TempDir Path dir) throws IOException {
+        Path yaml = dir.resolve("coordinator.yaml");
+        Files.writeString(yaml, """
+                model: demo
+                routing-window-steps: 50
+                record-routing: /traces/routing.arrows
+                """);
+        assertThat(parse("--config", yaml.toString()).serving().routing())
+                .isEqualTo(new RoutingOptions(50, Optional.of(Path.of("/traces/routing.arrows"))));
+        assertThat(parse("--config", yaml.toString(), "--routing-window-steps", "7", "--record-routing", "here.arrows").serving().routing())
+                .isEqualTo(new RoutingOptions(7, Optional.of(Path.of("here.arrows"))));
+        assertThat(parse("--model", "demo").serving().routing()).isEqualTo(RoutingOptions.DEFAULT);
+        assertThatThrownBy(() -> parse("--model", "demo", "--routing-window-steps", "0").serving())
+                .hasMessageContaining("--routing-window-steps 0");
     }
 
     @Test

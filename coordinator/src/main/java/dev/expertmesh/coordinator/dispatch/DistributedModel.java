@@ -21,13 +21,15 @@ public record DistributedModel(DeepseekModel model, RemoteAttentionStage attenti
     /**
      * @param failover         where the expert stage re-sends the share of a worker that failed
      * @param attentionLost    hears of each attention worker lost, with when its unanswered call began
+     * @param replicaLoads     hears what each expert worker ran of each layer's routed experts
      */
     public static DistributedModel connect(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
                                            List<Peer> attentionWorkers, DispatchPlan plan, TransportOptions options,
-                                           ExpertFailover failover, ObjLongConsumer<Peer> attentionLost) {
+                                           ExpertFailover failover, ObjLongConsumer<Peer> attentionLost,
+                                           ReplicaLoads replicaLoads) {
         RemoteAttentionStage attention = new RemoteAttentionStage(config, attentionWorkers, options, attentionLost);
         try {
-            RemoteExpertStage experts = new RemoteExpertStage(config, plan, options, failover);
+            RemoteExpertStage experts = new RemoteExpertStage(config, plan, options, failover, replicaLoads);
             try {
                 return new DistributedModel(DeepseekModel.load(weights, config, backend, arena, attention, experts, options.microBatches()), attention, experts);
             } catch (RuntimeException e) {

@@ -46,6 +46,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     private final FlightDescriptor descriptor;
     private final TransportOptions options;
     private final ExpertFailover failover;
+    private final ReplicaLoads loads;
     /** streams.get(microBatch): one per worker, opened at its first message. */
     private final List<Map<Peer, ExchangeStream>> streams;
     /** Steps each micro-batch has been in, for the workers' logs. */
@@ -55,7 +56,13 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     private volatile DispatchPlan plan;
 
     public RemoteExpertStage(ModelConfig config, DispatchPlan plan, TransportOptions options, ExpertFailover failover) {
+        this(config, plan, options, failover, ReplicaLoads.NONE);
+    }
+
+    /** {@code loads} hears what each replica answered. */
+    public RemoteExpertStage(ModelConfig config, DispatchPlan plan, TransportOptions options, ExpertFailover failover, ReplicaLoads loads) {
         this.config = config;
+        this.loads = loads;
         this.plan = plan;
         this.options = options;
         this.failover = failover;
@@ -105,6 +112,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         while (true) {
             Shares shares = split(current, layer, pending, steps[microBatch] + layer);
             Failures failures = send(current, shares, layer, microBatch, x, out);
+            countAnswered(current, layer, pending, shares, failures == null ? Set.of() : failures.workers());
             if (failures == null) {
                 return out;
             }
@@ -147,6 +155,19 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
             }
         }
         return failed.isEmpty() ? null : new Failures(failed, gone, first);
+    }
+
+    /** Tells {@link #loads} what each worker that answered ran of a MoE layer's routed experts. */
+    private void countAnswered(DispatchPlan plan, int layer, ExpertRoutes routes, Shares shares, Set<Integer> failed) {
+        if (!plan.isMoeLayer(layer)) {
+            return;
+        }
+        int[][] load = shares.routedLoad(routes, config.nRoutedExperts());
+        for (int w = 0; w < load.length; w++) {
+            if (shares.rows[w] > 0 && !failed.contains(w)) {
+                loads.answered(layer, plan.workers().get(w).nodeId(), load[w]);
+            }
+        }
     }
 
     /**
@@ -212,6 +233,18 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
                 }
             }
             return new ExpertRoutes(routes.tokens(), routes.k(), ids, routes.weights());
+        }
+
+        /** [worker][expert]: the slots of {@code routes} each worker was given for each routed expert (the shared one left out). */
+        int[][] routedLoad(ExpertRoutes routes, int routedExperts) {
+            int[][] load = new int[rows.length][routedExperts];
+            for (int slot = 0; slot < workerOfSlot.length; slot++) {
+                int id = routes.expertIds()[slot];
+                if (workerOfSlot[slot] >= 0 && id < routedExperts) {
+                    load[workerOfSlot[slot]][id]++;
+                }
+            }
+            return load;
         }
     }
 

@@ -2,12 +2,16 @@ package dev.expertmesh.coordinator.metrics;
 
 import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.coordinator.RoutingCounts;
+import dev.expertmesh.coordinator.routing.ExpertLoad;
+import dev.expertmesh.coordinator.routing.ExpertLoadStatus;
+import dev.expertmesh.coordinator.routing.ExpertLoadWindow;
 import dev.expertmesh.engine.Scheduler;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.proto.WorkerStatus;
 
 import java.util.List;
+import java.util.OptionalDouble;
 import java.util.function.Supplier;
 
 /** The coordinator's metrics in Prometheus' text exposition format (version 0.0.4). */
@@ -20,16 +24,18 @@ public final class PrometheusText {
     private final ServingMetrics serving;
     private final Scheduler scheduler;
     private final RoutingCounts routing;
+    private final ExpertLoadWindow window;
     private final ModelConfig config;
     private final ClusterChanges changes;
     private final Supplier<List<WorkerStatus>> workers;
 
     /** {@code workers} says what the coordinator does with each worker now (IllegalStateException while it starts). */
-    public PrometheusText(ServingMetrics serving, Scheduler scheduler, RoutingCounts routing, ModelConfig config,
+    public PrometheusText(ServingMetrics serving, Scheduler scheduler, RoutingCounts routing, ExpertLoadWindow window, ModelConfig config,
                           ClusterChanges changes, Supplier<List<WorkerStatus>> workers) {
         this.serving = serving;
         this.scheduler = scheduler;
         this.routing = routing;
+        this.window = window;
         this.config = config;
         this.changes = changes;
         this.workers = workers;
@@ -50,6 +56,7 @@ public final class PrometheusText {
         single(out, "prompt_tokens_total", "counter", "Prompt tokens of accepted requests.", serving.promptTokens());
         single(out, "generation_tokens_total", "counter", "Tokens generated.", serving.generatedTokens());
         routedTokens(out);
+        expertLoad(out);
         single(out, "epoch_flips_total", "counter", "Shard-map epochs the coordinator flipped to while serving.", changes.flips());
         histogram(out, "recovery_seconds", "From a worker's failed call to the first step completed after it was routed around.",
                 changes.recoverySeconds());
@@ -101,16 +108,56 @@ public final class PrometheusText {
         }
     }
 
-    private void routedTokens(StringBuilder out) {
-        header(out, "expert_routed_tokens_total", "counter", "Tokens routed to each routed expert of each MoE layer.");
+    /** The routing window, in the manner of SGLang's and vLLM's EPLB metrics: logical experts, replicas, and each layer's balancedness. */
+    private void expertLoad(StringBuilder out) {
+        ExpertLoad load = window.load();
+        single(out, "expert_load_window_steps", "gauge", "Scheduler steps the expert load window covers.", load.steps());
+        header(out, "expert_load_tokens", "gauge", "Tokens routed to each routed expert of each MoE layer over the window.");
+        forEachExpert((layer, expert) -> series(out, "expert_load_tokens", "layer=\"" + layer + "\",expert=\"" + expert + "\"",
+                Long.toString(load.tokens(layer, expert))));
+        header(out, "expert_replica_load_tokens", "gauge", "Tokens each expert worker's replica of a routed expert ran over the window.");
+        forEachExpert((layer, expert) -> load.replicaTokens(layer, expert).forEach((node, tokens) -> series(out, "expert_replica_load_tokens",
+                "layer=\"" + layer + "\",expert=\"" + expert + "\",node_id=\"" + node + "\"", Long.toString(tokens))));
+        header(out, "expert_load_balancedness", "gauge",
+                "Mean over max of the tokens each expert worker ran for a MoE layer over the window; 1 is perfectly balanced.");
+        List<String> serving = servingExpertWorkers();
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            if (!config.isMoeLayer(layer)) {
-                continue;
-            }
-            for (int expert = 0; expert < config.nRoutedExperts(); expert++) {
-                out.append(PREFIX).append("expert_routed_tokens_total{layer=\"").append(layer).append("\",expert=\"").append(expert)
-                        .append("\"} ").append(routing.tokens(layer, expert)).append('\n');
+            OptionalDouble balancedness = config.isMoeLayer(layer) ? load.balance(layer, serving).balancedness() : OptionalDouble.empty();
+            if (balancedness.isPresent()) {
+                series(out, "expert_load_balancedness", "layer=\"" + layer + "\"", Double.toString(balancedness.getAsDouble()));
             }
         }
+    }
+
+    private List<String> servingExpertWorkers() {
+        try {
+            return ExpertLoadStatus.servingExpertWorkers(workers.get());
+        } catch (IllegalStateException starting) {
+            return List.of();
+        }
+    }
+
+    private interface ExpertCell {
+        void accept(int layer, int expert);
+    }
+
+    private void forEachExpert(ExpertCell each) {
+        for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
+            if (config.isMoeLayer(layer)) {
+                for (int expert = 0; expert < config.nRoutedExperts(); expert++) {
+                    each.accept(layer, expert);
+                }
+            }
+        }
+    }
+
+    private static void series(StringBuilder out, String name, String labels, String value) {
+        out.append(PREFIX).append(name).append('{').append(labels).append("} ").append(value).append('\n');
+    }
+
+    private void routedTokens(StringBuilder out) {
+        header(out, "expert_routed_tokens_total", "counter", "Tokens routed to each routed expert of each MoE layer.");
+        forEachExpert((layer, expert) -> series(out, "expert_routed_tokens_total", "layer=\"" + layer + "\",expert=\"" + expert + "\"",
+                Long.toString(routing.tokens(layer, expert))));
     }
 }

@@ -51,6 +51,21 @@ class ReplicaDispatchTest {
     }
 
     @Test
+    void routedLoadCountsEachWorkersSlotsPerExpertWithoutTheSharedOne() {
+        DispatchPlan plan = DispatchPlan.of(CONFIG, 1, List.of(worker("a", 0, 1, 2, 3), worker("b", 3, 4, 5, 6)));
+        // Two tokens: experts 0 and 4, then 3 (on both) and 4; the shared expert rides along.
+        ExpertRoutes routes = new ExpertRoutes(2, 3, new int[]{0, 4, SHARED, 3, 4, SHARED}, new float[6]);
+        try (RemoteExpertStage stage = stage(plan)) {
+            int[][] load = stage.split(plan, LAYER, routes, 0).routedLoad(routes, 16);
+            assertThat(load[0][0]).isEqualTo(1);
+            assertThat(load[1][4]).isEqualTo(2);
+            assertThat(load[0][3] + load[1][3]).as("expert 3 ran once, on one of its replicas").isEqualTo(1);
+            assertThat(load[1][3]).as("on b, which carries that token already").isEqualTo(1);
+            assertThat(Arrays.stream(load).flatMapToInt(Arrays::stream).sum()).as("the shared expert left out").isEqualTo(4);
+        }
+    }
+
+    @Test
     void singleTokensTakeTheReplicasInTurn() {
         DispatchPlan plan = DispatchPlan.of(CONFIG, 1, List.of(worker("a", all()), worker("b", all()), worker("c", all())));
         ExpertRoutes one = new ExpertRoutes(1, 1, new int[]{3}, new float[]{1});
