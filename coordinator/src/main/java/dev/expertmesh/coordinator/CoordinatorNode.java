@@ -19,6 +19,7 @@ import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
+import dev.expertmesh.placement.ExpertLoads;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.shardmap.ShardMapKeeper;
@@ -123,7 +124,9 @@ public final class CoordinatorNode implements AutoCloseable {
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
-            keeper = ShardMapKeeper.start(member, shardMaps, config, placement.policy(), routingCounts::loads);
+            // Placement weighs the recent window: what the experts carry now, not since the start.
+            keeper = ShardMapKeeper.start(member, shardMaps, config, placement.policy(),
+                    () -> ExpertLoads.routed(config, loadWindow.load()::tokens));
             engine = new ClusterEngine(member, shardMaps, keeper, weights, config, device.backend(), transport, routingCounts, loadWindow, changes,
                     placement.rebalanceEverySteps());
             ready.set(engine);
