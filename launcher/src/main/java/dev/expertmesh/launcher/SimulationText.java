@@ -37,11 +37,11 @@ final class SimulationText {
     }
 
     private static void printSummary(SimulationReport report, PrintWriter out) {
-        out.printf("%-18s %9s %16s %8s %24s%n", "POLICY", "MAX/MEAN", "WORST LAYER", "GAIN", "MEMORY PER WORKER (MAX)");
+        out.printf("%-18s %9s %18s %8s %26s%n", "POLICY", "MAX/MEAN", "WORST LAYER", "GAIN", "MEMORY PER WORKER (MAX)");
         for (PolicyOutcome outcome : report.outcomes()) {
             LayerOutcome worst = outcome.layers().stream().max(Comparator.comparingDouble(LayerOutcome::maxOverMean)).orElseThrow();
             WorkerMemory fullest = outcome.workers().stream().max(Comparator.comparingLong(WorkerMemory::bytes)).orElseThrow();
-            out.printf("%-18s %9.3f %16s %7.3fx %24s%n", outcome.policy(), outcome.maxOverMean(),
+            out.printf("%-18s %9.3f %18s %7.3fx %26s%n", outcome.policy(), outcome.maxOverMean(),
                     String.format("%.3f (layer %d)", worst.maxOverMean(), worst.layer()), outcome.gainOver(report.baseline()), memory(fullest));
         }
     }
@@ -61,18 +61,18 @@ final class SimulationText {
 
     private static void printMemory(List<PolicyOutcome> outcomes, PrintWriter out) {
         out.printf("%-10s", "WORKER");
-        outcomes.forEach(o -> out.printf(" %24s", o.policy().toUpperCase()));
-        out.println("   (routed experts hosted)");
+        outcomes.forEach(o -> out.printf(" %26s", o.policy().toUpperCase()));
+        out.println("   (routed experts hosted, over all layers)");
         for (int w = 0; w < outcomes.getFirst().workers().size(); w++) {
             out.printf("%-10s", outcomes.getFirst().workers().get(w).nodeId());
             for (PolicyOutcome outcome : outcomes) {
-                out.printf(" %24s", memory(outcome.workers().get(w)));
+                out.printf(" %26s", memory(outcome.workers().get(w)));
             }
             out.println();
         }
     }
 
     private static String memory(WorkerMemory worker) {
-        return String.format("%d, %.2f GiB", worker.expertsHosted(), worker.bytes() / GIB);
+        return String.format("%d experts, %.2f GiB", worker.expertsHosted(), worker.bytes() / GIB);
     }
 }
