@@ -26,6 +26,9 @@ public sealed interface PlacementPolicy permits PlacementPolicy.Contiguous, Plac
     /** Extra replicas per MoE layer beyond one of each expert. */
     int redundantExperts();
 
+    /** The names {@link #named} takes. */
+    List<String> NAMES = List.of("contiguous", "eplb-global", "eplb-hierarchical", "memory-weighted");
+
     /** The policy {@code --placement} names, with {@code redundantExperts} extra replicas per layer. */
     static PlacementPolicy named(String name, int redundantExperts) {
         return switch (name) {
@@ -33,8 +36,7 @@ public sealed interface PlacementPolicy permits PlacementPolicy.Contiguous, Plac
             case "eplb-global" -> new EplbGlobal(redundantExperts);
             case "eplb-hierarchical" -> new EplbHierarchical(redundantExperts);
             case "memory-weighted" -> new MemoryWeighted(redundantExperts);
-            default -> throw new IllegalArgumentException("--placement " + name
-                    + ": expected contiguous, eplb-global, eplb-hierarchical or memory-weighted");
+            default -> throw new IllegalArgumentException("--placement " + name + ": expected " + String.join(", ", NAMES));
         };
     }
 
