@@ -1,5 +1,6 @@
 package dev.expertmesh.launcher;
 
+import dev.expertmesh.coordinator.routing.RoutingTrace;
 import dev.expertmesh.simulation.TraceSink;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -11,7 +12,6 @@ import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.ipc.ArrowStreamReader;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
 import org.apache.arrow.vector.types.pojo.ArrowType;
-import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.io.IOException;
@@ -31,12 +31,6 @@ import java.util.List;
  * ignores columns it does not use; writing writes exactly the coordinator's schema.
  */
 final class RoutingTraceFile implements TraceSink, AutoCloseable {
-    static final Schema SCHEMA = new Schema(List.of(
-            Field.notNullable("step", new ArrowType.Int(64, true)),
-            Field.notNullable("unix_ms", new ArrowType.Int(64, true)),
-            Field.notNullable("layer", new ArrowType.Int(32, true)),
-            Field.notNullable("expert", new ArrowType.Int(32, true)),
-            Field.notNullable("tokens", new ArrowType.Int(64, true))));
     private static final String FIX = "record one with expertmesh coordinator --record-routing FILE, or use --synthetic";
     /** Rows per written batch: enough that a long trace is not thousands of tiny batches. */
     private static final int BATCH_ROWS = 64 * 1024;
@@ -44,7 +38,7 @@ final class RoutingTraceFile implements TraceSink, AutoCloseable {
 
     private final Path path;
     private final BufferAllocator allocator = new RootAllocator();
-    private final VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator);
+    private final VectorSchemaRoot root = VectorSchemaRoot.create(RoutingTrace.SCHEMA, allocator);
     private final ArrowStreamWriter writer;
     private int rows;
 
@@ -98,7 +92,7 @@ final class RoutingTraceFile implements TraceSink, AutoCloseable {
 
     private static void requireColumns(Path path, Schema schema) {
         for (String column : List.of("step", "layer", "expert", "tokens")) {
-            ArrowType expected = SCHEMA.findField(column).getType();
+            ArrowType expected = RoutingTrace.SCHEMA.findField(column).getType();
             boolean present = schema.getFields().stream().anyMatch(f -> f.getName().equals(column) && f.getType().equals(expected));
             if (!present) {
                 throw new IllegalArgumentException(path + ": no column " + column + " of " + expected

@@ -2,6 +2,7 @@ package dev.expertmesh.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.expertmesh.coordinator.routing.RoutingTrace;
 import dev.expertmesh.launcher.Commands.Run;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
@@ -65,7 +66,7 @@ class BalanceSimulateCommandTest {
 
         // what pyarrow's and polars' write_ipc write: the file format, with the coordinator's schema
         Path file = dir.resolve("routing.arrow");
-        try (RootAllocator allocator = new RootAllocator(); VectorSchemaRoot root = VectorSchemaRoot.create(RoutingTraceFile.SCHEMA, allocator);
+        try (RootAllocator allocator = new RootAllocator(); VectorSchemaRoot root = VectorSchemaRoot.create(RoutingTrace.SCHEMA, allocator);
              ArrowFileWriter writer = new ArrowFileWriter(root, null, FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE))) {
             writer.start();
             ((BigIntVector) root.getVector("step")).setSafe(0, 3);
