@@ -63,7 +63,6 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
      */
     static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(60);
 
-    private final ClusterMember member;
     private final ShardMapStore shardMaps;
     private final ShardMapKeeper keeper;
     private final TensorSource weights;
@@ -103,7 +102,6 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
                   Backend backend, TransportOptions transport, RoutingCounts routingCounts, ReplicaLoads replicaLoads, ClusterChanges changes,
                   int rebalanceEverySteps) {
         this.rebalanceEverySteps = rebalanceEverySteps;
-        this.member = member;
         this.shardMaps = shardMaps;
         this.keeper = keeper;
         this.weights = weights;
