@@ -20,6 +20,7 @@ import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.placement.ExpertLoads;
+import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.shardmap.ShardMapKeeper;
@@ -40,6 +41,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * The coordinator role: the public gRPC API (with the standard health service and reflection), the
@@ -111,15 +113,15 @@ public final class CoordinatorNode implements AutoCloseable {
         }, serving.limits(), both(routingCounts, loadWindow), metrics);
         HealthStatusManager health = new HealthStatusManager();
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
+        Supplier<ClusterStatus> status = () -> ExpertLoadStatus.withLoad(starting(ready).status(), loadWindow.load(), config);
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
-                    .addService(new InferenceService(generation, 
-                            () -> ExpertLoadStatus.withLoad(starting(ready).status(), loadWindow.load(), config), () -> starting(ready).rebalance()))
+                    .addService(new InferenceService(generation, status, () -> starting(ready).rebalance()))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
             http = startHttp(options.host(), serving.httpPort(), generation, new PrometheusText(metrics, generation.scheduler(), routingCounts,
-                    loadWindow, config, changes, () -> starting(ready).workers()));
+                    loadWindow, config, changes, () -> starting(ready).workers()), status);
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
@@ -155,9 +157,10 @@ public final class CoordinatorNode implements AutoCloseable {
         };
     }
 
-    private static OpenAiServer startHttp(String host, int port, TextGeneration generation, PrometheusText metrics) {
+    private static OpenAiServer startHttp(String host, int port, TextGeneration generation, PrometheusText metrics,
+                                          Supplier<ClusterStatus> status) {
         try {
-            return OpenAiServer.start(host, port, generation, metrics);
+            return OpenAiServer.start(host, port, generation, metrics, status);
         } catch (IOException e) {
             throw new UncheckedIOException("the coordinator could not listen on " + host + ":" + port
                     + " for HTTP: free the port or choose another with --http-port", e);
