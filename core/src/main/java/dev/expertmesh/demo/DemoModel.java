@@ -2,6 +2,7 @@ package dev.expertmesh.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.expertmesh.backend.Backend;
+import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.tokenizer.Tokenizer;
@@ -15,10 +16,13 @@ import java.util.Map;
  * {@code --model demo}: a small DeepSeek-V2-Lite-shaped model (MLA without query compression, a dense
  * first layer, softmax top-k over routed experts plus shared experts, YaRN) with DeepSeek-V3's
  * tokenizer and vocabulary. Its weights are random, made in memory at start: it shows the system
- * working end to end without a download, and its text is gibberish.
+ * working end to end without a download, and its text is gibberish. {@code --model demo-skewed} is
+ * the same model with routers that prefer a few experts in each layer ({@link SkewedRouting}): a
+ * workload for load balancing.
  */
 public final class DemoModel {
     public static final String NAME = "demo";
+    public static final String SKEWED_NAME = "demo-skewed";
     private static final String RESOURCES = "/dev/expertmesh/demo/";
     private static final long SEED = 2024;
     public static final String ORIGIN = "random weights (the demo model: its text is gibberish)";
@@ -58,9 +62,23 @@ public final class DemoModel {
         return Engine.create(config(), weights(), backend, ORIGIN);
     }
 
+    /** Whether {@code model} names one of the built-in demo models rather than a directory. */
+    public static boolean isDemo(String model) {
+        return NAME.equals(model) || SKEWED_NAME.equals(model);
+    }
+
     /** The demo's weights, the same at every call: every node of a demo cluster makes its own copy. */
     public static RandomWeights weights() {
         return new RandomWeights(SEED);
+    }
+
+    /** The weights of the demo model {@code name} ({@link #isDemo}). */
+    public static TensorSource weights(String name) {
+        return switch (name) {
+            case NAME -> weights();
+            case SKEWED_NAME -> new SkewedRouting(weights(), SEED);
+            default -> throw new IllegalArgumentException(name + " is not a demo model (expected " + NAME + " or " + SKEWED_NAME + ")");
+        };
     }
 
     /** DeepSeek-V3's tokenizer and chat template, shipped inside ExpertMesh. */

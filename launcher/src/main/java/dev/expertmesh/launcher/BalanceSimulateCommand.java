@@ -128,7 +128,7 @@ final class BalanceSimulateCommand implements Callable<Integer> {
         if (model == null) {
             return V2LiteShape.withLayers(V2LiteShape.LAYERS);
         }
-        return model.equals(DemoModel.NAME) ? DemoModel.config() : ModelConfig.load(Path.of(model));
+        return DemoModel.isDemo(model) ? DemoModel.config() : ModelConfig.load(Path.of(model));
     }
 
     private PlacementPolicy policy(String name) {

@@ -39,7 +39,7 @@ final class ClusterOptions {
             "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps",
             "record-routing");
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo'.")
+    @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo' (or 'demo-skewed').")
     String model;
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "

@@ -38,7 +38,7 @@ final class LocalCommand implements Callable<Integer> {
     private static final String HOST = "127.0.0.1";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory, or 'demo'.")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory, or 'demo' (or 'demo-skewed', whose routers prefer a few experts).")
     String model;
 
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "Take the tokenizer from this directory instead of --model's.")

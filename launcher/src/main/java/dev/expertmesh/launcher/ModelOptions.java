@@ -16,7 +16,8 @@ final class ModelOptions {
             description = "Hugging Face model directory: config.json and *.safetensors (sharded with "
                     + "model.safetensors.index.json, or one model.safetensors), tokenizer.json optional. "
                     + "'demo' is a built-in model with random weights and DeepSeek-V3's tokenizer: it needs no download "
-                    + "and its text is gibberish.")
+                    + "and its text is gibberish; 'demo-skewed' is the same with routers that prefer a few experts per layer "
+                    + "(a workload for load balancing).")
     String model;
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
@@ -35,7 +36,7 @@ final class ModelOptions {
         Device on = Device.select(device);
         ModelSource source = ModelSource.open(model);
         return DeviceStages.engine(on, source.config(), source.weights(),
-                model.equals(DemoModel.NAME) ? DemoModel.ORIGIN : model + " (memory-mapped: weights page in on first use)");
+                DemoModel.isDemo(model) ? DemoModel.ORIGIN : model + " (memory-mapped: weights page in on first use)");
     }
 
     Optional<Tokenizer> openTokenizer() {
@@ -50,7 +51,7 @@ final class ModelOptions {
         if (model == null) {
             return Optional.empty();
         }
-        if (model.equals(DemoModel.NAME)) {
+        if (DemoModel.isDemo(model)) {
             return Optional.of(DemoModel.tokenizer());
         }
         return Tokenizer.existsIn(Path.of(model)) ? Optional.of(Tokenizer.load(Path.of(model))) : Optional.empty();

@@ -11,8 +11,8 @@ import java.nio.file.Path;
 record ModelSource(ModelConfig config, TensorSource weights) implements AutoCloseable {
 
     static ModelSource open(String model) {
-        if (model.equals(DemoModel.NAME)) {
-            return new ModelSource(DemoModel.config(), DemoModel.weights());
+        if (DemoModel.isDemo(model)) {
+            return new ModelSource(DemoModel.config(), DemoModel.weights(model));
         }
         Path dir = Path.of(model);
         ModelConfig config = ModelConfig.load(dir);
