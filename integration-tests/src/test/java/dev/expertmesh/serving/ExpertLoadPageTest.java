@@ -9,10 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,13 +43,7 @@ class ExpertLoadPageTest {
         int[] prompt = {3, 17, 42, 99, 7, 250};
         try (LoopbackCluster cluster = new LoopbackCluster(MODEL, false, SchedulerLimits.DEFAULT, 64);
              HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
-            HttpResponse<String> completion = http.send(HttpRequest.newBuilder(URI.create(cluster.baseUrl() + "/completions"))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
-                            "{\"model\": \"" + MODEL + "\", \"prompt\": " + Arrays.toString(prompt)
-                                    + ", \"max_tokens\": " + MAX_TOKENS + ", \"temperature\": 0, \"ignore_eos\": true}")).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            assertThat(completion.statusCode()).as(completion.body()).isEqualTo(200);
-            cluster.awaitIdle();
+            cluster.completeGreedy(http, prompt, MAX_TOKENS);
             ClusterStatus status;
             try (ExpertMeshClient client = ExpertMeshClient.builder().address(cluster.address()).build()) {
                 status = client.status();

@@ -27,8 +27,13 @@ import dev.expertmesh.transport.TransportOptions;
 
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -125,6 +130,17 @@ final class LoopbackCluster implements AutoCloseable {
         }
         weights.close();
         tokenizer.ifPresent(Tokenizer::close);
+    }
+
+    /** One greedy completion of {@code prompt} through the HTTP API, past eos, and the cluster idle after it. */
+    void completeGreedy(HttpClient http, int[] prompt, int maxTokens) throws Exception {
+        HttpResponse<String> completion = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"" + model + "\", \"prompt\": " + Arrays.toString(prompt)
+                                + ", \"max_tokens\": " + maxTokens + ", \"temperature\": 0, \"ignore_eos\": true}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(completion.statusCode()).as(completion.body()).isEqualTo(200);
+        awaitIdle();
     }
 
     /** Waits until nothing runs and no cache block is held: what is cancelled leaves within a step. */

@@ -24,7 +24,6 @@ import java.net.http.HttpResponse;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -54,13 +53,7 @@ class RoutingStatsTest {
                 new RoutingOptions(RoutingOptions.DEFAULT_WINDOW_STEPS, Optional.of(trace)));
              HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
             config = cluster.config();
-            HttpResponse<String> completion = http.send(HttpRequest.newBuilder(URI.create(cluster.baseUrl() + "/completions"))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
-                            "{\"model\": \"" + MODEL + "\", \"prompt\": " + Arrays.toString(prompt)
-                                    + ", \"max_tokens\": " + MAX_TOKENS + ", \"temperature\": 0, \"ignore_eos\": true}")).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            assertThat(completion.statusCode()).as(completion.body()).isEqualTo(200);
-            cluster.awaitIdle();
+            cluster.completeGreedy(http, prompt, MAX_TOKENS);
 
             String metrics = http.send(HttpRequest.newBuilder(URI.create("http://" + LoopbackCluster.HOST + ":"
                     + cluster.coordinator().httpPort() + "/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
