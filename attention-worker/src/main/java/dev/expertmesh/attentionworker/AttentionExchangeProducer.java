@@ -10,6 +10,7 @@ import dev.expertmesh.proto.ReleaseSequences;
 import dev.expertmesh.transport.AppMetadata;
 import dev.expertmesh.transport.DataPlaneActions;
 import dev.expertmesh.transport.ExchangeResponder;
+import dev.expertmesh.transport.HealthReport;
 import dev.expertmesh.transport.HiddenRows;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallStatus;
@@ -23,17 +24,19 @@ import java.util.List;
 
 /**
  * Answers attention requests with o_proj(MLA(input_layernorm(x))) per row, the residual left to
- * the coordinator so that the residual stream never travels at bf16; and the "release" and
- * "capacity" actions on the latent cache pool.
+ * the coordinator so that the residual stream never travels at bf16; the "release" and
+ * "capacity" actions on the latent cache pool, and "health".
  */
 final class AttentionExchangeProducer extends NoOpFlightProducer {
     private final String name;
     private final ResidentAttentionStage attention;
     private final int dim;
     private final BufferAllocator allocator;
+    private final HealthReport health;
 
-    AttentionExchangeProducer(String name, ResidentAttentionStage attention, int dim, BufferAllocator allocator) {
+    AttentionExchangeProducer(String name, ResidentAttentionStage attention, int dim, BufferAllocator allocator, HealthReport health) {
         this.name = name;
+        this.health = health;
         this.attention = attention;
         this.dim = dim;
         this.allocator = allocator;
@@ -78,6 +81,7 @@ final class AttentionExchangeProducer extends NoOpFlightProducer {
                         .build().toByteArray()));
                 listener.onCompleted();
             }
+            case DataPlaneActions.HEALTH -> health.answer(listener);
             default -> listener.onError(CallStatus.UNIMPLEMENTED.withDescription(name + ": no action " + action.getType()).toRuntimeException());
         }
     }

@@ -5,8 +5,10 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.placement.ShardMap;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
+import dev.expertmesh.proto.WorkerState;
 
 /** The attention-worker role: a Flight server with the paged latent cache that joins the cluster. */
 public final class AttentionWorkerNode implements AutoCloseable {
@@ -30,6 +32,7 @@ public final class AttentionWorkerNode implements AutoCloseable {
             ClusterMember member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.ATTENTION_WORKER).setHost(options.host()).setPort(server.port())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
+            server.health().set(member.nodeId(), WorkerState.SERVING, ShardMap.UNPUBLISHED);
             return new AttentionWorkerNode(server, member);
         } catch (RuntimeException e) {
             stop(server);
@@ -47,6 +50,7 @@ public final class AttentionWorkerNode implements AutoCloseable {
 
     @Override
     public void close() {
+        server.health().set(nodeId(), WorkerState.DRAINING, ShardMap.UNPUBLISHED);
         member.close();
         stop(server);
     }

@@ -5,7 +5,9 @@ import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.proto.Role;
 import dev.expertmesh.transport.FlightEndpoint;
+import dev.expertmesh.transport.HealthReport;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -24,11 +26,13 @@ public final class AttentionWorkerServer implements AutoCloseable {
     private final FlightEndpoint endpoint;
     private final ResidentAttentionStage attention;
     private final Arena arena;
+    private final HealthReport health;
 
-    private AttentionWorkerServer(FlightEndpoint endpoint, ResidentAttentionStage attention, Arena arena) {
+    private AttentionWorkerServer(FlightEndpoint endpoint, ResidentAttentionStage attention, Arena arena, HealthReport health) {
         this.endpoint = endpoint;
         this.attention = attention;
         this.arena = arena;
+        this.health = health;
     }
 
     /**
@@ -43,11 +47,12 @@ public final class AttentionWorkerServer implements AutoCloseable {
         ResidentAttentionStage attention = null;
         try {
             attention = device.attention(weights, config, arena, blockTokens, cacheBlocks);
+            HealthReport health = new HealthReport(Role.ATTENTION_WORKER);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator,
-                    new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator));
+                    new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator, health));
             log.info("Attention worker {} serves on {} ({}) with {} cache blocks of {} tokens", name, endpoint.location().getUri(),
                     device.name(), cacheBlocks, blockTokens);
-            return new AttentionWorkerServer(endpoint, attention, arena);
+            return new AttentionWorkerServer(endpoint, attention, arena, health);
         } catch (RuntimeException e) {
             if (attention != null) {
                 attention.close();
@@ -68,6 +73,11 @@ public final class AttentionWorkerServer implements AutoCloseable {
 
     public int port() {
         return endpoint.port();
+    }
+
+    /** What the "health" action answers; LOADING until set. */
+    public HealthReport health() {
+        return health;
     }
 
     @Override

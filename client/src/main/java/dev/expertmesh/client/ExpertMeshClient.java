@@ -6,6 +6,7 @@ import dev.expertmesh.proto.ListModelsRequest;
 import dev.expertmesh.proto.RebalanceRequest;
 import dev.expertmesh.proto.RebalanceResponse;
 import dev.expertmesh.proto.StatusRequest;
+import io.grpc.CallCredentials;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -38,11 +39,14 @@ public final class ExpertMeshClient implements AutoCloseable {
     private final Coordinators coordinators;
     private final Optional<String> defaultModel;
     private final Optional<Duration> defaultDeadline;
+    /** Null: none. */
+    private final CallCredentials credentials;
 
     private ExpertMeshClient(Builder builder) {
         this.coordinators = new Coordinators(builder.addresses, builder.plaintext);
         this.defaultModel = builder.defaultModel;
         this.defaultDeadline = builder.defaultDeadline;
+        this.credentials = builder.apiKey.map(ApiKeyCredentials::new).orElse(null);
     }
 
     public static Builder builder() {
@@ -51,12 +55,13 @@ public final class ExpertMeshClient implements AutoCloseable {
 
     /** Starts a generation and returns its deltas, read as they arrive; closing the stream early cancels it. */
     public GenerationStream generate(GenerationRequest request) {
-        return new GenerationStream(coordinators, Messages.generateRequest(request, defaultModel), deadline(request.deadline()));
+        return new GenerationStream(coordinators, credentials, Messages.generateRequest(request, defaultModel), deadline(request.deadline()));
     }
 
     /** Starts a generation whose deltas, finish or error go to {@code listener}. */
     public GenerationHandle generateAsync(GenerationRequest request, GenerationListener listener) {
-        return new GenerateCall(coordinators, Messages.generateRequest(request, defaultModel), deadline(request.deadline()), listener).begin();
+        return new GenerateCall(coordinators, credentials, Messages.generateRequest(request, defaultModel), deadline(request.deadline()),
+                listener).begin();
     }
 
     /** Generates and waits for the whole text. */
@@ -106,7 +111,7 @@ public final class ExpertMeshClient implements AutoCloseable {
         int start = coordinators.start();
         for (int attempt = 0; ; attempt++) {
             Coordinators.Coordinator coordinator = coordinators.get(start, attempt);
-            InferenceGrpc.InferenceBlockingStub stub = InferenceGrpc.newBlockingStub(coordinator.channel());
+            InferenceGrpc.InferenceBlockingStub stub = InferenceGrpc.newBlockingStub(coordinator.channel()).withCallCredentials(credentials);
             try {
                 return call.apply(deadline == null ? stub : stub.withDeadline(deadline));
             } catch (StatusRuntimeException e) {
@@ -134,6 +139,7 @@ public final class ExpertMeshClient implements AutoCloseable {
         private final List<String> addresses = new ArrayList<>();
         private Optional<String> defaultModel = Optional.empty();
         private Optional<Duration> defaultDeadline = Optional.empty();
+        private Optional<String> apiKey = Optional.empty();
         private boolean plaintext = true;
 
         private Builder() {
@@ -159,6 +165,12 @@ public final class ExpertMeshClient implements AutoCloseable {
         /** The time a call may take when its request sets none; unset, no deadline. */
         public Builder defaultDeadline(Duration deadline) {
             defaultDeadline = Optional.of(deadline);
+            return this;
+        }
+
+        /** The key of the coordinators' api-key-file that every call carries; unset, none (the coordinators' APIs are open). */
+        public Builder apiKey(String key) {
+            apiKey = Optional.of(key);
             return this;
         }
 

@@ -3,6 +3,7 @@ package dev.expertmesh.client;
 import dev.expertmesh.proto.GenerateRequest;
 import dev.expertmesh.proto.GenerateResponse;
 import dev.expertmesh.proto.InferenceGrpc;
+import io.grpc.CallCredentials;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -23,6 +24,7 @@ final class GenerateCall implements GenerationHandle {
     private static final String CANCELLED = "cancelled by the client";
 
     private final Coordinators coordinators;
+    private final CallCredentials credentials;
     private final GenerateRequest request;
     private final Deadline deadline;
     private final GenerationListener listener;
@@ -31,9 +33,10 @@ final class GenerateCall implements GenerationHandle {
     private volatile ClientCallStreamObserver<GenerateRequest> call;
     private volatile boolean cancelled;
 
-    /** {@code deadline} null: none. */
-    GenerateCall(Coordinators coordinators, GenerateRequest request, Deadline deadline, GenerationListener listener) {
+    /** {@code credentials}, {@code deadline} null: none. */
+    GenerateCall(Coordinators coordinators, CallCredentials credentials, GenerateRequest request, Deadline deadline, GenerationListener listener) {
         this.coordinators = coordinators;
+        this.credentials = credentials;
         this.request = request;
         this.deadline = deadline;
         this.listener = listener;
@@ -47,7 +50,7 @@ final class GenerateCall implements GenerationHandle {
 
     private void send() {
         Coordinators.Coordinator coordinator = coordinators.get(start, attempt);
-        InferenceGrpc.InferenceStub stub = InferenceGrpc.newStub(coordinator.channel());
+        InferenceGrpc.InferenceStub stub = InferenceGrpc.newStub(coordinator.channel()).withCallCredentials(credentials);
         (deadline == null ? stub : stub.withDeadline(deadline)).generate(request, new Responses(coordinator.address()));
     }
 

@@ -29,8 +29,9 @@ public final class GenerationStream implements Iterable<GenerationDelta>, Iterat
     private Finish finish;
     private ExpertMeshException failure;
 
-    GenerationStream(Coordinators coordinators, dev.expertmesh.proto.GenerateRequest request, io.grpc.Deadline deadline) {
-        this.handle = new GenerateCall(coordinators, request, deadline, new GenerationListener() {
+    GenerationStream(Coordinators coordinators, io.grpc.CallCredentials credentials, dev.expertmesh.proto.GenerateRequest request,
+                     io.grpc.Deadline deadline) {
+        this.handle = new GenerateCall(coordinators, credentials, request, deadline, new GenerationListener() {
             @Override
             public void onDelta(GenerationDelta delta) {
                 events.add(new Delta(delta));

@@ -8,6 +8,7 @@ import dev.expertmesh.coordinator.dispatch.ExpertFailover;
 import dev.expertmesh.coordinator.dispatch.ExpertPeer;
 import dev.expertmesh.coordinator.dispatch.ReplicaLoads;
 import dev.expertmesh.coordinator.metrics.ClusterChanges;
+import dev.expertmesh.coordinator.serving.Readiness;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.ModelHost;
 import dev.expertmesh.membership.ClusterMember;
@@ -80,7 +81,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     /** Attention workers being connected to, in the background. */
     private final Set<Peer> adding = ConcurrentHashMap.newKeySet();
     /** The last reason the model could not be built, logged once rather than at every step. */
-    private String notBuilt;
+    private volatile String notBuilt;
     /** Failures routed around, whose recovery ends with the next step that completes. */
     private final List<Recovering> recovering = new ArrayList<>();
     private volatile List<NodeDescriptor> members = List.of();
@@ -138,7 +139,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
             }
         }
         if (built == null) {
-            throw new IllegalStateException("the cluster is not ready: " + missing());
+            throw new IllegalStateException(readiness().refusal());
         }
         return built.model();
     }
@@ -241,20 +242,49 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
         return Optional.of(DispatchPlan.of(config, map.epoch(), workers));
     }
 
-    /** What the cluster lacks before it can serve, for the "not ready" error. */
-    private String missing() {
+    /**
+     * Whether a step can run now and, if not, what the cluster lacks: a shard map that every expert
+     * worker it places experts on has loaded (the one served, or a newer one flipped to at the next
+     * step), and an attention worker. Read without the engine's lock, so that a probe never waits on a step.
+     */
+    Readiness readiness() {
         List<NodeDescriptor> now = members;
         ShardMap map = newest;
+        DistributedModel built = model;
         if (map == null) {
-            return "no expert worker has joined yet";
+            return Readiness.notReady("no expert worker has joined yet");
         }
-        if (attentionPeers(now).isEmpty()) {
-            return "no attention worker has joined yet";
+        Set<String> live = now.stream().map(NodeDescriptor::getNodeId).filter(id -> !fenced.containsKey(id)).collect(Collectors.toSet());
+        List<Peer> attention = built == null ? attentionPeers(now)
+                : built.attention().peers().stream().filter(peer -> live.contains(nodeOfPeer.get(peer))).toList();
+        if (attention.isEmpty()) {
+            return Readiness.notReady(built == null ? "no attention worker has joined yet"
+                    : attentionPeers(now).isEmpty() ? "no attention worker is left" : "connecting to the attention workers that joined");
         }
-        Set<String> live = now.stream().map(NodeDescriptor::getNodeId).collect(Collectors.toSet());
-        return map.workers().stream().filter(id -> !live.contains(id)).findFirst()
-                .map(id -> "expert worker " + id + " of the shard map has left")
-                .orElse("the expert workers are loading shard map epoch " + map.epoch());
+        Optional<DispatchPlan> experts = Optional.ofNullable(built).map(b -> b.experts().plan())
+                .filter(plan -> runsEveryExpert(plan, live)).or(() -> plan(map, now));
+        if (experts.isEmpty()) {
+            return Readiness.notReady(map.workers().stream().filter(id -> !live.contains(id)).findFirst()
+                    .map(id -> "expert worker " + id + " of shard map epoch " + map.epoch() + " has left")
+                    .orElse("the expert workers are loading shard map epoch " + map.epoch()));
+        }
+        if (built == null) {
+            String failed = notBuilt;
+            return Readiness.notReady(failed == null ? "connecting to the workers" : "could not connect to the workers yet: " + failed);
+        }
+        return Readiness.ready("shard map epoch " + experts.get().epoch() + " on " + count(experts.get().workers().size(), "expert worker")
+                + " and " + count(attention.size(), "attention worker"));
+    }
+
+    /** Whether the plan's workers that are still live, unfenced members hold every routed expert between them. */
+    private static boolean runsEveryExpert(DispatchPlan plan, Set<String> live) {
+        Set<Peer> gone = plan.workers().stream().filter(w -> !live.contains(w.nodeId())).map(ExpertPeer::peer).collect(Collectors.toSet());
+        DispatchPlan left = plan.without(gone);
+        return !left.workers().isEmpty() && left.uncovered().isEmpty();
+    }
+
+    private static String count(int n, String what) {
+        return n + " " + what + (n == 1 ? "" : "s");
     }
 
     private List<Peer> attentionPeers(List<NodeDescriptor> now) {

@@ -1,6 +1,7 @@
 package dev.expertmesh.coordinator;
 
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.coordinator.access.ApiKeyInterceptor;
 import dev.expertmesh.coordinator.api.InferenceService;
 import dev.expertmesh.coordinator.http.OpenAiServer;
 import dev.expertmesh.coordinator.metrics.ClusterChanges;
@@ -10,6 +11,7 @@ import dev.expertmesh.coordinator.routing.ExpertLoadStatus;
 import dev.expertmesh.coordinator.routing.ExpertLoadWindow;
 import dev.expertmesh.coordinator.routing.RoutingTrace;
 import dev.expertmesh.coordinator.routing.StepSink;
+import dev.expertmesh.coordinator.serving.Readiness;
 import dev.expertmesh.coordinator.serving.TextGeneration;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.DeepseekModel;
@@ -21,12 +23,14 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.placement.ExpertLoads;
 import dev.expertmesh.proto.ClusterStatus;
+import dev.expertmesh.proto.InferenceGrpc;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.shardmap.ShardMapKeeper;
 import dev.expertmesh.shardmap.ShardMapStore;
 import dev.expertmesh.transport.TransportOptions;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -50,6 +54,8 @@ import java.util.function.Supplier;
  */
 public final class CoordinatorNode implements AutoCloseable {
     private static final long READY_POLL_MILLIS = 100;
+    /** How often the gRPC health service is brought up to date: a probe sees a change within this. */
+    private static final long HEALTH_PERIOD_MILLIS = 200;
     private final Server server;
     private final OpenAiServer http;
     private final TextGeneration generation;
@@ -112,16 +118,20 @@ public final class CoordinatorNode implements AutoCloseable {
             }
         }, serving.limits(), both(routingCounts, loadWindow), metrics);
         HealthStatusManager health = new HealthStatusManager();
-        health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
+        Supplier<Readiness> readiness = () -> Optional.ofNullable(ready.get()).map(ClusterEngine::readiness)
+                .orElse(Readiness.notReady("the coordinator is starting"));
+        reportHealth(health, readiness.get());
         Supplier<ClusterStatus> status = () -> ExpertLoadStatus.withLoad(starting(ready).status(), loadWindow.load(), config);
+        InferenceService inference = new InferenceService(generation, status, () -> starting(ready).rebalance());
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
-                    .addService(new InferenceService(generation, status, () -> starting(ready).rebalance()))
+                    .addService(serving.apiKeys().map(keys -> ServerInterceptors.intercept(inference, new ApiKeyInterceptor(keys)))
+                            .orElse(inference.bindService()))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
-            http = startHttp(options.host(), serving.httpPort(), generation, new PrometheusText(metrics, generation.scheduler(), routingCounts,
-                    loadWindow, config, changes, () -> starting(ready).workers()), status);
+            http = startHttp(options.host(), serving, generation, new PrometheusText(metrics, generation.scheduler(), routingCounts,
+                    loadWindow, config, changes, () -> starting(ready).workers()), status, readiness);
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
@@ -133,8 +143,7 @@ public final class CoordinatorNode implements AutoCloseable {
                     placement.rebalanceEverySteps());
             ready.set(engine);
             healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("health").daemon().factory());
-            ClusterEngine checked = engine;
-            healthChecks.scheduleWithFixedDelay(() -> health.setStatus("", servingStatus(checked)), 0, 1, TimeUnit.SECONDS);
+            healthChecks.scheduleWithFixedDelay(() -> reportHealth(health, readiness.get()), 0, HEALTH_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
             return new CoordinatorNode(server, http, generation, member, shardMaps, keeper, engine, healthChecks, loadWindow);
         } catch (IOException e) {
             closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks, loadWindow);
@@ -157,24 +166,22 @@ public final class CoordinatorNode implements AutoCloseable {
         };
     }
 
-    private static OpenAiServer startHttp(String host, int port, TextGeneration generation, PrometheusText metrics,
-                                          Supplier<ClusterStatus> status) {
+    private static OpenAiServer startHttp(String host, ServingOptions serving, TextGeneration generation, PrometheusText metrics,
+                                          Supplier<ClusterStatus> status, Supplier<Readiness> readiness) {
         try {
-            return OpenAiServer.start(host, port, generation, metrics, status);
+            return OpenAiServer.start(host, serving.httpPort(), generation, metrics, status, readiness, serving.apiKeys());
         } catch (IOException e) {
-            throw new UncheckedIOException("the coordinator could not listen on " + host + ":" + port
+            throw new UncheckedIOException("the coordinator could not listen on " + host + ":" + serving.httpPort()
                     + " for HTTP: free the port or choose another with --http-port", e);
         }
     }
 
-    /** SERVING once the cluster has had what a step needs. */
-    private static HealthCheckResponse.ServingStatus servingStatus(ClusterEngine engine) {
-        try {
-            engine.model();
-            return HealthCheckResponse.ServingStatus.SERVING;
-        } catch (RuntimeException notReady) {
-            return HealthCheckResponse.ServingStatus.NOT_SERVING;
-        }
+    /** SERVING while a step can run, for the server as a whole and for the Inference service. */
+    private static void reportHealth(HealthStatusManager health, Readiness readiness) {
+        HealthCheckResponse.ServingStatus status = readiness.serving()
+                ? HealthCheckResponse.ServingStatus.SERVING : HealthCheckResponse.ServingStatus.NOT_SERVING;
+        health.setStatus("", status);
+        health.setStatus(InferenceGrpc.SERVICE_NAME, status);
     }
 
     private static ClusterEngine starting(AtomicReference<ClusterEngine> ready) {
@@ -186,26 +193,28 @@ public final class CoordinatorNode implements AutoCloseable {
     }
 
     /**
-     * Waits until the cluster serves with at least {@code expertWorkers} expert workers (a shard map
-     * they have all loaded) and an attention worker; IllegalStateException says what is still
-     * missing when {@code timeout} runs out.
+     * Waits until the cluster can serve (see {@link #readiness}) with at least {@code expertWorkers}
+     * expert workers; IllegalStateException says what is still missing when {@code timeout} runs out.
      */
     public void awaitReady(int expertWorkers, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            try {
-                int serving = engine.servingExpertWorkers();
-                if (serving < expertWorkers) {
-                    throw new IllegalStateException("the cluster is not ready: " + serving + " of " + expertWorkers + " expert workers placed");
-                }
+            Readiness readiness = engine.readiness();
+            int serving = engine.servingExpertWorkers();
+            if (readiness.serving() && serving >= expertWorkers) {
                 return;
-            } catch (IllegalStateException notYet) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException(notYet.getMessage() + " (after waiting " + timeout.toSeconds() + " s)", notYet);
-                }
-                Thread.sleep(READY_POLL_MILLIS);
             }
+            if (System.nanoTime() > deadline) {
+                Readiness missing = readiness.serving() ? Readiness.notReady(serving + " of " + expertWorkers + " expert workers placed") : readiness;
+                throw new IllegalStateException(missing.refusal() + " (after waiting " + timeout.toSeconds() + " s)");
+            }
+            Thread.sleep(READY_POLL_MILLIS);
         }
+    }
+
+    /** Whether a step can run now and, if not, why: what /health and the gRPC health service report. */
+    public Readiness readiness() {
+        return engine.readiness();
     }
 
     /** The gRPC port (the one asked for, or the free one taken for port 0). */

@@ -7,32 +7,38 @@ import dev.expertmesh.placement.EpochWindow;
 import dev.expertmesh.proto.ExpertBatch;
 import dev.expertmesh.proto.ExpertExchange;
 import dev.expertmesh.transport.AppMetadata;
+import dev.expertmesh.transport.DataPlaneActions;
 import dev.expertmesh.transport.ExchangeResponder;
 import dev.expertmesh.transport.ExpertSlots;
+import dev.expertmesh.transport.HealthReport;
 import dev.expertmesh.transport.HiddenRows;
+import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.NoOpFlightProducer;
+import org.apache.arrow.flight.Result;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
 
 /**
  * Answers expert requests: each batch's rows through the experts named beside them, one weighted
  * sum per row. A batch of a placement epoch outside the worker's window is refused, since its
- * routes may name experts that moved.
+ * routes may name experts that moved. The one action is "health".
  */
 final class ExpertExchangeProducer extends NoOpFlightProducer {
     private final String name;
     private final int dim;
     private final BufferAllocator allocator;
+    private final HealthReport health;
     private volatile Assignment assignment;
 
     /** The experts this worker serves, and the shard-map epochs whose batches they answer. */
     record Assignment(ExpertStage experts, EpochWindow epochs) {
     }
 
-    ExpertExchangeProducer(String name, Assignment assignment, int dim, BufferAllocator allocator) {
+    ExpertExchangeProducer(String name, Assignment assignment, int dim, BufferAllocator allocator, HealthReport health) {
         this.name = name;
+        this.health = health;
         this.assignment = assignment;
         this.dim = dim;
         this.allocator = allocator;
@@ -62,5 +68,14 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
             HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), sums, dim);
             reply.setRowCount(routes.tokens());
         });
+    }
+
+    @Override
+    public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
+        if (action.getType().equals(DataPlaneActions.HEALTH)) {
+            health.answer(listener);
+        } else {
+            listener.onError(CallStatus.UNIMPLEMENTED.withDescription(name + ": no action " + action.getType()).toRuntimeException());
+        }
     }
 }

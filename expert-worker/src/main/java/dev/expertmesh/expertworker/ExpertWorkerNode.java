@@ -11,6 +11,7 @@ import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.placement.ShardMap;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
+import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.shardmap.ShardMapStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,7 @@ public final class ExpertWorkerNode implements AutoCloseable {
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             shardMaps = new ShardMapStore(member.hazelcast());
             ExpertWorkerNode node = new ExpertWorkerNode(server, member, shardMaps);
+            server.health().set(member.nodeId(), WorkerState.LOADING, ShardMap.UNPUBLISHED);
             node.flips = shardMaps.subscribeServing(node::flipped);
             node.maps = shardMaps.subscribe(node::published);
             return node;
@@ -79,7 +81,9 @@ public final class ExpertWorkerNode implements AutoCloseable {
         }
         retained.put(map.epoch(), map);
         retained.headMap(serving).clear();
+        server.health().set(nodeId(), WorkerState.LOADING, map.epoch());
         reassign();
+        server.health().set(nodeId(), WorkerState.SERVING, map.epoch());
         member.announceLoadedEpoch(map.epoch());
     }
 
@@ -118,6 +122,7 @@ public final class ExpertWorkerNode implements AutoCloseable {
      */
     @Override
     public void close() {
+        server.health().set(nodeId(), WorkerState.DRAINING, server.health().current().getEpoch());
         if (canHandOver()) {
             member.announceDraining();
             long start = System.nanoTime();

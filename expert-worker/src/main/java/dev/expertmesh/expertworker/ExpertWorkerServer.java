@@ -6,7 +6,9 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.placement.EpochWindow;
 import dev.expertmesh.placement.HostedExperts;
+import dev.expertmesh.proto.Role;
 import dev.expertmesh.transport.FlightEndpoint;
+import dev.expertmesh.transport.HealthReport;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -31,12 +33,15 @@ public final class ExpertWorkerServer implements AutoCloseable {
     private final ExpertLoader experts;
     /** Outlives every assignment: a batch of the old epoch may still be running on its experts. */
     private final Arena arena;
+    private final HealthReport health;
 
-    private ExpertWorkerServer(FlightEndpoint endpoint, ExpertExchangeProducer producer, ExpertLoader experts, Arena arena) {
+    private ExpertWorkerServer(FlightEndpoint endpoint, ExpertExchangeProducer producer, ExpertLoader experts, Arena arena,
+                               HealthReport health) {
         this.endpoint = endpoint;
         this.producer = producer;
         this.experts = experts;
         this.arena = arena;
+        this.health = health;
     }
 
     /**
@@ -50,11 +55,13 @@ public final class ExpertWorkerServer implements AutoCloseable {
         ExpertLoader experts = null;
         try {
             experts = device.experts(weights, config, arena);
-            var producer = new ExpertExchangeProducer(name, load(experts, hosted, new EpochWindow(epoch, epoch)), config.hiddenSize(), allocator);
+            HealthReport health = new HealthReport(Role.EXPERT_WORKER);
+            var producer = new ExpertExchangeProducer(name, load(experts, hosted, new EpochWindow(epoch, epoch)), config.hiddenSize(),
+                    allocator, health);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer);
             log.info("Expert worker {} serves epoch {} on {} ({}) with routed experts {}", name, epoch, endpoint.location().getUri(),
                     device.name(), describe(hosted));
-            return new ExpertWorkerServer(endpoint, producer, experts, arena);
+            return new ExpertWorkerServer(endpoint, producer, experts, arena, health);
         } catch (RuntimeException e) {
             if (experts != null) {
                 experts.close();
@@ -113,6 +120,11 @@ public final class ExpertWorkerServer implements AutoCloseable {
 
     public int port() {
         return endpoint.port();
+    }
+
+    /** What the "health" action answers; LOADING until set. */
+    public HealthReport health() {
+        return health;
     }
 
     @Override

@@ -77,7 +77,7 @@ final class LoopbackCluster implements AutoCloseable {
         MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuDevice(),
                 TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), placement,
-                new ServingOptions(model, tokenizer, limits, 0, routing));
+                new ServingOptions(model, tokenizer, limits, 0, routing, Optional.empty()));
         nodes.add(coordinator);
         nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks));
         for (int i = 0; i < 2; i++) {

@@ -37,7 +37,7 @@ final class ClusterOptions {
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
             "transport", "micro-batches", "reply-timeout-ms", "placement", "redundant-experts", "rebalance-every-steps", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
             "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps",
-            "record-routing");
+            "record-routing", ApiKeyOptions.KEY);
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo' (or 'demo-skewed').")
     String model;
@@ -46,7 +46,8 @@ final class ClusterOptions {
             + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, placement, redundant-experts, rebalance-every-steps, "
             + "cache-blocks, "
             + "block-tokens, served-model-name, "
-            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port, routing-window-steps, record-routing. Flags win over it.")
+            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port, routing-window-steps, record-routing, api-key-file. "
+            + "Flags win over it.")
     Path config;
 
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
@@ -112,11 +113,22 @@ final class ClusterOptions {
     @Mixin
     RoutingStatsOptions routing;
 
+    @Mixin
+    ApiKeyOptions apiKeys;
+
     @Option(names = "--http-port", paramLabel = "P", description = "Coordinator: port of the OpenAI-compatible HTTP API and "
             + "/metrics; 0 takes a free one. Default: 8000.")
     Integer httpPort;
 
     private JsonNode file;
+
+    /** The options of {@code config} (null: none), with {@code host} (null: the file's) over its host. */
+    static ClusterOptions of(Path config, String host) {
+        ClusterOptions options = new ClusterOptions();
+        options.config = config;
+        options.host = host;
+        return options;
+    }
 
     /** The YAML file's keys, read once; unknown keys are refused so a typo does not pass silently. */
     private JsonNode file() {
@@ -203,7 +215,7 @@ final class ClusterOptions {
     ServingOptions serving() {
         String modelDir = model();
         return new ServingOptions(text(servedModelName, "served-model-name", servedName(modelDir)),
-                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort(), routing.routing(file()));
+                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort(), routing.routing(file()), apiKeys.required(file()));
     }
 
     int httpPort() {

@@ -5,7 +5,9 @@ import dev.expertmesh.client.ExpertMeshException;
 import dev.expertmesh.model.InvalidConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.expertmesh.release.Release;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine;
 
 import java.io.IOException;
@@ -13,13 +15,21 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 
 /** The {@code expertmesh} command. */
-@Command(name = "expertmesh", mixinStandardHelpOptions = true, version = "ExpertMesh 0.1.0",
+@Command(name = "expertmesh", mixinStandardHelpOptions = true, versionProvider = ExpertMesh.Version.class,
         description = "Expert-parallel inference for DeepSeek-V2-Lite, DeepSeek-V2 and DeepSeek-V3.",
         subcommands = {GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class, LocalCommand.class,
                 CoordinatorCommand.class, ExpertWorkerCommand.class, AttentionWorkerCommand.class, StatusCommand.class, BenchCommand.class, BalanceCommand.class,
-                CommandLine.HelpCommand.class})
+                HealthCommand.class, CommandLine.HelpCommand.class})
 public final class ExpertMesh {
     private static final Logger log = LoggerFactory.getLogger(ExpertMesh.class);
+
+    /** What --version prints: the release's one version, the one /version serves too. */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[]{"ExpertMesh " + Release.version()};
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

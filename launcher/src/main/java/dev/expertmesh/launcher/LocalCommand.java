@@ -93,6 +93,9 @@ final class LocalCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions generation;
 
+    @Mixin
+    ApiKeyOptions apiKeys;
+
     @Spec
     CommandSpec spec;
 
@@ -119,7 +122,8 @@ final class LocalCommand implements Callable<Integer> {
             MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
                     stages, transportOptions, placementOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
-                    httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT, routing.routing(MissingNode.getInstance())));
+                    httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT, routing.routing(MissingNode.getInstance()),
+                    apiKeys.required(MissingNode.getInstance())));
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
@@ -138,7 +142,7 @@ final class LocalCommand implements Callable<Integer> {
                 // Never returns: the process ends on Ctrl-C or SIGTERM, after the shutdown hook closes the nodes.
                 Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "local cluster serving gRPC on port " + coordinator.port() + ", HTTP on port " + coordinator.httpPort());
             }
-            try (ExpertMeshClient client = ExpertMeshClient.builder().address(address).build()) {
+            try (ExpertMeshClient client = apiKeys.sentBy(ExpertMeshClient.builder().address(address)).build()) {
                 generation.run(new ClusterGenerator(client), request, tokenizer, spec.commandLine().getOut(), err);
             }
             return 0;

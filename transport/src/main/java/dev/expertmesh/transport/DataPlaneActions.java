@@ -1,11 +1,13 @@
 package dev.expertmesh.transport;
 
-/** The DoAction types of attention workers. */
+/** The DoAction types of the workers. */
 public final class DataPlaneActions {
-    /** Body: ReleaseSequences. Frees the sequences' latent cache blocks; no result. */
+    /** Attention workers. Body: ReleaseSequences. Frees the sequences' latent cache blocks; no result. */
     public static final String RELEASE = "release";
-    /** No body. One result: AttentionCapacity. */
+    /** Attention workers. No body. One result: AttentionCapacity. */
     public static final String CAPACITY = "capacity";
+    /** Expert and attention workers. No body. One result: WorkerHealth. */
+    public static final String HEALTH = "health";
 
     private DataPlaneActions() {
     }

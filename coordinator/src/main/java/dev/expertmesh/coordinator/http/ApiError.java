@@ -26,6 +26,17 @@ record ApiError(int status, String type, String message, String param, String co
         return new ApiError(404, INVALID_REQUEST, message, null, null);
     }
 
+    /** OpenAI's answer to a request without a valid key; what was sent is never repeated. */
+    static ApiError invalidApiKey() {
+        return new ApiError(401, INVALID_REQUEST, "a valid API key is required: send the header 'Authorization: Bearer KEY' "
+                + "with a key of the coordinator's api-key-file", null, "invalid_api_key");
+    }
+
+    /** What a request gets while the cluster cannot serve it: the reason, as /health gives it. */
+    static ApiError notReady(String message) {
+        return new ApiError(503, SERVER_ERROR, message, null, "service_unavailable");
+    }
+
     static ApiError methodNotAllowed(String method, String path) {
         return new ApiError(405, INVALID_REQUEST, method + " is not supported on " + path, null, "method_not_allowed");
     }
@@ -37,7 +48,7 @@ record ApiError(int status, String type, String message, String param, String co
             case UnknownModelException unknown -> new ApiError(404, INVALID_REQUEST, unknown.getMessage(), "model", "model_not_found");
             case InvalidRequestException invalid -> badRequest(invalid.getMessage(), invalid.field());
             case QueueFullException full -> new ApiError(429, INVALID_REQUEST, full.getMessage(), null, "rate_limit_exceeded");
-            case IllegalStateException notReady -> new ApiError(503, SERVER_ERROR, notReady.getMessage(), null, "service_unavailable");
+            case IllegalStateException notReady -> notReady(notReady.getMessage());
             default -> {
                 log.warn("Request failed", e);
                 yield new ApiError(500, SERVER_ERROR, String.valueOf(e.getMessage()), null, null);
