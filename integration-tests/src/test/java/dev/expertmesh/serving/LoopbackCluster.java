@@ -8,6 +8,7 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.PlacementOptions;
 import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.coordinator.access.ApiKeys;
 import dev.expertmesh.coordinator.routing.RoutingOptions;
 import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
@@ -43,7 +44,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A whole cluster on loopback for the serving tests: a coordinator serving a fixture model, with gRPC
  * and HTTP on free ports, two expert workers and an attention worker, each with its own Hazelcast
- * member and server; fp32 on the wire so that greedy tokens are the single-process engine's.
+ * member and server; fp32 on the wire so that greedy tokens are the single-process engine's. The
+ * coordinator may start alone, for the workers to join later.
  */
 final class LoopbackCluster implements AutoCloseable {
     static final String HOST = "127.0.0.1";
@@ -55,6 +57,9 @@ final class LoopbackCluster implements AutoCloseable {
     private final Optional<Tokenizer> tokenizer;
     private final List<AutoCloseable> nodes = new ArrayList<>();
     private final CoordinatorNode coordinator;
+    private final MemberSettings joining;
+    private final int cacheBlocks;
+    private AttentionWorkerNode attentionWorker;
 
     /** With the tiny tokenizer, the default scheduler limits and room for 64 blocks of 16 tokens. */
     LoopbackCluster(String model) throws Exception {
@@ -67,23 +72,48 @@ final class LoopbackCluster implements AutoCloseable {
 
     LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks, PlacementOptions placement,
                     RoutingOptions routing) throws Exception {
+        this(model, withTokenizer, limits, cacheBlocks, placement, routing, Optional.empty());
+        joinWorkers();
+    }
+
+    /** The coordinator alone, requiring {@code apiKeys} if any, with the tiny tokenizer: {@link #joinWorkers} adds the workers. */
+    static LoopbackCluster withoutWorkers(String model, Optional<ApiKeys> apiKeys) throws Exception {
+        return new LoopbackCluster(model, true, SchedulerLimits.DEFAULT, 64, PlacementOptions.of(new PlacementPolicy.Contiguous()),
+                RoutingOptions.DEFAULT, apiKeys);
+    }
+
+    private LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks, PlacementOptions placement,
+                            RoutingOptions routing, Optional<ApiKeys> apiKeys) throws Exception {
         this.model = model;
+        this.cacheBlocks = cacheBlocks;
         this.weights = Checkpoint.open(Fixtures.model(model));
         this.config = ModelConfig.load(Fixtures.model(model));
         this.tokenizer = withTokenizer ? Optional.of(Tokenizer.load(tinyTokenizer())) : Optional.empty();
         int hazelcastPort = freePort();
         String clusterName = "loopback-" + hazelcastPort;
         MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
-        MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
+        joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuDevice(),
                 TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), placement,
-                new ServingOptions(model, tokenizer, limits, 0, routing, Optional.empty()));
+                new ServingOptions(model, tokenizer, limits, 0, routing, apiKeys));
         nodes.add(coordinator);
-        nodes.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks));
+    }
+
+    /** Starts the attention worker and the two expert workers, and waits until the coordinator serves with them. */
+    void joinWorkers() throws Exception {
+        attentionWorker = AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS,
+                cacheBlocks);
+        nodes.add(attentionWorker);
         for (int i = 0; i < 2; i++) {
             nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice()));
         }
         coordinator.awaitReady(2, Duration.ofSeconds(60));
+    }
+
+    /** Stops the attention worker, leaving the cluster without one. */
+    void stopAttentionWorker() {
+        nodes.remove(attentionWorker);
+        attentionWorker.close();
     }
 
     /** The tokenizer made for the tiny models, kept apart from their directories (which have none on purpose). */

@@ -21,19 +21,29 @@ final class ProcessCluster implements AutoCloseable {
     }
 
     private final List<String> common;
+    /** Flags of the commands that call the coordinator's API: its API key, if it needs one. */
+    private final List<String> clientFlags;
     private final int hazelcastPort;
     private final List<Process> processes = new ArrayList<>();
     private final List<Node> workers = new ArrayList<>();
     private String address;
+    private int httpPort;
 
-    private ProcessCluster(String model, int hazelcastPort) {
+    private ProcessCluster(String model, int hazelcastPort, List<String> clientFlags) {
         common = List.of("--model", model, "--cluster-name", "expertmesh-faults-" + hazelcastPort, "--host", HOST);
         this.hazelcastPort = hazelcastPort;
+        this.clientFlags = clientFlags;
     }
 
     /** Starts the coordinator (with {@code coordinatorFlags}), then the workers, and waits until it routes to every expert worker. */
     static ProcessCluster start(String model, List<String> coordinatorFlags, int expertWorkers, int attentionWorkers) throws Exception {
-        ProcessCluster cluster = new ProcessCluster(model, Commands.freePort());
+        return start(model, coordinatorFlags, List.of(), expertWorkers, attentionWorkers);
+    }
+
+    /** The same, calling the coordinator's API with {@code clientFlags} (--api-key-file FILE for a coordinator that needs a key). */
+    static ProcessCluster start(String model, List<String> coordinatorFlags, List<String> clientFlags, int expertWorkers,
+                                int attentionWorkers) throws Exception {
+        ProcessCluster cluster = new ProcessCluster(model, Commands.freePort(), clientFlags);
         try {
             cluster.startCoordinator(coordinatorFlags);
             cluster.startWorkers("attention-worker", attentionWorkers);
@@ -50,6 +60,11 @@ final class ProcessCluster implements AutoCloseable {
     /** The coordinator's gRPC address. */
     String address() {
         return address;
+    }
+
+    /** The coordinator's HTTP port. */
+    int httpPort() {
+        return httpPort;
     }
 
     /** Starts {@code count} workers of {@code role} together and waits for each one's ready line. */
@@ -72,7 +87,9 @@ final class ProcessCluster implements AutoCloseable {
     }
 
     ClusterView status() throws IOException {
-        Commands.Run r = Commands.run("status", "--coordinator", address, "--format", "json");
+        List<String> args = new ArrayList<>(List.of("status", "--coordinator", address, "--format", "json"));
+        args.addAll(clientFlags);
+        Commands.Run r = Commands.run(args.toArray(String[]::new));
         if (r.exitCode() != 0) {
             throw new IOException("status failed: " + r.err());
         }
@@ -106,11 +123,13 @@ final class ProcessCluster implements AutoCloseable {
 
     private void startCoordinator(List<String> flags) throws Exception {
         int grpc = Commands.freePort();
+        int http = Commands.freePort();
         List<String> args = new ArrayList<>(List.of("coordinator", "--hazelcast-port", String.valueOf(hazelcastPort),
-                "--port", String.valueOf(grpc), "--http-port", "0", "--transport", "fp32"));
+                "--port", String.valueOf(grpc), "--http-port", String.valueOf(http), "--transport", "fp32"));
         args.addAll(flags);
         Commands.awaitReadyLine(launch(args));
         address = HOST + ":" + grpc;
+        httpPort = http;
     }
 
     private Process launch(List<String> roleArgs) throws IOException {
