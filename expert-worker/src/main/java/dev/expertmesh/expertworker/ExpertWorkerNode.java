@@ -40,6 +40,7 @@ public final class ExpertWorkerNode implements AutoCloseable {
     /** Maps from the serving epoch on, by epoch; touched on the store's event thread, and read under this lock when draining. */
     private final SortedMap<Long, ShardMap> retained = new TreeMap<>();
     private long serving = ShardMap.UNPUBLISHED;
+    private volatile boolean draining;
     private Subscription maps;
     private Subscription flips;
 
@@ -81,9 +82,11 @@ public final class ExpertWorkerNode implements AutoCloseable {
         }
         retained.put(map.epoch(), map);
         retained.headMap(serving).clear();
-        server.health().set(nodeId(), WorkerState.LOADING, map.epoch());
         reassign();
-        server.health().set(nodeId(), WorkerState.SERVING, map.epoch());
+        if (!draining) {
+            // Serving the older maps' experts while this one loaded: a probe saw SERVING with their epoch.
+            server.health().set(nodeId(), WorkerState.SERVING, map.epoch());
+        }
         member.announceLoadedEpoch(map.epoch());
     }
 
@@ -122,6 +125,7 @@ public final class ExpertWorkerNode implements AutoCloseable {
      */
     @Override
     public void close() {
+        draining = true;
         server.health().set(nodeId(), WorkerState.DRAINING, server.health().current().getEpoch());
         if (canHandOver()) {
             member.announceDraining();

@@ -1,7 +1,14 @@
 package dev.expertmesh.launcher;
 
 import dev.expertmesh.Fixtures;
+import dev.expertmesh.checkpoint.Checkpoint;
+import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.engine.CpuDevice;
+import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.launcher.Commands.Run;
+import dev.expertmesh.membership.MemberSettings;
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.release.Release;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,8 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * `expertmesh health` as systemd and container health checks run it, against each role of a cluster
- * of processes (whose coordinator requires an API key, from its config file) and against closed
- * ports: exit 0 and one "serving" line, or exit 1 and the reason.
+ * of processes (whose coordinator requires an API key, from its config file), a lone expert worker
+ * and closed ports: exit 0 and one "serving" line, or exit 1 and the reason.
  */
 class HealthCommandTest {
     private static final String KEY = "em-cli-test-key-31c8";
@@ -60,6 +67,19 @@ class HealthCommandTest {
             Run lost = awaitExit(1, "coordinator", "--config", probeConfig.toString());
             assertThat(lost.err().strip()).isEqualTo("not serving: coordinator at 127.0.0.1:" + cluster.httpPort()
                     + ": the cluster is not ready: no attention worker is left");
+        }
+    }
+
+    @Test
+    void anExpertWorkerWithoutAShardMapIsNotServingYet() throws Exception {
+        int hazelcast = Commands.freePort();
+        try (TensorSource weights = Checkpoint.open(Fixtures.model("tiny-v2-lite"));
+             ExpertWorkerNode worker = ExpertWorkerNode.start(new NodeOptions("127.0.0.1", 0, new MemberSettings("health-alone-" + hazelcast,
+                     "127.0.0.1", hazelcast, List.of())), weights, ModelConfig.load(Fixtures.model("tiny-v2-lite")), new CpuDevice())) {
+            Run r = Commands.run("health", "expert-worker", "--port", String.valueOf(worker.port()));
+            assertThat(r.exitCode()).isEqualTo(1);
+            assertThat(r.err().strip()).isEqualTo("not serving: expert-worker " + worker.nodeId() + " at 127.0.0.1:" + worker.port()
+                    + " has loaded no shard map yet: the coordinator publishes one once it sees the worker");
         }
     }
 

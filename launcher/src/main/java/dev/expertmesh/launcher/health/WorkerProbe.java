@@ -62,8 +62,7 @@ public final class WorkerProbe {
         return switch (health.getState()) {
             case SERVING -> HealthCheck.serving("serving: " + worker + (experts ? ", shard map epoch " + health.getEpoch() : ""));
             case LOADING -> HealthCheck.failing("not serving: " + worker + (health.getNodeId().isEmpty() ? " is joining the cluster"
-                    : health.getEpoch() == 0 ? " has no shard map yet: a coordinator publishes one once it has joined"
-                    : " is loading shard map epoch " + health.getEpoch()));
+                    : " has loaded no shard map yet: the coordinator publishes one once it sees the worker"));
             case DRAINING -> HealthCheck.failing("not serving: " + worker + " is draining: it stops once the coordinator routes around it");
             default -> HealthCheck.failing("not serving: " + worker + " is " + health.getState());
         };
