@@ -265,7 +265,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
                 .filter(plan -> runsEveryExpert(plan, live)).or(() -> plan(map, now));
         if (experts.isEmpty()) {
             return Readiness.notReady(map.workers().stream().filter(id -> !live.contains(id)).findFirst()
-                    .map(id -> "expert worker " + id + " of shard map epoch " + map.epoch() + " has left")
+                    .map(id -> "expert worker " + id + " of shard map epoch " + map.epoch() + " has left or failed")
                     .orElse("the expert workers are loading shard map epoch " + map.epoch()));
         }
         if (built == null) {

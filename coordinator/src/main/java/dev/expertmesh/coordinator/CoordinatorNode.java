@@ -193,7 +193,7 @@ public final class CoordinatorNode implements AutoCloseable {
     }
 
     /**
-     * Waits until the cluster can serve (see {@link #readiness}) with at least {@code expertWorkers}
+     * Waits until the cluster can serve, as /health reports it, with at least {@code expertWorkers}
      * expert workers; IllegalStateException says what is still missing when {@code timeout} runs out.
      */
     public void awaitReady(int expertWorkers, Duration timeout) throws InterruptedException {
@@ -210,11 +210,6 @@ public final class CoordinatorNode implements AutoCloseable {
             }
             Thread.sleep(READY_POLL_MILLIS);
         }
-    }
-
-    /** Whether a step can run now and, if not, why: what /health and the gRPC health service report. */
-    public Readiness readiness() {
-        return engine.readiness();
     }
 
     /** The gRPC port (the one asked for, or the free one taken for port 0). */

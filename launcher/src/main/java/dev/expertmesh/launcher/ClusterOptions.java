@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.expertmesh.attention.CacheBlocks;
 import dev.expertmesh.coordinator.PlacementOptions;
 import dev.expertmesh.coordinator.ServingOptions;
+import dev.expertmesh.coordinator.access.ApiKeys;
 import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.engine.ComputeDevice;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -214,8 +216,10 @@ final class ClusterOptions {
     /** The coordinator's serving options; the tokenizer is the model's own, if it has one. */
     ServingOptions serving() {
         String modelDir = model();
+        // Before the tokenizer opens: a bad key file is refused at once.
+        Optional<ApiKeys> keys = apiKeys.required(file());
         return new ServingOptions(text(servedModelName, "served-model-name", servedName(modelDir)),
-                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort(), routing.routing(file()), apiKeys.required(file()));
+                ModelOptions.openTokenizer(modelDir, null), scheduler.limits(file()), httpPort(), routing.routing(file()), keys);
     }
 
     int httpPort() {

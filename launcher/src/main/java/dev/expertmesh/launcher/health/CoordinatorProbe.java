@@ -42,7 +42,8 @@ public final class CoordinatorProbe {
         } catch (ConnectException e) {
             return HealthCheck.failing("nothing listens on " + where + " (is the coordinator running, and " + httpPort + " its http-port?)");
         } catch (IOException e) {
-            return notAHealthEndpoint(where, "no HTTP answer (" + e.getMessage() + ")");
+            // The message can quote the bytes a non-HTTP server sent, such as a gRPC port's.
+            return notAHealthEndpoint(where, "no HTTP answer");
         }
     }
 

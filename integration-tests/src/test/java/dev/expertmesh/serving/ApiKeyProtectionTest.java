@@ -43,7 +43,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * served; the probes and /metrics stay open; and no key, good or bad, ever reaches the log.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ApiKeysTest {
+class ApiKeyProtectionTest {
     private static final String MODEL = "tiny-v2-lite";
     private static final String KEY = "em-test-key-7f3a91c2";
     private static final String SECOND_KEY = "em-test-key-second-55d0";
