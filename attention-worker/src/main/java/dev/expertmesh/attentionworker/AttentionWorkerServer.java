@@ -6,6 +6,7 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.transport.FlightEndpoint;
+import dev.expertmesh.transport.TlsFiles;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -13,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
+import java.util.Optional;
 
 /**
  * An attention worker: a Flight server running every layer's attention of a checkpoint for the
@@ -34,17 +36,24 @@ public final class AttentionWorkerServer implements AutoCloseable {
     /**
      * Loads the attention weights of {@code weights} (which must outlive the server) on {@code device}
      * and serves on host:port (port 0 picks a free one) with a cache, in the device's memory, of
-     * {@code cacheBlocks} blocks of {@code blockTokens} tokens ({@link CacheBlocks#DEFAULT_BLOCK_TOKENS} by default).
+     * {@code cacheBlocks} blocks of {@code blockTokens} tokens ({@link CacheBlocks#DEFAULT_BLOCK_TOKENS} by default),
+     * in plain text.
      */
     public static AttentionWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
                                               ComputeDevice device, int blockTokens, int cacheBlocks) {
+        return start(name, host, port, weights, config, device, blockTokens, cacheBlocks, Optional.empty());
+    }
+
+    /** As above; with {@code tls}, over mutual TLS: only clients with a certificate of its CA may connect. */
+    public static AttentionWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
+                                              ComputeDevice device, int blockTokens, int cacheBlocks, Optional<TlsFiles> tls) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
         ResidentAttentionStage attention = null;
         try {
             attention = device.attention(weights, config, arena, blockTokens, cacheBlocks);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator,
-                    new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator));
+                    new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator), tls);
             log.info("Attention worker {} serves on {} ({}) with {} cache blocks of {} tokens", name, endpoint.location().getUri(),
                     device.name(), cacheBlocks, blockTokens);
             return new AttentionWorkerServer(endpoint, attention, arena);

@@ -10,6 +10,7 @@ import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -40,7 +41,7 @@ public final class ExpertMeshClient implements AutoCloseable {
     private final Optional<Duration> defaultDeadline;
 
     private ExpertMeshClient(Builder builder) {
-        this.coordinators = new Coordinators(builder.addresses, builder.plaintext);
+        this.coordinators = new Coordinators(builder.addresses, builder.plaintext, builder.trustedCa);
         this.defaultModel = builder.defaultModel;
         this.defaultDeadline = builder.defaultDeadline;
     }
@@ -135,6 +136,7 @@ public final class ExpertMeshClient implements AutoCloseable {
         private Optional<String> defaultModel = Optional.empty();
         private Optional<Duration> defaultDeadline = Optional.empty();
         private boolean plaintext = true;
+        private Optional<Path> trustedCa = Optional.empty();
 
         private Builder() {
         }
@@ -165,6 +167,12 @@ public final class ExpertMeshClient implements AutoCloseable {
         /** Plaintext (the default: coordinators serve plaintext gRPC) or TLS. */
         public Builder plaintext(boolean plain) {
             plaintext = plain;
+            return this;
+        }
+
+        /** TLS, trusting the CA certificates of this PEM file, such as the ca.pem of `expertmesh certs`. */
+        public Builder trustedCa(Path caPem) {
+            trustedCa = Optional.of(caPem);
             return this;
         }
 

@@ -3,6 +3,7 @@ package dev.expertmesh.launcher;
 import dev.expertmesh.client.ExpertMeshClient;
 import dev.expertmesh.proto.RebalanceResponse;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -20,13 +21,16 @@ final class BalanceApplyCommand implements Callable<Integer> {
     @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT", description = "The coordinator's gRPC address.")
     String coordinator;
 
+    @Mixin
+    CoordinatorTrust trust;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
         RebalanceResponse response;
-        try (ExpertMeshClient client = ExpertMeshClient.builder().address(coordinator).defaultDeadline(DEADLINE).build()) {
+        try (ExpertMeshClient client = trust.client().address(coordinator).defaultDeadline(DEADLINE).build()) {
             response = client.rebalance();
         }
         spec.commandLine().getOut().println(response.getEpoch() == response.getPreviousEpoch()

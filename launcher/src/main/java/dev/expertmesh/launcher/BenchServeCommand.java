@@ -6,6 +6,7 @@ import dev.expertmesh.client.loadgen.BenchmarkReport;
 import dev.expertmesh.client.loadgen.BenchmarkSpec;
 import dev.expertmesh.client.loadgen.LoadGenerator;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -73,6 +74,9 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "FILE", description = "Also write the result to FILE as one JSON object.")
     Path output;
 
+    @Mixin
+    CoordinatorTrust trust;
+
     @Spec
     CommandSpec spec;
 
@@ -84,7 +88,7 @@ final class BenchServeCommand implements Callable<Integer> {
         err.printf("%d requests to %s, %s%n", numPrompts, String.join(", ", coordinators),
                 Double.isInfinite(benchmark.requestRate()) ? "all at once" : benchmark.requestRate() + " per second");
         BenchmarkReport report;
-        try (ExpertMeshClient client = ExpertMeshClient.builder().addresses(coordinators)
+        try (ExpertMeshClient client = trust.client().addresses(coordinators)
                 .defaultDeadline(Duration.ofSeconds(requestTimeoutSeconds)).build()) {
             report = new LoadGenerator(client).run(benchmark);
         }

@@ -30,6 +30,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions generation;
 
+    @Mixin
+    CoordinatorTrust trust;
+
     @Spec
     CommandSpec spec;
 
@@ -41,7 +44,7 @@ final class GenerateCommand implements Callable<Integer> {
             var out = spec.commandLine().getOut();
             var err = spec.commandLine().getErr();
             if (coordinator != null) {
-                try (ExpertMeshClient client = ExpertMeshClient.builder().address(coordinator).build()) {
+                try (ExpertMeshClient client = trust.client().address(coordinator).build()) {
                     generation.run(new ClusterGenerator(client), request, tokenizer, out, err);
                 }
             } else {

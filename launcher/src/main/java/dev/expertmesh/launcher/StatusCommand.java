@@ -11,6 +11,7 @@ import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.proto.WorkerStatus;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -44,13 +45,16 @@ final class StatusCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     Output.Format format;
 
+    @Mixin
+    CoordinatorTrust trust;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         ClusterStatus status;
-        try (ExpertMeshClient client = ExpertMeshClient.builder().address(coordinator).defaultDeadline(STATUS_DEADLINE).build()) {
+        try (ExpertMeshClient client = trust.client().address(coordinator).defaultDeadline(STATUS_DEADLINE).build()) {
             status = client.status();
         }
         PrintWriter out = spec.commandLine().getOut();
