@@ -100,6 +100,7 @@ public final class ClusterSecret {
         }
     }
 
+    /** Never the secret itself: it is part of the member settings, which may be printed. */
     @Override
     public String toString() {
         return key == null ? "no cluster secret" : "a cluster secret";
