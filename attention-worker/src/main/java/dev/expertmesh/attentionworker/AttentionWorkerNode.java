@@ -9,6 +9,9 @@ import dev.expertmesh.placement.ShardMap;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerState;
+import dev.expertmesh.transport.TlsFiles;
+
+import java.util.Optional;
 
 /** The attention-worker role: a Flight server with the paged latent cache that joins the cluster. */
 public final class AttentionWorkerNode implements AutoCloseable {
@@ -26,11 +29,17 @@ public final class AttentionWorkerNode implements AutoCloseable {
      */
     public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
                                             int blockTokens, int cacheBlocks) {
+        return start(options, weights, config, device, blockTokens, cacheBlocks, Optional.empty());
+    }
+
+    /** As above; with {@code tls}, it serves Flight over mutual TLS and says so in its descriptor. */
+    public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
+                                            int blockTokens, int cacheBlocks, Optional<TlsFiles> tls) {
         AttentionWorkerServer server = AttentionWorkerServer.start("attention-worker", options.host(), options.port(), weights,
-                config, device, blockTokens, cacheBlocks);
+                config, device, blockTokens, cacheBlocks, tls);
         try {
             ClusterMember member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
-                    .setRole(Role.ATTENTION_WORKER).setHost(options.host()).setPort(server.port())
+                    .setRole(Role.ATTENTION_WORKER).setHost(options.host()).setPort(server.port()).setTls(tls.isPresent())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
             server.health().set(member.nodeId(), WorkerState.SERVING, ShardMap.UNPUBLISHED);
             return new AttentionWorkerNode(server, member);

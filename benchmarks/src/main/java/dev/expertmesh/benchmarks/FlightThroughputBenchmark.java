@@ -4,6 +4,7 @@ import dev.expertmesh.proto.AttentionBatch;
 import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.transport.DataPlaneSchemas;
 import dev.expertmesh.transport.ExchangeStream;
+import dev.expertmesh.transport.FlightClients;
 import dev.expertmesh.transport.HiddenRows;
 import dev.expertmesh.transport.Peer;
 import org.apache.arrow.flight.FlightClient;
@@ -32,6 +33,7 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -82,7 +84,7 @@ public class FlightThroughputBenchmark {
         flightServer = new FlightEchoServer();
         allocator = new RootAllocator();
         Peer peer = Peer.of("echo", "127.0.0.1", flightServer.port());
-        client = FlightClient.builder(allocator, peer.location()).build();
+        client = FlightClients.open(allocator, peer.location(), Optional.empty());
         deadlines = Executors.newSingleThreadScheduledExecutor();
         stream = new ExchangeStream(peer, client, FlightDescriptor.command(new byte[0]), DataPlaneSchemas.hidden(DIM, TYPE),
                 allocator, deadlines, Duration.ofSeconds(10));

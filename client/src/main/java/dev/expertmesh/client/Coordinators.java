@@ -1,10 +1,16 @@
 package dev.expertmesh.client;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.TlsChannelCredentials;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -20,14 +26,15 @@ final class Coordinators implements AutoCloseable {
     private final List<Coordinator> coordinators;
     private final AtomicInteger next = new AtomicInteger();
 
-    Coordinators(List<String> addresses, boolean plaintext) {
+    /** {@code trustedCa}: TLS, trusting the CA certificates of this PEM file (a cluster's own CA) instead of the JDK's. */
+    Coordinators(List<String> addresses, boolean plaintext, Optional<Path> trustedCa) {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no coordinator address: give at least one HOST:PORT");
         }
         List<Coordinator> opened = new ArrayList<>();
         try {
             for (String address : addresses) {
-                opened.add(new Coordinator(address, channel(address, plaintext)));
+                opened.add(new Coordinator(address, channel(address, plaintext, trustedCa)));
             }
         } catch (RuntimeException badAddress) {
             opened.forEach(c -> c.channel().shutdownNow());
@@ -36,7 +43,7 @@ final class Coordinators implements AutoCloseable {
         this.coordinators = List.copyOf(opened);
     }
 
-    private static ManagedChannel channel(String address, boolean plaintext) {
+    private static ManagedChannel channel(String address, boolean plaintext, Optional<Path> trustedCa) {
         int colon = address.lastIndexOf(':');
         int port = colon < 0 ? -1 : parsePort(address.substring(colon + 1));
         if (colon <= 0 || port < 1 || port > 65535) {
@@ -45,10 +52,19 @@ final class Coordinators implements AutoCloseable {
         String host = address.substring(0, colon).replaceAll("^\\[(.*)]$", "$1");
         // Pings on a quiet connection find a coordinator that froze or a host that vanished, which no
         // socket error reports; every 5 minutes is as often as gRPC servers allow by default.
-        ManagedChannelBuilder<?> builder = ManagedChannelBuilder.forAddress(host, port)
-                .keepAliveTime(5, TimeUnit.MINUTES)
-                .keepAliveTimeout(20, TimeUnit.SECONDS);
-        return (plaintext ? builder.usePlaintext() : builder.useTransportSecurity()).build();
+        ManagedChannelBuilder<?> builder = trustedCa.isPresent() ? Grpc.newChannelBuilderForAddress(host, port, trusting(trustedCa.get()))
+                : plaintext ? ManagedChannelBuilder.forAddress(host, port).usePlaintext()
+                : ManagedChannelBuilder.forAddress(host, port).useTransportSecurity();
+        return builder.keepAliveTime(5, TimeUnit.MINUTES).keepAliveTimeout(20, TimeUnit.SECONDS).build();
+    }
+
+    private static ChannelCredentials trusting(Path ca) {
+        try {
+            return TlsChannelCredentials.newBuilder().trustManager(ca.toFile()).build();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IllegalArgumentException(ca + ": cannot read CA certificates from it (" + e.getMessage()
+                    + "): give the cluster's ca.pem", e);
+        }
     }
 
     private static int parsePort(String port) {

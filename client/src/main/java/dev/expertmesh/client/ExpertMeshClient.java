@@ -11,6 +11,7 @@ import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -43,7 +44,7 @@ public final class ExpertMeshClient implements AutoCloseable {
     private final CallCredentials credentials;
 
     private ExpertMeshClient(Builder builder) {
-        this.coordinators = new Coordinators(builder.addresses, builder.plaintext);
+        this.coordinators = new Coordinators(builder.addresses, builder.plaintext, builder.trustedCa);
         this.defaultModel = builder.defaultModel;
         this.defaultDeadline = builder.defaultDeadline;
         this.credentials = builder.apiKey.map(ApiKeyCredentials::new).orElse(null);
@@ -141,6 +142,7 @@ public final class ExpertMeshClient implements AutoCloseable {
         private Optional<Duration> defaultDeadline = Optional.empty();
         private Optional<String> apiKey = Optional.empty();
         private boolean plaintext = true;
+        private Optional<Path> trustedCa = Optional.empty();
 
         private Builder() {
         }
@@ -177,6 +179,12 @@ public final class ExpertMeshClient implements AutoCloseable {
         /** Plaintext (the default: coordinators serve plaintext gRPC) or TLS. */
         public Builder plaintext(boolean plain) {
             plaintext = plain;
+            return this;
+        }
+
+        /** TLS, trusting the CA certificates of this PEM file, such as the ca.pem of `expertmesh certs`. */
+        public Builder trustedCa(Path caPem) {
+            trustedCa = Optional.of(caPem);
             return this;
         }
 

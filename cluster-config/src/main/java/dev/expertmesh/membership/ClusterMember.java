@@ -16,14 +16,17 @@ import com.hazelcast.map.listener.EntryRemovedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
+import dev.expertmesh.proto.Signed;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.UncheckedIOException;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,7 +37,9 @@ import java.util.stream.Collectors;
 
 /**
  * This node's embedded Hazelcast member and its published {@link NodeDescriptor}. The node id is the Hazelcast
- * member UUID, so a restarted process is a new node and can never be mistaken for the one it replaces.
+ * member UUID, so a restarted process is a new node and can never be mistaken for the one it replaces. With a
+ * {@link ClusterSecret}, descriptors are signed, and those not signed with it are ignored: such a node is
+ * never seen by anything that reads the members.
  */
 public final class ClusterMember implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterMember.class);
@@ -42,6 +47,8 @@ public final class ClusterMember implements AutoCloseable {
 
     private final HazelcastInstance hazelcast;
     private final IMap<String, byte[]> descriptors;
+    private final ClusterSecret secret;
+    private final Set<String> warnedUnsigned = ConcurrentHashMap.newKeySet();
     private volatile NodeDescriptor self;
     private final List<Consumer<List<NodeDescriptor>>> listeners = new CopyOnWriteArrayList<>();
     // Listeners may do slow work (a keeper publishing a map); Hazelcast's event threads must not wait on them,
@@ -52,20 +59,21 @@ public final class ClusterMember implements AutoCloseable {
     private final UUID descriptorRegistration;
     private volatile boolean closed;
 
-    private ClusterMember(HazelcastInstance hazelcast, NodeDescriptor descriptor) {
+    private ClusterMember(HazelcastInstance hazelcast, NodeDescriptor descriptor, ClusterSecret secret) {
         this.hazelcast = hazelcast;
         this.descriptors = hazelcast.getMap(DESCRIPTORS);
+        this.secret = secret;
         this.self = descriptor.toBuilder().setNodeId(nodeIdOf(hazelcast.getCluster().getLocalMember())).build();
         this.membershipRegistration = hazelcast.getCluster().addMembershipListener(new Departures());
         this.descriptorRegistration = descriptors.addEntryListener(new DescriptorChanges(), true);
-        descriptors.set(self.getNodeId(), self.toByteArray());
+        descriptors.set(self.getNodeId(), secret.sign(self.getNodeId(), self.toByteArray()));
     }
 
     /** Starts a member and publishes {@code descriptor} with its node id filled in. */
     public static ClusterMember start(MemberSettings settings, NodeDescriptor descriptor) {
         HazelcastInstance hazelcast = Hazelcast.newHazelcastInstance(hazelcastConfig(settings));
         try {
-            return new ClusterMember(hazelcast, descriptor);
+            return new ClusterMember(hazelcast, descriptor, settings.secret());
         } catch (RuntimeException e) {
             hazelcast.shutdown();
             throw e;
@@ -114,7 +122,7 @@ public final class ClusterMember implements AutoCloseable {
 
     private synchronized void publish(NodeDescriptor descriptor) {
         self = descriptor;
-        descriptors.set(self.getNodeId(), self.toByteArray());
+        descriptors.set(self.getNodeId(), secret.sign(self.getNodeId(), self.toByteArray()));
     }
 
     /** For the shard map store, which lives in the same cluster. */
@@ -122,15 +130,43 @@ public final class ClusterMember implements AutoCloseable {
         return hazelcast;
     }
 
-    /** Descriptors of the live members, ordered by node id; a member that has not yet published is left out. */
+    /** What signs this member's entries, for the shard map store beside it. */
+    public ClusterSecret secret() {
+        return secret;
+    }
+
+    /**
+     * Descriptors of the live members, ordered by node id; a member that has not yet published, or whose
+     * descriptor is not signed with this cluster's secret, is left out.
+     */
     public List<NodeDescriptor> members() {
         Set<String> live = hazelcast.getCluster().getMembers().stream()
                 .map(ClusterMember::nodeIdOf)
                 .collect(Collectors.toSet());
-        return descriptors.getAll(live).values().stream()
-                .map(ClusterMember::parse)
+        return descriptors.getAll(live).entrySet().stream()
+                .flatMap(entry -> admitted(entry.getKey(), entry.getValue()).stream())
                 .sorted(Comparator.comparing(NodeDescriptor::getNodeId))
                 .toList();
+    }
+
+    /** The descriptor stored under {@code nodeId}, if it is signed with this cluster's secret for that node id. */
+    private Optional<NodeDescriptor> admitted(String nodeId, byte[] stored) {
+        Optional<NodeDescriptor> node = secret.verify(nodeId, stored).map(ClusterMember::parse)
+                .filter(descriptor -> descriptor.getNodeId().equals(nodeId));
+        if (node.isEmpty() && warnedUnsigned.add(nodeId)) {
+            log.warn("ignoring node {} at {}: its descriptor is not signed with this cluster's secret", nodeId, claimedHost(stored));
+        }
+        return node;
+    }
+
+    /** Where an unadmitted descriptor says its node is, for the warning: nothing in it can be trusted. */
+    private static String claimedHost(byte[] stored) {
+        try {
+            NodeDescriptor claimed = NodeDescriptor.parseFrom(Signed.parseFrom(stored).getBody());
+            return claimed.getHost() + ":" + claimed.getPort();
+        } catch (InvalidProtocolBufferException e) {
+            return "an unknown address";
+        }
     }
 
     /**
@@ -241,7 +277,7 @@ public final class ClusterMember implements AutoCloseable {
             EntryUpdatedListener<String, byte[]>, EntryRemovedListener<String, byte[]> {
         @Override
         public void entryAdded(EntryEvent<String, byte[]> event) {
-            report("node joined", describe(parse(event.getValue())));
+            admitted(event.getKey(), event.getValue()).ifPresent(node -> report("node joined", describe(node)));
             changed();
         }
 

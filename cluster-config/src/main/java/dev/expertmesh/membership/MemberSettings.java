@@ -12,6 +12,7 @@ import java.util.List;
  * @param heartbeatIntervalSeconds how often members ping each other
  * @param maxNoHeartbeatSeconds    silence after which a member is declared dead; this bounds how long a killed
  *                                 worker stays in the shard map
+ * @param secret          signs this member's descriptor and shard maps, and admits only those of members that share it
  */
 public record MemberSettings(
         String clusterName,
@@ -19,7 +20,8 @@ public record MemberSettings(
         int port,
         List<String> members,
         int heartbeatIntervalSeconds,
-        int maxNoHeartbeatSeconds) {
+        int maxNoHeartbeatSeconds,
+        ClusterSecret secret) {
 
     public static final int DEFAULT_PORT = 5701;
     /** Hazelcast's own default (60 s) would keep a crashed worker's experts routed to it for a minute. */
@@ -43,7 +45,16 @@ public record MemberSettings(
         }
     }
 
+    public MemberSettings(String clusterName, String bindHost, int port, List<String> members, int heartbeatIntervalSeconds,
+                          int maxNoHeartbeatSeconds) {
+        this(clusterName, bindHost, port, members, heartbeatIntervalSeconds, maxNoHeartbeatSeconds, ClusterSecret.NONE);
+    }
+
     public MemberSettings(String clusterName, String bindHost, int port, List<String> members) {
         this(clusterName, bindHost, port, members, DEFAULT_HEARTBEAT_INTERVAL_SECONDS, DEFAULT_MAX_NO_HEARTBEAT_SECONDS);
+    }
+
+    public MemberSettings withSecret(ClusterSecret clusterSecret) {
+        return new MemberSettings(clusterName, bindHost, port, members, heartbeatIntervalSeconds, maxNoHeartbeatSeconds, clusterSecret);
     }
 }

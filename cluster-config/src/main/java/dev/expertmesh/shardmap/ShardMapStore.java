@@ -2,10 +2,11 @@ package dev.expertmesh.shardmap;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.hazelcast.core.EntryEvent;
-import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
+import dev.expertmesh.membership.ClusterMember;
+import dev.expertmesh.membership.ClusterSecret;
 import dev.expertmesh.membership.Subscription;
 import dev.expertmesh.placement.ShardMap;
 import org.slf4j.Logger;
@@ -29,7 +30,8 @@ import java.util.function.ToLongFunction;
  * The cluster's newest shard map, one entry of a Hazelcast map holding its protobuf bytes, and the epoch the
  * coordinator serves with, another entry: a map is published first, its workers load it while the cluster
  * still serves the one before, and the coordinator flips to it at a step boundary. An IMap rather than an
- * IAtomicReference because the latter needs the CP subsystem, which a small AP cluster does not run.
+ * IAtomicReference because the latter needs the CP subsystem, which a small AP cluster does not run. Both
+ * entries are signed with the member's {@link ClusterSecret}; one that is not is neither served nor loaded.
  */
 public final class ShardMapStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ShardMapStore.class);
@@ -38,6 +40,9 @@ public final class ShardMapStore implements AutoCloseable {
     static final String SERVING = "serving";
 
     private final IMap<String, byte[]> map;
+    private final ClusterSecret secret;
+    /** The newest epoch read here: a map forged over a real one must not send the next epoch back to 1. */
+    private volatile long newest = ShardMap.UNPUBLISHED;
     private final List<Subscriber<ShardMap>> subscribers = new CopyOnWriteArrayList<>();
     private final List<Subscriber<Long>> servingSubscribers = new CopyOnWriteArrayList<>();
     // Workers load weights in their listener; that must not hold up Hazelcast's event threads.
@@ -45,13 +50,22 @@ public final class ShardMapStore implements AutoCloseable {
             Thread.ofPlatform().name("shard-map-events").daemon().factory());
     private final UUID registration;
 
-    public ShardMapStore(HazelcastInstance hazelcast) {
-        this.map = hazelcast.getMap(MAP);
+    /** The store of {@code member}'s cluster, signing and checking with its secret. */
+    public ShardMapStore(ClusterMember member) {
+        this.map = member.hazelcast().getMap(MAP);
+        this.secret = member.secret();
         this.registration = map.addEntryListener(new Changes(), true);
     }
 
+    /** The newest map, if there is one signed with this cluster's secret. */
     public Optional<ShardMap> current() {
-        return Optional.ofNullable(map.get(KEY)).map(ShardMapStore::parse);
+        return Optional.ofNullable(map.get(KEY)).flatMap(this::verified);
+    }
+
+    private Optional<ShardMap> verified(byte[] stored) {
+        Optional<ShardMap> shardMap = secret.verify(KEY, stored).map(ShardMapStore::parse);
+        shardMap.ifPresent(m -> newest = Math.max(newest, m.epoch()));
+        return shardMap;
     }
 
     /**
@@ -61,9 +75,10 @@ public final class ShardMapStore implements AutoCloseable {
     public ShardMap publish(ShardMap placement) {
         while (true) {
             byte[] previous = map.get(KEY);
-            long epoch = previous == null ? 1 : parse(previous).epoch() + 1;
+            long epoch = Math.max(newest, previous == null ? ShardMap.UNPUBLISHED : verified(previous).map(ShardMap::epoch)
+                    .orElse(ShardMap.UNPUBLISHED)) + 1;
             ShardMap next = placement.withEpoch(epoch);
-            byte[] bytes = next.toProto().toByteArray();
+            byte[] bytes = secret.sign(KEY, next.toProto().toByteArray());
             boolean stored = previous == null ? map.putIfAbsent(KEY, bytes) == null : map.replace(KEY, previous, bytes);
             if (stored) {
                 return next;
@@ -73,8 +88,13 @@ public final class ShardMapStore implements AutoCloseable {
 
     /** The epoch the coordinator serves with: {@link ShardMap#UNPUBLISHED} before its first flip. */
     public long serving() {
-        byte[] bytes = map.get(SERVING);
-        return bytes == null ? ShardMap.UNPUBLISHED : ByteBuffer.wrap(bytes).getLong();
+        return servingEpoch(map.get(SERVING));
+    }
+
+    /** The epoch stored as serving, or {@link ShardMap#UNPUBLISHED} when there is none signed with this cluster's secret. */
+    private long servingEpoch(byte[] stored) {
+        return stored == null ? ShardMap.UNPUBLISHED
+                : secret.verify(SERVING, stored).map(bytes -> ByteBuffer.wrap(bytes).getLong()).orElse(ShardMap.UNPUBLISHED);
     }
 
     /**
@@ -82,10 +102,10 @@ public final class ShardMapStore implements AutoCloseable {
      * does not, they may drop. Epochs only grow, so a late call for an older epoch changes nothing.
      */
     public void flip(long epoch) {
-        byte[] bytes = ByteBuffer.allocate(Long.BYTES).putLong(epoch).array();
+        byte[] bytes = secret.sign(SERVING, ByteBuffer.allocate(Long.BYTES).putLong(epoch).array());
         while (true) {
             byte[] previous = map.get(SERVING);
-            if (previous != null && ByteBuffer.wrap(previous).getLong() >= epoch) {
+            if (servingEpoch(previous) >= epoch) {
                 return;
             }
             if (previous == null ? map.putIfAbsent(SERVING, bytes) == null : map.replace(SERVING, previous, bytes)) {
@@ -182,14 +202,13 @@ public final class ShardMapStore implements AutoCloseable {
         }
 
         private void changed(String key, byte[] bytes) {
-            if (key.equals(SERVING)) {
-                long epoch = ByteBuffer.wrap(bytes).getLong();
+            if (secret.verify(key, bytes).isEmpty()) {
+                log.warn("ignoring the entry '{}' written to {}: it is not signed with this cluster's secret", key, MAP);
+            } else if (key.equals(SERVING)) {
+                long epoch = servingEpoch(bytes);
                 post(() -> servingSubscribers.forEach(subscriber -> subscriber.offer(epoch)));
             } else {
-                post(() -> {
-                    ShardMap shardMap = parse(bytes);
-                    subscribers.forEach(subscriber -> subscriber.offer(shardMap));
-                });
+                post(() -> verified(bytes).ifPresent(shardMap -> subscribers.forEach(subscriber -> subscriber.offer(shardMap))));
             }
         }
     }

@@ -29,7 +29,12 @@ public final class TestCluster implements AutoCloseable {
     }
 
     public ClusterMember start(int index, Role role) {
-        var settings = new MemberSettings(name, "127.0.0.1", port(index), addresses, 1, HEARTBEAT_TIMEOUT_SECONDS);
+        return start(index, role, ClusterSecret.NONE);
+    }
+
+    /** A member signing with {@code secret}, and admitting only what is signed with it. */
+    public ClusterMember start(int index, Role role, ClusterSecret secret) {
+        var settings = new MemberSettings(name, "127.0.0.1", port(index), addresses, 1, HEARTBEAT_TIMEOUT_SECONDS).withSecret(secret);
         var member = ClusterMember.start(settings, NodeDescriptor.newBuilder()
                 .setRole(role)
                 .setHost("127.0.0.1")

@@ -37,7 +37,7 @@ class ShardMapKeeperTest {
     void republishesWhenExpertWorkersJoinOrLeave() throws InterruptedException {
         try (var cluster = new TestCluster(4)) {
             ClusterMember coordinator = cluster.start(0, Role.COORDINATOR);
-            try (var coordinatorStore = new ShardMapStore(coordinator.hazelcast());
+            try (var coordinatorStore = new ShardMapStore(coordinator);
                  var keeper = ShardMapKeeper.start(coordinator, coordinatorStore, Configs.v2Lite(),
                          new PlacementPolicy.Contiguous(), () -> ExpertLoads.uniform(Configs.v2Lite()))) {
                 ClusterMember attention = cluster.start(1, Role.ATTENTION_WORKER);
@@ -45,7 +45,7 @@ class ShardMapKeeperTest {
                 assertThat(coordinatorStore.current()).as("no map without expert workers").isEmpty();
 
                 ClusterMember first = cluster.start(2, Role.EXPERT_WORKER);
-                try (var workerStore = new ShardMapStore(first.hazelcast())) {
+                try (var workerStore = new ShardMapStore(first)) {
                     BlockingQueue<ShardMap> seen = new LinkedBlockingQueue<>();
                     workerStore.subscribe(seen::add);
 
@@ -76,7 +76,7 @@ class ShardMapKeeperTest {
     void fencedAndDrainingWorkersAreLeftOut() throws InterruptedException {
         try (var cluster = new TestCluster(4)) {
             ClusterMember coordinator = cluster.start(0, Role.COORDINATOR);
-            try (var store = new ShardMapStore(coordinator.hazelcast());
+            try (var store = new ShardMapStore(coordinator);
                  var keeper = ShardMapKeeper.start(coordinator, store, Configs.v2Lite(), new PlacementPolicy.Contiguous(64),
                          () -> ExpertLoads.uniform(Configs.v2Lite()))) {
                 BlockingQueue<ShardMap> seen = new LinkedBlockingQueue<>();
@@ -110,7 +110,7 @@ class ShardMapKeeperTest {
         try (var cluster = new TestCluster(2)) {
             ClusterMember coordinator = cluster.start(0, Role.COORDINATOR);
             ClusterMember worker = cluster.start(1, Role.EXPERT_WORKER);
-            try (var coordinatorStore = new ShardMapStore(coordinator.hazelcast()); var workerStore = new ShardMapStore(worker.hazelcast())) {
+            try (var coordinatorStore = new ShardMapStore(coordinator); var workerStore = new ShardMapStore(worker)) {
                 assertThat(workerStore.serving()).isEqualTo(ShardMap.UNPUBLISHED);
                 BlockingQueue<Long> flips = new LinkedBlockingQueue<>();
                 workerStore.subscribeServing(flips::add);
@@ -135,7 +135,7 @@ class ShardMapKeeperTest {
     void epochsOnlyGrow() {
         try (var cluster = new TestCluster(1)) {
             ClusterMember member = cluster.start(0, Role.COORDINATOR);
-            try (var store = new ShardMapStore(member.hazelcast())) {
+            try (var store = new ShardMapStore(member)) {
                 ShardMap placement = new PlacementPolicy.Contiguous().place(Configs.v2Lite(), Workers.named("a"), ExpertLoads.uniform(Configs.v2Lite()));
 
                 assertThat(store.publish(placement.withEpoch(41)).epoch()).isEqualTo(1);

@@ -409,7 +409,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     /** A worker as logs and errors name it: its role and the start of its node id, then its address. */
     private Peer peer(NodeDescriptor node) {
         String name = roleName(node.getRole()) + " " + node.getNodeId().substring(0, Math.min(8, node.getNodeId().length()));
-        Peer peer = Peer.of(name, node.getHost(), node.getPort());
+        Peer peer = Peer.of(name, node.getHost(), node.getPort(), node.getTls());
         nodeOfPeer.putIfAbsent(peer, node.getNodeId());
         return peer;
     }

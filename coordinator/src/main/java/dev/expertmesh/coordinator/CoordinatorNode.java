@@ -28,9 +28,13 @@ import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.shardmap.ShardMapKeeper;
 import dev.expertmesh.shardmap.ShardMapStore;
+import dev.expertmesh.transport.TlsFiles;
 import dev.expertmesh.transport.TransportOptions;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
+import io.grpc.TlsServerCredentials;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -81,7 +85,9 @@ public final class CoordinatorNode implements AutoCloseable {
 
     /**
      * {@code weights} (for the embeddings, routers and lm_head) and {@code device} (whose backend
-     * computes them) must outlive the node; it announces the device and its memory for weights.
+     * computes them) must outlive the node; it announces the device and its memory for weights. With
+     * {@code transport}'s TLS files, its gRPC API serves TLS with the node's certificate and it reaches
+     * the workers over mutual TLS.
      */
     public static CoordinatorNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
                                         TransportOptions transport, PlacementOptions placement, ServingOptions serving) {
@@ -124,7 +130,7 @@ public final class CoordinatorNode implements AutoCloseable {
         Supplier<ClusterStatus> status = () -> ExpertLoadStatus.withLoad(starting(ready).status(), loadWindow.load(), config);
         InferenceService inference = new InferenceService(generation, status, () -> starting(ready).rebalance());
         try {
-            server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()))
+            server = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials(transport.tls()))
                     .addService(serving.apiKeys().map(keys -> ServerInterceptors.intercept(inference, new ApiKeyInterceptor(keys)))
                             .orElse(inference.bindService()))
                     .addService(health.getHealthService())
@@ -133,9 +139,9 @@ public final class CoordinatorNode implements AutoCloseable {
             http = startHttp(options.host(), serving, generation, new PrometheusText(metrics, generation.scheduler(), routingCounts,
                     loadWindow, config, changes, () -> starting(ready).workers()), status, readiness);
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
-                    .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort())
+                    .setRole(Role.COORDINATOR).setHost(options.host()).setPort(server.getPort()).setTls(transport.tls().isPresent())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
-            shardMaps = new ShardMapStore(member.hazelcast());
+            shardMaps = new ShardMapStore(member);
             // Placement weighs the recent window: what the experts carry now, not since the start.
             keeper = ShardMapKeeper.start(member, shardMaps, config, placement.policy(),
                     () -> ExpertLoads.routed(config, loadWindow.load()::tokens));
@@ -153,6 +159,18 @@ public final class CoordinatorNode implements AutoCloseable {
             closeAll(server, http, generation, member, shardMaps, keeper, engine, healthChecks, loadWindow);
             throw e;
         }
+    }
+
+    /**
+     * The API's clients need not present a certificate: API keys, not certificates, say who may call it;
+     * one that presents a certificate must have it signed by the cluster's CA.
+     */
+    private static ServerCredentials credentials(Optional<TlsFiles> tls) throws IOException {
+        if (tls.isEmpty()) {
+            return InsecureServerCredentials.create();
+        }
+        return TlsServerCredentials.newBuilder().keyManager(tls.get().certificateChain(), tls.get().keyPkcs8())
+                .trustManager(tls.get().caCertificates()).clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL).build();
     }
 
     /** The serving scheduler's one observer, feeding the totals and the window. */

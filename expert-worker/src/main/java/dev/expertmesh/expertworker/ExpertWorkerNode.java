@@ -13,12 +13,14 @@ import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.shardmap.ShardMapStore;
+import dev.expertmesh.transport.TlsFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -52,15 +54,21 @@ public final class ExpertWorkerNode implements AutoCloseable {
 
     /** {@code weights} and {@code device} must outlive the node; it announces the device and its memory for weights. */
     public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device) {
+        return start(options, weights, config, device, Optional.empty());
+    }
+
+    /** As above; with {@code tls}, it serves Flight over mutual TLS and says so in its descriptor. */
+    public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
+                                         Optional<TlsFiles> tls) {
         ExpertWorkerServer server = ExpertWorkerServer.start("expert-worker", options.host(), options.port(), weights, config,
-                device, new HostedExperts(Map.of()), ShardMap.UNPUBLISHED);
+                device, new HostedExperts(Map.of()), ShardMap.UNPUBLISHED, tls);
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
         try {
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
-                    .setRole(Role.EXPERT_WORKER).setHost(options.host()).setPort(server.port())
+                    .setRole(Role.EXPERT_WORKER).setHost(options.host()).setPort(server.port()).setTls(tls.isPresent())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
-            shardMaps = new ShardMapStore(member.hazelcast());
+            shardMaps = new ShardMapStore(member);
             ExpertWorkerNode node = new ExpertWorkerNode(server, member, shardMaps);
             server.health().set(member.nodeId(), WorkerState.LOADING, ShardMap.UNPUBLISHED);
             node.flips = shardMaps.subscribeServing(node::flipped);

@@ -9,6 +9,7 @@ import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.transport.FlightEndpoint;
 import dev.expertmesh.transport.HealthReport;
+import dev.expertmesh.transport.TlsFiles;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -18,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 import java.util.StringJoiner;
 import java.util.stream.Collectors;
 
@@ -46,10 +48,16 @@ public final class ExpertWorkerServer implements AutoCloseable {
 
     /**
      * Loads the hosted experts of {@code weights} (which must outlive the server) on {@code device}
-     * and serves them on host:port (port 0 picks a free one).
+     * and serves them on host:port (port 0 picks a free one), in plain text.
      */
     public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
                                            ComputeDevice device, HostedExperts hosted, long epoch) {
+        return start(name, host, port, weights, config, device, hosted, epoch, Optional.empty());
+    }
+
+    /** As above; with {@code tls}, over mutual TLS: only clients with a certificate of its CA may connect. */
+    public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
+                                           ComputeDevice device, HostedExperts hosted, long epoch, Optional<TlsFiles> tls) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
         ExpertLoader experts = null;
@@ -58,7 +66,7 @@ public final class ExpertWorkerServer implements AutoCloseable {
             HealthReport health = new HealthReport(Role.EXPERT_WORKER);
             var producer = new ExpertExchangeProducer(name, load(experts, hosted, new EpochWindow(epoch, epoch)), config.hiddenSize(),
                     allocator, health);
-            FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer);
+            FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer, tls);
             log.info("Expert worker {} serves epoch {} on {} ({}) with routed experts {}", name, epoch, endpoint.location().getUri(),
                     device.name(), describe(hosted));
             return new ExpertWorkerServer(endpoint, producer, experts, arena, health);

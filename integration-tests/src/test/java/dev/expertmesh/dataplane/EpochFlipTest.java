@@ -54,7 +54,7 @@ class EpochFlipTest {
         try (TensorSource weights = Checkpoint.open(Fixtures.model("tiny-v2-lite"));
              ClusterMember coordinator = ClusterMember.start(new MemberSettings(clusterName, HOST, port, List.of()),
                      NodeDescriptor.newBuilder().setRole(Role.COORDINATOR).setHost(HOST).build());
-             ShardMapStore store = new ShardMapStore(coordinator.hazelcast());
+             ShardMapStore store = new ShardMapStore(coordinator);
              ExpertWorkerNode worker = ExpertWorkerNode.start(new NodeOptions(HOST, 0,
                      new MemberSettings(clusterName, HOST, port + 1, List.of(HOST + ":" + port))), weights, config, new CpuDevice())) {
             ShardMap all = store.publish(mapOf(config, worker.nodeId(), 16));

@@ -17,6 +17,7 @@ import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.engine.Scheduler;
 import dev.expertmesh.engine.SchedulerLimits;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
+import dev.expertmesh.membership.ClusterSecret;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
@@ -24,6 +25,7 @@ import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.tokenizer.Tokenizer;
+import dev.expertmesh.transport.TlsFiles;
 import dev.expertmesh.transport.TransportOptions;
 
 import java.io.IOException;
@@ -57,8 +59,11 @@ final class LoopbackCluster implements AutoCloseable {
     private final Optional<Tokenizer> tokenizer;
     private final List<AutoCloseable> nodes = new ArrayList<>();
     private final CoordinatorNode coordinator;
-    private final MemberSettings joining;
+    private final String clusterName;
+    private final int hazelcastPort;
     private final int cacheBlocks;
+    private final Optional<TlsFiles> tls;
+    private final ClusterSecret secret;
     private AttentionWorkerNode attentionWorker;
 
     /** With the tiny tokenizer, the default scheduler limits and room for 64 blocks of 16 tokens. */
@@ -72,40 +77,49 @@ final class LoopbackCluster implements AutoCloseable {
 
     LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks, PlacementOptions placement,
                     RoutingOptions routing) throws Exception {
-        this(model, withTokenizer, limits, cacheBlocks, placement, routing, Optional.empty());
+        this(model, withTokenizer, limits, cacheBlocks, placement, routing, Optional.empty(), Optional.empty(), ClusterSecret.NONE);
         joinWorkers();
+    }
+
+    /** Every node with {@code tls} (Flight over mutual TLS, the gRPC API over TLS) and signing with {@code secret}. */
+    static LoopbackCluster secured(String model, TlsFiles tls, ClusterSecret secret) throws Exception {
+        LoopbackCluster cluster = new LoopbackCluster(model, false, SchedulerLimits.DEFAULT, 64,
+                PlacementOptions.of(new PlacementPolicy.Contiguous()), RoutingOptions.DEFAULT, Optional.empty(), Optional.of(tls), secret);
+        cluster.joinWorkers();
+        return cluster;
     }
 
     /** The coordinator alone, requiring {@code apiKeys} if any, with the tiny tokenizer: {@link #joinWorkers} adds the workers. */
     static LoopbackCluster withoutWorkers(String model, Optional<ApiKeys> apiKeys) throws Exception {
         return new LoopbackCluster(model, true, SchedulerLimits.DEFAULT, 64, PlacementOptions.of(new PlacementPolicy.Contiguous()),
-                RoutingOptions.DEFAULT, apiKeys);
+                RoutingOptions.DEFAULT, apiKeys, Optional.empty(), ClusterSecret.NONE);
     }
 
     private LoopbackCluster(String model, boolean withTokenizer, SchedulerLimits limits, int cacheBlocks, PlacementOptions placement,
-                            RoutingOptions routing, Optional<ApiKeys> apiKeys) throws Exception {
+                            RoutingOptions routing, Optional<ApiKeys> apiKeys, Optional<TlsFiles> tls, ClusterSecret secret)
+            throws Exception {
         this.model = model;
         this.cacheBlocks = cacheBlocks;
+        this.tls = tls;
+        this.secret = secret;
         this.weights = Checkpoint.open(Fixtures.model(model));
         this.config = ModelConfig.load(Fixtures.model(model));
         this.tokenizer = withTokenizer ? Optional.of(Tokenizer.load(tinyTokenizer())) : Optional.empty();
-        int hazelcastPort = freePort();
-        String clusterName = "loopback-" + hazelcastPort;
-        MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
-        joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
+        this.hazelcastPort = freePort();
+        this.clusterName = "loopback-" + hazelcastPort;
+        MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of()).withSecret(secret);
         coordinator = CoordinatorNode.start(new NodeOptions(HOST, 0, first), weights, config, new CpuDevice(),
-                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32), placement,
+                TransportOptions.DEFAULT.withHiddenType(HiddenType.FP32).withTls(tls), placement,
                 new ServingOptions(model, tokenizer, limits, 0, routing, apiKeys));
         nodes.add(coordinator);
     }
 
     /** Starts the attention worker and the two expert workers, and waits until the coordinator serves with them. */
     void joinWorkers() throws Exception {
-        attentionWorker = AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice(), BLOCK_TOKENS,
-                cacheBlocks);
+        attentionWorker = AttentionWorkerNode.start(joining(secret), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks, tls);
         nodes.add(attentionWorker);
         for (int i = 0; i < 2; i++) {
-            nodes.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), weights, config, new CpuDevice()));
+            nodes.add(ExpertWorkerNode.start(joining(secret), weights, config, new CpuDevice(), tls));
         }
         coordinator.awaitReady(2, Duration.ofSeconds(60));
     }
@@ -121,8 +135,18 @@ final class LoopbackCluster implements AutoCloseable {
         return Fixtures.testdata().resolve("tokenizers/tiny");
     }
 
+    /** Where another node joins this cluster from, signing with {@code secret}. */
+    NodeOptions joining(ClusterSecret secret) {
+        return new NodeOptions(HOST, 0, new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort))
+                .withSecret(secret));
+    }
+
     String model() {
         return model;
+    }
+
+    TensorSource weights() {
+        return weights;
     }
 
     ModelConfig config() {

@@ -2,11 +2,14 @@ package dev.expertmesh.launcher;
 
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.engine.ComputeDevice;
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.transport.TlsFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "attention-worker", mixinStandardHelpOptions = true,
@@ -21,10 +24,12 @@ final class AttentionWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        NodeOptions options = cluster.node(0);
+        Optional<TlsFiles> tls = cluster.tls();
         ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
-        AttentionWorkerNode node = AttentionWorkerNode.start(cluster.node(0), source.weights(), source.config(), device,
-                cluster.blockTokens(), cluster.cacheBlocks());
+        AttentionWorkerNode node = AttentionWorkerNode.start(options, source.weights(), source.config(), device,
+                cluster.blockTokens(), cluster.cacheBlocks(), tls);
         Serving.untilStopped(() -> {
             node.close();
             source.close();

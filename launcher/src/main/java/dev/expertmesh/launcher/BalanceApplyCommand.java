@@ -22,7 +22,7 @@ final class BalanceApplyCommand implements Callable<Integer> {
     String coordinator;
 
     @Mixin
-    ApiKeyOptions apiKeys;
+    CoordinatorAccess access;
 
     @Spec
     CommandSpec spec;
@@ -30,7 +30,7 @@ final class BalanceApplyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RebalanceResponse response;
-        try (ExpertMeshClient client = apiKeys.sentBy(ExpertMeshClient.builder().address(coordinator).defaultDeadline(DEADLINE)).build()) {
+        try (ExpertMeshClient client = access.client().address(coordinator).defaultDeadline(DEADLINE).build()) {
             response = client.rebalance();
         }
         spec.commandLine().getOut().println(response.getEpoch() == response.getPreviousEpoch()

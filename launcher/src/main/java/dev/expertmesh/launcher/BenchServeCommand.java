@@ -75,7 +75,7 @@ final class BenchServeCommand implements Callable<Integer> {
     Path output;
 
     @Mixin
-    ApiKeyOptions apiKeys;
+    CoordinatorAccess access;
 
     @Spec
     CommandSpec spec;
@@ -88,8 +88,8 @@ final class BenchServeCommand implements Callable<Integer> {
         err.printf("%d requests to %s, %s%n", numPrompts, String.join(", ", coordinators),
                 Double.isInfinite(benchmark.requestRate()) ? "all at once" : benchmark.requestRate() + " per second");
         BenchmarkReport report;
-        try (ExpertMeshClient client = apiKeys.sentBy(ExpertMeshClient.builder().addresses(coordinators)
-                .defaultDeadline(Duration.ofSeconds(requestTimeoutSeconds))).build()) {
+        try (ExpertMeshClient client = access.client().addresses(coordinators)
+                .defaultDeadline(Duration.ofSeconds(requestTimeoutSeconds)).build()) {
             report = new LoadGenerator(client).run(benchmark);
         }
         report.firstError().ifPresent(e -> err.println(report.failed() + " requests failed; the first: " + e));

@@ -14,6 +14,7 @@ import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.transport.TlsFiles;
 import dev.expertmesh.transport.TransportOptions;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,7 +40,7 @@ final class ClusterOptions {
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
             "transport", "micro-batches", "reply-timeout-ms", "placement", "redundant-experts", "rebalance-every-steps", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
             "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps",
-            "record-routing", ApiKeyOptions.KEY);
+            "record-routing", ApiKeyOptions.KEY, "tls-cert", "tls-key", "tls-ca", "cluster-secret-file");
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo' (or 'demo-skewed').")
     String model;
@@ -48,8 +49,8 @@ final class ClusterOptions {
             + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, placement, redundant-experts, rebalance-every-steps, "
             + "cache-blocks, "
             + "block-tokens, served-model-name, "
-            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port, routing-window-steps, record-routing, api-key-file. "
-            + "Flags win over it.")
+            + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port, routing-window-steps, record-routing, api-key-file, "
+            + "tls-cert, tls-key, tls-ca, cluster-secret-file. Flags win over it.")
     Path config;
 
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
@@ -118,6 +119,9 @@ final class ClusterOptions {
     @Mixin
     ApiKeyOptions apiKeys;
 
+    @Mixin
+    SecurityOptions security;
+
     @Option(names = "--http-port", paramLabel = "P", description = "Coordinator: port of the OpenAI-compatible HTTP API and "
             + "/metrics; 0 takes a free one. Default: 8000.")
     Integer httpPort;
@@ -178,7 +182,8 @@ final class ClusterOptions {
         List<String> joinAt = members != null ? members : fileMembers();
         String bind = text(host, "host", "127.0.0.1");
         return new NodeOptions(bind, number(port, "port", defaultPort), new MemberSettings(
-                text(clusterName, "cluster-name", "expertmesh"), bind, number(hazelcastPort, "hazelcast-port", MemberSettings.DEFAULT_PORT), joinAt));
+                text(clusterName, "cluster-name", "expertmesh"), bind, number(hazelcastPort, "hazelcast-port", MemberSettings.DEFAULT_PORT), joinAt)
+                .withSecret(security.secret(file())));
     }
 
     /** The file's members: a YAML list, or one comma-separated string as on the command line. */
@@ -196,7 +201,12 @@ final class ClusterOptions {
 
     TransportOptions transport() {
         return transport(text(transport, "transport", "bf16"), number(microBatches, "micro-batches", TransportOptions.DEFAULT.microBatches()),
-                number(replyTimeoutMs, "reply-timeout-ms", (int) TransportOptions.DEFAULT.replyTimeout().toMillis()));
+                number(replyTimeoutMs, "reply-timeout-ms", (int) TransportOptions.DEFAULT.replyTimeout().toMillis())).withTls(tls());
+    }
+
+    /** The node's TLS files, checked now so that a wrong one is named before anything starts. */
+    Optional<TlsFiles> tls() {
+        return security.tls(file());
     }
 
     static TransportOptions transport(String type, int microBatches, int replyTimeoutMs) {

@@ -3,7 +3,9 @@ package dev.expertmesh.launcher;
 import dev.expertmesh.coordinator.CoordinatorNode;
 import dev.expertmesh.coordinator.ServingOptions;
 import dev.expertmesh.engine.ComputeDevice;
+import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.tokenizer.Tokenizer;
+import dev.expertmesh.transport.TransportOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,11 +27,13 @@ final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        NodeOptions options = cluster.node(DEFAULT_PORT);
+        TransportOptions transport = cluster.transport();
         ServingOptions serving = cluster.serving();
         ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
-        CoordinatorNode node = CoordinatorNode.start(cluster.node(DEFAULT_PORT), source.weights(), source.config(), device,
-                cluster.transport(), cluster.placement(), serving);
+        CoordinatorNode node = CoordinatorNode.start(options, source.weights(), source.config(), device,
+                transport, cluster.placement(), serving);
         Serving.untilStopped(() -> {
             node.close();
             source.close();

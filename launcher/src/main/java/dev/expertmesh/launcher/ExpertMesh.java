@@ -19,7 +19,7 @@ import java.nio.file.NoSuchFileException;
         description = "Expert-parallel inference for DeepSeek-V2-Lite, DeepSeek-V2 and DeepSeek-V3.",
         subcommands = {GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class, LocalCommand.class,
                 CoordinatorCommand.class, ExpertWorkerCommand.class, AttentionWorkerCommand.class, StatusCommand.class, BenchCommand.class, BalanceCommand.class,
-                HealthCommand.class, CommandLine.HelpCommand.class})
+                HealthCommand.class, CertsCommand.class, CommandLine.HelpCommand.class})
 public final class ExpertMesh {
     private static final Logger log = LoggerFactory.getLogger(ExpertMesh.class);
 

@@ -2,11 +2,14 @@ package dev.expertmesh.launcher;
 
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
+import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.transport.TlsFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "expert-worker", mixinStandardHelpOptions = true,
@@ -21,9 +24,11 @@ final class ExpertWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        NodeOptions options = cluster.node(0);
+        Optional<TlsFiles> tls = cluster.tls();
         ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
-        ExpertWorkerNode node = ExpertWorkerNode.start(cluster.node(0), source.weights(), source.config(), device);
+        ExpertWorkerNode node = ExpertWorkerNode.start(options, source.weights(), source.config(), device, tls);
         Serving.untilStopped(() -> {
             node.close();
             source.close();

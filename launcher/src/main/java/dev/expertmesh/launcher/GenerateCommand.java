@@ -31,7 +31,7 @@ final class GenerateCommand implements Callable<Integer> {
     GenerationOptions generation;
 
     @Mixin
-    ApiKeyOptions apiKeys;
+    CoordinatorAccess access;
 
     @Spec
     CommandSpec spec;
@@ -44,7 +44,7 @@ final class GenerateCommand implements Callable<Integer> {
             var out = spec.commandLine().getOut();
             var err = spec.commandLine().getErr();
             if (coordinator != null) {
-                try (ExpertMeshClient client = apiKeys.sentBy(ExpertMeshClient.builder().address(coordinator)).build()) {
+                try (ExpertMeshClient client = access.client().address(coordinator).build()) {
                     generation.run(new ClusterGenerator(client), request, tokenizer, out, err);
                 }
             } else {

@@ -11,9 +11,11 @@ import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.expertworker.ExpertWorkerNode;
+import dev.expertmesh.membership.ClusterSecret;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.tokenizer.Tokenizer;
+import dev.expertmesh.transport.TlsFiles;
 import dev.expertmesh.transport.TransportOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -95,6 +97,7 @@ final class LocalCommand implements Callable<Integer> {
 
     @Mixin
     ApiKeyOptions apiKeys;
+    SecurityOptions security;
 
     @Spec
     CommandSpec spec;
@@ -104,7 +107,9 @@ final class LocalCommand implements Callable<Integer> {
         if (expertWorkers < 1 || attentionWorkers < 1) {
             throw new IllegalArgumentException("a cluster needs at least one expert worker and one attention worker");
         }
-        TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches, replyTimeoutMs);
+        Optional<TlsFiles> tls = security.tls(MissingNode.getInstance());
+        ClusterSecret secret = security.secret(MissingNode.getInstance());
+        TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches, replyTimeoutMs).withTls(tls);
         PlacementOptions placementOptions = new PlacementOptions(ClusterOptions.placement(placement, redundantExperts), rebalanceEverySteps);
         ComputeDevice stages = DeviceStages.open(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
@@ -118,8 +123,8 @@ final class LocalCommand implements Callable<Integer> {
             // One Hazelcast cluster of its own per run, joined at the coordinator's member.
             int hazelcastPort = freePort();
             String clusterName = "expertmesh-local-" + ProcessHandle.current().pid() + "-" + hazelcastPort;
-            MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of());
-            MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort));
+            MemberSettings first = new MemberSettings(clusterName, HOST, hazelcastPort, List.of()).withSecret(secret);
+            MemberSettings joining = new MemberSettings(clusterName, HOST, hazelcastPort + 1, List.of(HOST + ":" + hazelcastPort)).withSecret(secret);
             CoordinatorNode coordinator = CoordinatorNode.start(new NodeOptions(HOST, port, first), source.weights(), source.config(),
                     stages, transportOptions, placementOptions, new ServingOptions(ClusterOptions.servedName(model), tokenizer, scheduler.limits(MissingNode.getInstance()),
                     httpPort != null ? httpPort : request != null ? 0 : ServingOptions.DEFAULT_HTTP_PORT, routing.routing(MissingNode.getInstance()),
@@ -127,10 +132,10 @@ final class LocalCommand implements Callable<Integer> {
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
-                        stages, CacheBlocks.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS));
+                        stages, CacheBlocks.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS, tls));
             }
             for (int i = 0; i < expertWorkers; i++) {
-                started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(), stages));
+                started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(), stages, tls));
             }
             coordinator.awaitReady(expertWorkers, READY_TIMEOUT);
             String address = HOST + ":" + coordinator.port();
@@ -142,7 +147,9 @@ final class LocalCommand implements Callable<Integer> {
                 // Never returns: the process ends on Ctrl-C or SIGTERM, after the shutdown hook closes the nodes.
                 Serving.untilStopped(() -> closeAll(started), spec.commandLine().getOut(), "local cluster serving gRPC on port " + coordinator.port() + ", HTTP on port " + coordinator.httpPort());
             }
-            try (ExpertMeshClient client = apiKeys.sentBy(ExpertMeshClient.builder().address(address)).build()) {
+            ExpertMeshClient.Builder builder = ExpertMeshClient.builder().address(address);
+            tls.ifPresent(files -> builder.trustedCa(files.ca()));
+            try (ExpertMeshClient client = apiKeys.sentBy(builder).build()) {
                 generation.run(new ClusterGenerator(client), request, tokenizer, spec.commandLine().getOut(), err);
             }
             return 0;

@@ -46,7 +46,7 @@ final class StatusCommand implements Callable<Integer> {
     Output.Format format;
 
     @Mixin
-    ApiKeyOptions apiKeys;
+    CoordinatorAccess access;
 
     @Spec
     CommandSpec spec;
@@ -54,7 +54,7 @@ final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ClusterStatus status;
-        try (ExpertMeshClient client = apiKeys.sentBy(ExpertMeshClient.builder().address(coordinator).defaultDeadline(STATUS_DEADLINE)).build()) {
+        try (ExpertMeshClient client = access.client().address(coordinator).defaultDeadline(STATUS_DEADLINE).build()) {
             status = client.status();
         }
         PrintWriter out = spec.commandLine().getOut();

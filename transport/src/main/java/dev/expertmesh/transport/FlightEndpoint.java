@@ -9,16 +9,25 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Optional;
 
 /** A worker's Flight server and the allocator its streams' buffers come from. */
 public record FlightEndpoint(String name, FlightServer server, BufferAllocator allocator) implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FlightEndpoint.class);
 
-    /** Serves {@code producer} on host:port (port 0 picks a free one). */
-    public static FlightEndpoint start(String name, String host, int port, BufferAllocator allocator, FlightProducer producer) {
+    /**
+     * Serves {@code producer} on host:port (port 0 picks a free one); with {@code tls}, over TLS, to clients
+     * presenting a certificate signed by its CA only.
+     */
+    public static FlightEndpoint start(String name, String host, int port, BufferAllocator allocator, FlightProducer producer,
+                                       Optional<TlsFiles> tls) {
         try {
-            return new FlightEndpoint(name, FlightServer.builder(allocator, Location.forGrpcInsecure(host, port), producer).build().start(),
-                    allocator);
+            Location location = tls.isPresent() ? Location.forGrpcTls(host, port) : Location.forGrpcInsecure(host, port);
+            FlightServer.Builder builder = FlightServer.builder(allocator, location, producer);
+            if (tls.isPresent()) {
+                builder.useTls(tls.get().certificateChain(), tls.get().keyPkcs8()).useMTlsClientVerification(tls.get().caCertificates());
+            }
+            return new FlightEndpoint(name, builder.build().start(), allocator);
         } catch (IOException e) {
             throw new UncheckedIOException(name + " could not listen on " + host + ":" + port, e);
         }

@@ -1,8 +1,10 @@
 package dev.expertmesh.coordinator.dispatch;
 
 import dev.expertmesh.transport.ExchangeStream;
+import dev.expertmesh.transport.FlightClients;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.PeerFailureException;
+import dev.expertmesh.transport.TlsFiles;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallOptions;
 import org.apache.arrow.flight.FlightClient;
@@ -20,6 +22,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -41,9 +44,11 @@ final class PeerConnections implements AutoCloseable {
     /** Waiting on a peer is all these threads do, so a virtual thread per message is cheap. */
     private final ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor();
     private final Duration replyTimeout;
+    private final Optional<TlsFiles> tls;
 
-    PeerConnections(Duration replyTimeout) {
+    PeerConnections(Duration replyTimeout, Optional<TlsFiles> tls) {
         this.replyTimeout = replyTimeout;
+        this.tls = tls;
     }
 
     Duration replyTimeout() {
@@ -73,7 +78,7 @@ final class PeerConnections implements AutoCloseable {
     }
 
     private FlightClient client(Peer peer) {
-        return clients.computeIfAbsent(peer, p -> FlightClient.builder(allocator, p.location()).build());
+        return clients.computeIfAbsent(peer, p -> FlightClients.open(allocator, p.location(), tls));
     }
 
     /**

@@ -83,7 +83,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         this.config = config;
         this.options = options;
         this.onLost = onLost;
-        this.connections = new PeerConnections(options.replyTimeout());
+        this.connections = new PeerConnections(options.replyTimeout(), options.tls());
         this.descriptor = FlightDescriptor.command(AttentionExchange.getDefaultInstance().toByteArray());
         this.streams = IntStream.range(0, options.microBatches()).mapToObj(m -> (Map<Peer, ExchangeStream>) new ConcurrentHashMap<Peer, ExchangeStream>()).toList();
         this.steps = new long[options.microBatches()];

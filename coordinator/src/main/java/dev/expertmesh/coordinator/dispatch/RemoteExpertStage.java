@@ -66,7 +66,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         this.plan = plan;
         this.options = options;
         this.failover = failover;
-        this.connections = new PeerConnections(options.replyTimeout());
+        this.connections = new PeerConnections(options.replyTimeout(), options.tls());
         this.descriptor = FlightDescriptor.command(ExpertExchange.getDefaultInstance().toByteArray());
         this.streams = IntStream.range(0, options.microBatches()).mapToObj(m -> (Map<Peer, ExchangeStream>) new ConcurrentHashMap<Peer, ExchangeStream>()).toList();
         this.steps = new long[options.microBatches()];
