@@ -106,6 +106,16 @@ class ApiKeyProtectionTest {
     }
 
     @Test
+    void theOpenAiNodeClientIsRefusedAsOpenAiRefusesItAndServedWithAKey() throws Exception {
+        NodeScripts.assumeAvailable();
+        JsonNode seen = JSON.readTree(NodeScripts.run("openai-auth.mjs", cluster.baseUrl(), MODEL, KEY));
+        assertThat(seen.at("/refused/status").asInt()).as("an AuthenticationError").isEqualTo(401);
+        assertThat(seen.at("/refused/code").asText()).isEqualTo("invalid_api_key");
+        assertThat(seen.at("/refused/type").asText()).isEqualTo("invalid_request_error");
+        assertThat(seen.at("/served/completion_tokens").asInt()).isEqualTo(4);
+    }
+
+    @Test
     void probesAndMetricsStayOpen() throws Exception {
         for (String path : List.of("/health", "/ping", "/version", "/metrics")) {
             assertThat(get(path, Optional.empty()).statusCode()).as(path).isEqualTo(200);
