@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The cluster as users start it: `local` in one process, and each role in a process of its own. */
 class ClusterCommandsTest {
-    private static int[] tokenIds(String json) throws IOException {
+    static int[] tokenIds(String json) throws IOException {
         JsonNode ids = new ObjectMapper().readTree(json).get("token_ids");
         int[] out = new int[ids.size()];
         for (int i = 0; i < out.length; i++) {

@@ -1,5 +1,6 @@
 package dev.expertmesh.launcher;
 
+import dev.expertmesh.Fixtures;
 import dev.expertmesh.membership.ClusterSecret;
 import dev.expertmesh.transport.TlsFiles;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
@@ -99,6 +101,22 @@ class SecurityOptionsTest {
         assertThat(fromFile.tls()).hasValueSatisfying(tls -> assertThat(tls.privateKey()).isEqualTo(certs.resolve("node-10.0.0.5-key.pem")));
         assertThat(fromFile.transport().tls()).as("the coordinator's clients and API").isPresent();
         assertThat(fromFile.node(0).member().secret().isSet()).isTrue();
+    }
+
+    @Test
+    void aLocalClusterWithTlsAndTheSecretGeneratesTheGreedyTokensOfTransformers() throws Exception {
+        try (var golden = Fixtures.golden("tiny-v2-lite")) {
+            int[] expected = golden.ints("p1.greedy_tokens");
+            List<String> args = new ArrayList<>(List.of("local", "--model", Fixtures.model("tiny-v2-lite").toString(), "--transport", "fp32",
+                    "--http-port", "0", "--cluster-secret-file", certs.resolve("cluster-secret").toString(),
+                    "--prompt-ids", Output.commaSeparated(golden.ints("p1.input_ids")), "--max-tokens", String.valueOf(expected.length),
+                    "--format", "json"));
+            // node1's certificate is for loopback too.
+            args.addAll(List.of(tlsFlags(certs, "node1")));
+            Commands.Run run = Commands.run(args.toArray(String[]::new));
+            assertThat(run.exitCode()).as(run.err()).isZero();
+            assertThat(ClusterCommandsTest.tokenIds(run.out())).containsExactly(expected);
+        }
     }
 
     @Test
