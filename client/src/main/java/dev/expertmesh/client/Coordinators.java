@@ -6,8 +6,14 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.TlsChannelCredentials;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -58,12 +64,25 @@ final class Coordinators implements AutoCloseable {
         return builder.keepAliveTime(5, TimeUnit.MINUTES).keepAliveTimeout(20, TimeUnit.SECONDS).build();
     }
 
+    /** Checked here: gRPC would report a file without certificates as a missing channel provider. */
     private static ChannelCredentials trusting(Path ca) {
+        byte[] pem;
         try {
-            return TlsChannelCredentials.newBuilder().trustManager(ca.toFile()).build();
-        } catch (IOException | IllegalArgumentException e) {
-            throw new IllegalArgumentException(ca + ": cannot read CA certificates from it (" + e.getMessage()
-                    + "): give the cluster's ca.pem", e);
+            pem = Files.readAllBytes(ca);
+        } catch (NoSuchFileException | AccessDeniedException e) {
+            throw new IllegalArgumentException(ca + ": " + (e instanceof NoSuchFileException ? "no such file" : "permission denied")
+                    + ": give the cluster's CA certificate (ca.pem)", e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(ca + ": cannot read it (" + e.getMessage() + "): give the cluster's CA certificate (ca.pem)", e);
+        }
+        try {
+            if (CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem)).isEmpty()) {
+                throw new CertificateException("no certificate");
+            }
+            return TlsChannelCredentials.newBuilder().trustManager(new ByteArrayInputStream(pem)).build();
+        } catch (CertificateException | IOException e) {
+            throw new IllegalArgumentException(ca + ": no PEM certificate in it (expected -----BEGIN CERTIFICATE-----): "
+                    + "give the cluster's CA certificate (ca.pem)", e);
         }
     }
 

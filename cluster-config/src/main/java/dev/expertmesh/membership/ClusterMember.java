@@ -49,6 +49,7 @@ public final class ClusterMember implements AutoCloseable {
     private final IMap<String, byte[]> descriptors;
     private final ClusterSecret secret;
     private final Set<String> warnedUnsigned = ConcurrentHashMap.newKeySet();
+    private final Set<String> warnedTls = ConcurrentHashMap.newKeySet();
     private volatile NodeDescriptor self;
     private final List<Consumer<List<NodeDescriptor>>> listeners = new CopyOnWriteArrayList<>();
     // Listeners may do slow work (a keeper publishing a map); Hazelcast's event threads must not wait on them,
@@ -157,6 +158,21 @@ public final class ClusterMember implements AutoCloseable {
             log.warn("ignoring node {} at {}: its descriptor is not signed with this cluster's secret", nodeId, claimedHost(stored));
         }
         return node;
+    }
+
+    /**
+     * Whether {@code node} serves TLS as this node does, or plain text as it does: a node with TLS never talks to one
+     * without, nor the other way round, so such a node is not worked with (and is warned of once).
+     */
+    public boolean tlsAsHere(NodeDescriptor node) {
+        if (node.getTls() == self.getTls()) {
+            return true;
+        }
+        if (warnedTls.add(node.getNodeId())) {
+            log.warn("leaving out node {} at {}:{}: it serves {} and this node {}: give every node tls-cert, tls-key and tls-ca, or none",
+                    node.getNodeId(), node.getHost(), node.getPort(), node.getTls() ? "TLS" : "plain text", self.getTls() ? "TLS" : "plain text");
+        }
+        return false;
     }
 
     /** Where an unadmitted descriptor says its node is, for the warning: nothing in it can be trusted. */

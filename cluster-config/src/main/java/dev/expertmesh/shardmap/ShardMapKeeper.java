@@ -27,6 +27,7 @@ import java.util.function.Supplier;
 public final class ShardMapKeeper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ShardMapKeeper.class);
 
+    private final ClusterMember member;
     private final ShardMapStore store;
     private final ModelConfig config;
     private final PlacementPolicy policy;
@@ -37,6 +38,7 @@ public final class ShardMapKeeper implements AutoCloseable {
     private List<ExpertWorker> workers;
 
     private ShardMapKeeper(ClusterMember member, ShardMapStore store, ModelConfig config, PlacementPolicy policy, Supplier<ExpertLoads> loads) {
+        this.member = member;
         this.store = store;
         this.config = config;
         this.policy = policy;
@@ -82,6 +84,7 @@ public final class ShardMapKeeper implements AutoCloseable {
     private void replace() {
         List<ExpertWorker> usable = members.stream()
                 .filter(node -> node.getRole() == Role.EXPERT_WORKER && !node.getDraining() && !fenced.contains(node.getNodeId()))
+                .filter(member::tlsAsHere)
                 .sorted(Comparator.comparing(NodeDescriptor::getNodeId))
                 .map(node -> new ExpertWorker(node.getNodeId(), node.getHost(), node.getWeightMemoryBytes()))
                 .toList();

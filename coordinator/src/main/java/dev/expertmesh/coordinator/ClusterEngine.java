@@ -64,6 +64,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
      */
     static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(60);
 
+    private final ClusterMember member;
     private final ShardMapStore shardMaps;
     private final ShardMapKeeper keeper;
     private final TensorSource weights;
@@ -103,6 +104,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
                   Backend backend, TransportOptions transport, RoutingCounts routingCounts, ReplicaLoads replicaLoads, ClusterChanges changes,
                   int rebalanceEverySteps) {
         this.rebalanceEverySteps = rebalanceEverySteps;
+        this.member = member;
         this.shardMaps = shardMaps;
         this.keeper = keeper;
         this.weights = weights;
@@ -290,6 +292,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     private List<Peer> attentionPeers(List<NodeDescriptor> now) {
         return now.stream()
                 .filter(node -> node.getRole() == Role.ATTENTION_WORKER && !fenced.containsKey(node.getNodeId()))
+                .filter(member::tlsAsHere)
                 .map(this::peer)
                 .toList();
     }

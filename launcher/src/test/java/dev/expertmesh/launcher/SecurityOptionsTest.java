@@ -166,4 +166,17 @@ class SecurityOptionsTest {
         assertThat(noSecret.err().strip()).startsWith("error: " + dir.resolve("none") + ": cannot read the cluster secret (no such file)")
                 .doesNotContain("\n");
     }
+
+    @Test
+    void aCommandWithAWrongCaFileStopsWithOneLine() throws IOException {
+        Path notPem = dir.resolve("not-a-ca.pem");
+        Commands.Run missing = Commands.run("status", "--coordinator", "127.0.0.1:1", "--tls-ca", notPem.toString());
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.err().strip()).isEqualTo("error: " + notPem + ": no such file: give the cluster's CA certificate (ca.pem)");
+        Files.writeString(notPem, "hello\n");
+        Commands.Run notACa = Commands.run("status", "--coordinator", "127.0.0.1:1", "--tls-ca", notPem.toString());
+        assertThat(notACa.exitCode()).isEqualTo(2);
+        assertThat(notACa.err().strip()).isEqualTo("error: " + notPem
+                + ": no PEM certificate in it (expected -----BEGIN CERTIFICATE-----): give the cluster's CA certificate (ca.pem)");
+    }
 }
