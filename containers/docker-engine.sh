@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A Docker engine of its own under DIR, for CI and the container test on a machine without one:
 # no bridge network and no iptables (containers use --network host or none), its socket at
-# DIR/docker.sock. Needs root and Debian's docker.io.
+# DIR/docker.sock. It can never pull: its proxy for registries is a closed local port, so an image
+# that is not loaded fails at once instead of reaching out. Needs root and Debian's docker.io.
 # Usage: containers/docker-engine.sh start DIR   (then: export DOCKER_HOST=unix://DIR/docker.sock)
 #        containers/docker-engine.sh stop DIR
 set -euo pipefail
@@ -13,8 +14,9 @@ case "$1" in
 start)
   [[ $EUID -eq 0 ]] || fail "dockerd needs root"
   command -v dockerd >/dev/null || fail "dockerd is missing: apt-get install docker.io"
-  dockerd --data-root "$dir/root" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" -H "unix://$dir/docker.sock" \
-    --bridge=none --iptables=false --ip-masq=false >"$dir/dockerd.log" 2>&1 &
+  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY= \
+    dockerd --data-root "$dir/root" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" -H "unix://$dir/docker.sock" \
+      --bridge=none --iptables=false --ip-masq=false >"$dir/dockerd.log" 2>&1 &
   for _ in $(seq 60); do
     DOCKER_HOST="unix://$dir/docker.sock" docker info >/dev/null 2>&1 && exit 0
     kill -0 $! 2>/dev/null || break
