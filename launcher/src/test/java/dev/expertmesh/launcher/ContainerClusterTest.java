@@ -9,7 +9,7 @@ import dev.expertmesh.engine.GenerationRequest;
 import dev.expertmesh.launcher.ContainerCluster.Node;
 import dev.expertmesh.sampling.SamplingParams;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
@@ -55,18 +55,28 @@ class ContainerClusterTest {
     private List<List<Integer>> reference;
     private ContainerCluster cluster;
     private ExpertMeshClient client;
+    private boolean startAttempted;
 
     @FunctionalInterface
     private interface Fault {
         void inject() throws Exception;
     }
 
-    @BeforeAll
-    void startTheClusterOfContainers() throws Exception {
+    /**
+     * Skips each test, with the reason, without an engine or the image (a skip in @BeforeAll would not
+     * name it in the reports); starts the cluster on the first.
+     */
+    @BeforeEach
+    void startTheClusterOfContainersOnce() throws Exception {
         DockerImageName image = DockerImageName.parse(System.getProperty("expertmesh.image", "expertmesh:0.1.0"));
         assumeTrue(DockerClientFactory.instance().isDockerAvailable(),
                 "no Docker engine reachable (DOCKER_HOST=" + System.getenv("DOCKER_HOST") + "): start one with containers/docker-engine.sh");
         assumeTrue(imageIsLocal(image), "the image " + image + " is not in the Docker engine: build and load it (README, Containers)");
+        if (startAttempted) {
+            assertThat(cluster).as("the cluster of containers, which did not start in the first test").isNotNull();
+            return;
+        }
+        startAttempted = true;
         try (Engine alone = Engine.load(Fixtures.model(MODEL), new CpuBackend())) {
             reference = prompts.stream().map(p -> alone.generate(new GenerationRequest(p, SamplingParams.GREEDY, MAX_TOKENS, Set.of(), true,
                     OptionalInt.empty()))).map(g -> Arrays.stream(g.tokenIds()).boxed().toList()).toList();
