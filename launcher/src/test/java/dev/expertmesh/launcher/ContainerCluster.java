@@ -3,6 +3,7 @@ package dev.expertmesh.launcher;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Network.Ipam;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.GenericContainer;
@@ -55,8 +56,8 @@ final class ContainerCluster implements AutoCloseable {
         // A /24 of its own, picked at random: several engines on one machine route their bridges side by side.
         this.subnet = "10.213." + subnetOctet + ".";
         this.clusterName = "expertmesh-containers-" + subnetOctet;
-        this.network = Network.builder().createNetworkCmdModifier(cmd -> cmd.withIpam(new com.github.dockerjava.api.model.Network.Ipam()
-                .withConfig(new com.github.dockerjava.api.model.Network.Ipam.Config().withSubnet(subnet + "0/24")))).build();
+        this.network = Network.builder().createNetworkCmdModifier(cmd -> cmd.withIpam(new Ipam().withConfig(new Ipam.Config().withSubnet(subnet + "0/24"))))
+                .build();
     }
 
     /**
