@@ -12,15 +12,20 @@ out="$root/containers/target"
 image=expertmesh-base:bookworm
 jdk="${EXPERTMESH_JDK:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-# What ExpertMesh needs of the JDK (jdeps on expertmesh.jar, and the modules jvm.options names),
-# plus jcmd and JFR to look into a running node.
-modules=java.se,jdk.incubator.vector,jdk.httpserver,jdk.unsupported,jdk.management,jdk.management.agent,jdk.naming.dns,jdk.zipfs,jdk.jfr,jdk.jcmd
+# What ExpertMesh needs of the JDK (jdeps --print-module-deps on expertmesh.jar names java.se's modules
+# and the jdk.* ones here), plus jcmd and the management agent to look into a running node, DNS for
+# naming and zipfs.
+modules=java.se,jdk.attach,jdk.httpserver,jdk.incubator.vector,jdk.jdi,jdk.jfr,jdk.management,jdk.net,jdk.unsupported,jdk.jcmd,jdk.management.agent,jdk.naming.dns,jdk.zipfs
 
 fail() { echo "error: $*" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || fail "debootstrap and chroot need root: run containers/base-image.sh as root"
 command -v debootstrap >/dev/null || fail "debootstrap is missing: apt-get install debootstrap"
 [[ -x "$jdk/bin/jlink" ]] || fail "no jlink in $jdk: set EXPERTMESH_JDK to a JDK 25"
-[[ "${1:-}" == --rebuild ]] && rm -f "$out/bookworm-minbase.tar" "$out/expertmesh-base.tar"
+case "${1:-}" in
+  "") ;;
+  --rebuild) rm -f "$out/bookworm-minbase.tar" "$out/expertmesh-base.tar" ;;
+  *) fail "unknown argument '$1': usage: containers/base-image.sh [--rebuild]" ;;
+esac
 
 mkdir -p "$out"
 work="$(mktemp -d "$out/work.XXXXXX")"
