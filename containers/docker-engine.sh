@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A Docker engine of its own under DIR, for CI and the container test on a machine without one:
-# no bridge network and no iptables (containers use --network host or none), its socket at
-# DIR/docker.sock. It can never pull: its proxy for registries is a closed local port, so an image
+# no default bridge, no iptables and no NAT (containers use --network host, none, or a network made
+# with docker network create, which this machine routes to directly), its socket at DIR/docker.sock. It can never pull: its proxy for registries is a closed local port, so an image
 # that is not loaded fails at once instead of reaching out. Needs root and Debian's docker.io.
 # Usage: containers/docker-engine.sh start DIR   (then: export DOCKER_HOST=unix://DIR/docker.sock)
 #        containers/docker-engine.sh stop DIR
