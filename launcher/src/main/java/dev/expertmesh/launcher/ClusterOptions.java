@@ -133,6 +133,7 @@ final class ClusterOptions {
         ClusterOptions options = new ClusterOptions();
         options.config = config;
         options.host = host;
+        options.security = new SecurityOptions();
         return options;
     }
 

@@ -59,7 +59,7 @@ final class HealthCommand implements Callable<Integer> {
         Duration timeout = Duration.ofMillis(timeoutMs);
         HealthCheck check = checked == Role.COORDINATOR
                 ? CoordinatorProbe.check(address, port != null ? port : options.httpPort(), timeout)
-                : WorkerProbe.check(checked, address, workerPort(node), timeout);
+                : WorkerProbe.check(checked, address, workerPort(node), options.tls(), timeout);
         (check.healthy() ? spec.commandLine().getOut() : spec.commandLine().getErr()).println(check.line());
         return check.healthy() ? 0 : 1;
     }

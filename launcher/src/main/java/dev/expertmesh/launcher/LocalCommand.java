@@ -97,6 +97,8 @@ final class LocalCommand implements Callable<Integer> {
 
     @Mixin
     ApiKeyOptions apiKeys;
+
+    @Mixin
     SecurityOptions security;
 
     @Spec

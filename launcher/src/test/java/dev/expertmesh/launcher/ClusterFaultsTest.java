@@ -59,7 +59,7 @@ class ClusterFaultsTest {
     private ExpertMeshClient replicatedClient;
 
     /** A distinct prompt of 6 to 10 token ids below tiny-v2-lite's vocabulary of 1024. */
-    private static int[] prompt(int stream) {
+    static int[] prompt(int stream) {
         return IntStream.range(0, 6 + stream % 5).map(j -> (stream * 37 + j * 11 + 1) % 1024).toArray();
     }
 

@@ -4,16 +4,50 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import java.util.stream.StreamSupport;
 
 /** One `expertmesh status --format json` answer: the members, the epoch, and which workers each expert is routed to. */
 record ClusterView(JsonNode root) {
     static ClusterView parse(String json) throws JsonProcessingException {
         return new ClusterView(new ObjectMapper().readTree(json));
+    }
+
+    /** The status of the coordinator at {@code address} (host:port of its gRPC API), asked with {@code clientFlags}. */
+    static ClusterView of(String address, List<String> clientFlags) throws IOException {
+        List<String> args = new ArrayList<>(List.of("status", "--coordinator", address, "--format", "json"));
+        args.addAll(clientFlags);
+        Commands.Run r = Commands.run(args.toArray(String[]::new));
+        if (r.exitCode() != 0) {
+            throw new IOException("status failed: " + r.err());
+        }
+        return parse(r.out());
+    }
+
+    /** Polls the status until {@code condition} holds; fails with {@code what} and the last status after {@code timeout}. */
+    static ClusterView await(String address, List<String> clientFlags, String what, Predicate<ClusterView> condition, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "none";
+        while (System.nanoTime() < deadline) {
+            try {
+                ClusterView view = of(address, clientFlags);
+                if (condition.test(view)) {
+                    return view;
+                }
+                last = view.json();
+            } catch (IOException e) {
+                last = e.getMessage();
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the cluster was not " + what + " within " + timeout.toSeconds() + " s; last status: " + last);
     }
 
     String json() {
@@ -31,7 +65,12 @@ record ClusterView(JsonNode root) {
 
     /** The node id of the member listening on {@code node}'s endpoint, while it is a member. */
     Optional<String> nodeId(ProcessCluster.Node node) {
-        return members().stream().filter(m -> m.get("endpoint").asText().equals(node.endpoint()))
+        return nodeIdAt(node.endpoint());
+    }
+
+    /** The node id of the member listening on {@code endpoint} (host:port), while it is a member. */
+    Optional<String> nodeIdAt(String endpoint) {
+        return members().stream().filter(m -> m.get("endpoint").asText().equals(endpoint))
                 .map(m -> m.get("node_id").asText()).findFirst();
     }
 

@@ -87,32 +87,12 @@ final class ProcessCluster implements AutoCloseable {
     }
 
     ClusterView status() throws IOException {
-        List<String> args = new ArrayList<>(List.of("status", "--coordinator", address, "--format", "json"));
-        args.addAll(clientFlags);
-        Commands.Run r = Commands.run(args.toArray(String[]::new));
-        if (r.exitCode() != 0) {
-            throw new IOException("status failed: " + r.err());
-        }
-        return ClusterView.parse(r.out());
+        return ClusterView.of(address, clientFlags);
     }
 
     /** Polls status until {@code condition} holds; fails with {@code what} and the last status after {@code timeout}. */
     ClusterView awaitStatus(String what, Predicate<ClusterView> condition, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        String last = "none";
-        while (System.nanoTime() < deadline) {
-            try {
-                ClusterView view = status();
-                if (condition.test(view)) {
-                    return view;
-                }
-                last = view.json();
-            } catch (IOException e) {
-                last = e.getMessage();
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("the cluster was not " + what + " within " + timeout.toSeconds() + " s; last status: " + last);
+        return ClusterView.await(address, clientFlags, what, condition, timeout);
     }
 
     /** Stops every process still running, as Ctrl-C does, killing those that do not end in time. */

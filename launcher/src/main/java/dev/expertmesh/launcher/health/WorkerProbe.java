@@ -4,6 +4,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerHealth;
 import dev.expertmesh.transport.DataPlaneActions;
+import dev.expertmesh.transport.FlightClients;
+import dev.expertmesh.transport.TlsFiles;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallOptions;
 import org.apache.arrow.flight.FlightClient;
@@ -17,6 +19,7 @@ import java.net.ConnectException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** A worker's health: the Flight action "health" on its Flight port. */
@@ -24,9 +27,11 @@ public final class WorkerProbe {
     private WorkerProbe() {
     }
 
-    public static HealthCheck check(Role role, String host, int port, Duration timeout) throws InterruptedException {
+    /** Over mutual TLS with the node's own certificate when it has {@code tls}, as its peers reach it. */
+    public static HealthCheck check(Role role, String host, int port, Optional<TlsFiles> tls, Duration timeout) throws InterruptedException {
         String where = host + ":" + port;
-        try (BufferAllocator allocator = new RootAllocator(); FlightClient client = connect(allocator, host, port)) {
+        Location location = tls.isPresent() ? Location.forGrpcTls(host, port) : Location.forGrpcInsecure(host, port);
+        try (BufferAllocator allocator = new RootAllocator(); FlightClient client = FlightClients.open(allocator, location, tls)) {
             List<Result> results = new ArrayList<>();
             client.doAction(new Action(DataPlaneActions.HEALTH), CallOptions.timeout(timeout.toMillis(), TimeUnit.MILLISECONDS))
                     .forEachRemaining(results::add);
@@ -46,11 +51,6 @@ public final class WorkerProbe {
         } catch (InvalidProtocolBufferException e) {
             return notAWorker(where, "something other than a WorkerHealth");
         }
-    }
-
-    /** The one place the probe's Flight client is made. */
-    private static FlightClient connect(BufferAllocator allocator, String host, int port) {
-        return FlightClient.builder(allocator, Location.forGrpcInsecure(host, port)).build();
     }
 
     private static HealthCheck judge(Role role, String where, WorkerHealth health) {
