@@ -117,6 +117,15 @@ if ! "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" --help 2>/dev/null |
   for host in "${hosts[@]}"; do docker cp "$here/health-stand-in.sh" "$host:/usr/local/bin/expertmesh-health-stand-in"; done
   extra+=(-e "@$here/health-stand-in.yml")
 fi
+auth=()
+if "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" --help 2>/dev/null | grep -q '^  certs '; then
+  log "this jar has 'expertmesh certs': TLS between the nodes, a cluster secret and an API key on the coordinator"
+  "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" certs --out "$work/security" \
+    --hosts "$(printf '%s\n' "${address[@]}" | paste -sd,)" >/dev/null
+  head -c 24 /dev/urandom | base64 >"$work/api-keys"
+  auth=(-H "Authorization: Bearer $(cat "$work/api-keys")")
+  extra+=(-e "expertmesh_security_src=$work/security" -e "expertmesh_api_keys_src=$work/api-keys")
+fi
 playbook() { ANSIBLE_CONFIG="$ansible_dir/ansible.cfg" ansible-playbook -i "$here/inventory.yml" "${extra[@]}" "$@"; }
 
 log "site.yml"
@@ -129,14 +138,22 @@ for host in "${hosts[@]}"; do
   log "$host: $(docker exec "$host" sh -c 'systemctl show "expertmesh-*" -p Id,ActiveState,SubState,MainPID | paste -sd" "')"
 done
 
+# complete OUTPUT [CURL_WRITE_OUT]: a greedy 8-token completion through the coordinator's HTTP API.
 complete() {
-  ip netns exec "$lan" curl -sS --max-time 60 -o "$1" -w '%{http_code}' "$coordinator_url/v1/completions" \
-    -H 'Content-Type: application/json' \
+  local write_out="${2:-}"
+  ip netns exec "$lan" curl -sS --max-time 60 -o "$1" -w "${write_out:-%{http_code\}}" "$coordinator_url/v1/completions" \
+    -H 'Content-Type: application/json' "${auth[@]}" \
     -d '{"model": "tiny-v2", "prompt": [1, 2, 3, 4, 5], "max_tokens": 8, "temperature": 0, "ignore_eos": true}'
 }
 code="$(complete "$work/completion.json")"
 log "POST /v1/completions through the coordinator: HTTP $code $(cat "$work/completion.json")"
-[[ "$code" == 200 ]] || exit 1
+[[ "$code" == 200 ]] && grep -q '"completion_tokens":8' "$work/completion.json" || exit 1
+if [[ ${#auth[@]} -gt 0 ]]; then
+  code="$(ip netns exec "$lan" curl -sS --max-time 10 -o "$work/refused.json" -w '%{http_code}' "$coordinator_url/v1/completions" \
+    -H 'Content-Type: application/json' -d '{"model": "tiny-v2", "prompt": [1, 2, 3], "max_tokens": 1}')"
+  log "the same without the API key: HTTP $code $(cat "$work/refused.json")"
+  [[ "$code" == 401 ]] || exit 1
+fi
 
 log "site.yml again: nothing may change"
 playbook "$ansible_dir/site.yml" >"$work/site-again.log"
@@ -146,7 +163,7 @@ if grep -q 'changed=[1-9]\|failed=[1-9]' "$work/site-again.log"; then echo "the 
 log "rolling-restart.yml while two clients send requests"
 load() {
   while [[ ! -f "$work/load.stop" ]]; do
-    printf '%s %s\n' "$(date +%s.%N)" "$(complete /dev/null || true)" >>"$work/load-$1.txt"
+    printf '%s %s\n' "$(date +%s.%N)" "$(complete /dev/null '%{http_code} %{time_total}' || true)" >>"$work/load-$1.txt"
   done
 }
 load 1 & load1=$!
@@ -162,10 +179,24 @@ wait "$load1" "$load2"
 sent="$(cat "$work"/load-*.txt | wc -l)"
 failed="$(awk '$2 != 200' "$work"/load-*.txt | wc -l)"
 log "rolling restart: $restart_took s; requests sent $sent, failed $failed ($(awk '$2 != 200 {print $2}' "$work"/load-*.txt | sort | uniq -c | paste -sd' '))"
+log "request latency during it: $(awk '$2 == 200 {n++; t += $3; if ($3 > m) m = $3} END {printf "mean %.3f s, max %.3f s", t / n, m}' "$work"/load-*.txt)"
 for host in em-expert-1 em-expert-2; do
   log "$host: $(docker exec "$host" journalctl -u expertmesh-expert-worker --no-pager -o cat | grep -E 'drained in|stops after' | paste -sd' ')"
 done
 grep -q 'failed=[1-9]\|unreachable=[1-9]' "$work/rolling.log" && { echo "rolling-restart.yml failed" >&2; exit 1; }
 grep -q 'PLAY RECAP' "$work/rolling.log" || { echo "rolling-restart.yml did not finish" >&2; exit 1; }
 [[ "$sent" -gt 0 && "$failed" -eq 0 ]] || { echo "requests failed during the rolling restart" >&2; exit 1; }
+log "kill -9 of the attention worker: systemd starts it again (Restart=on-failure), and the cluster serves"
+killed=$SECONDS
+docker exec em-attention-1 systemctl kill -s KILL expertmesh-attention-worker
+until [[ "$(docker exec em-attention-1 systemctl show expertmesh-attention-worker -p NRestarts,ActiveState | paste -sd' ')" \
+         == "NRestarts=1 ActiveState=active" ]]; do
+  (( SECONDS - killed < 180 )) || { echo "systemd did not restart the attention worker" >&2; exit 1; }
+  sleep 1
+done
+until [[ "$(complete /dev/null)" == 200 ]]; do
+  (( SECONDS - killed < 180 )) || { echo "no completion after the attention worker came back" >&2; exit 1; }
+  sleep 1
+done
+log "attention worker restarted by systemd and serving; a completion succeeded $((SECONDS - killed)) s after the kill"
 log "passed"
