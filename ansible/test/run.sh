@@ -114,7 +114,12 @@ extra=(-e "expertmesh_jdk_tarball=$work/jdk-25.tar.gz" -e "@$here/vars.yml")
 if ! "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" --help 2>/dev/null | grep -q '^  health '; then
   # Until `expertmesh health` is in the jar: the units wait on what it will check, without it.
   log "this jar has no 'expertmesh health': the units' health check is test/health-stand-in.sh"
-  for host in "${hosts[@]}"; do docker cp "$here/health-stand-in.sh" "$host:/usr/local/bin/expertmesh-health-stand-in"; done
+  for host in "${hosts[@]}"; do
+    docker cp "$here/health-stand-in.sh" "$host:/usr/local/bin/expertmesh-health-stand-in"
+    # It reads the node's journal, as the service user (site.yml keeps an existing user's groups).
+    docker exec "$host" useradd --system --no-create-home --home-dir /var/lib/expertmesh --shell /usr/sbin/nologin \
+      --groups systemd-journal expertmesh
+  done
   extra+=(-e "@$here/health-stand-in.yml")
 fi
 auth=()
