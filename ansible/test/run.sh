@@ -171,6 +171,7 @@ load() {
     printf '%s %s\n' "$(date +%s.%N)" "$(complete /dev/null '%{http_code} %{time_total}' || true)" >>"$work/load-$1.txt"
   done
 }
+restart_epoch="$(date +%s.%N)"
 load 1 & load1=$!
 load 2 & load2=$!
 sleep 3
@@ -184,7 +185,11 @@ wait "$load1" "$load2"
 sent="$(cat "$work"/load-*.txt | wc -l)"
 failed="$(awk '$2 != 200' "$work"/load-*.txt | wc -l)"
 log "rolling restart: $restart_took s; requests sent $sent, failed $failed ($(awk '$2 != 200 {print $2}' "$work"/load-*.txt | sort | uniq -c | paste -sd' '))"
-log "request latency during it: $(awk '$2 == 200 {n++; t += $3; if ($3 > m) m = $3} END {printf "mean %.3f s, max %.3f s", t / n, m}' "$work"/load-*.txt)"
+log "request latency during it: $(awk -v t0="$restart_epoch" '$2 == 200 {n++; t += $3; if ($3 > m) {m = $3; at = $1 - t0}}
+  END {printf "mean %.3f s, max %.3f s (sent %.1f s after the clients started)", t / n, m, at}' "$work"/load-*.txt)"
+log "the coordinator meanwhile:"
+docker exec em-coordinator journalctl -u expertmesh-coordinator -o short-precise --no-pager --since "@${restart_epoch%.*}" \
+  | grep -E 'shard map epoch|Serving shard map|node (joined|left)|fenced|Recovered|no expert workers' | sed 's/^/    /'
 for host in em-expert-1 em-expert-2; do
   log "$host: $(docker exec "$host" journalctl -u expertmesh-expert-worker --no-pager -o cat | grep -E 'drained in|stops after' | paste -sd' ')"
 done
