@@ -185,8 +185,8 @@ wait "$load1" "$load2"
 sent="$(cat "$work"/load-*.txt | wc -l)"
 failed="$(awk '$2 != 200' "$work"/load-*.txt | wc -l)"
 log "rolling restart: $restart_took s; requests sent $sent, failed $failed ($(awk '$2 != 200 {print $2}' "$work"/load-*.txt | sort | uniq -c | paste -sd' '))"
-log "request latency during it: $(awk -v t0="$restart_epoch" '$2 == 200 {n++; t += $3; if ($3 > m) {m = $3; at = $1 - t0}}
-  END {printf "mean %.3f s, max %.3f s (sent %.1f s after the clients started)", t / n, m, at}' "$work"/load-*.txt)"
+log "request latency during it: $(awk '$2 == 200 {n++; t += $3; if ($3 > m) {m = $3; at = $1}}
+  END {printf "mean %.3f s, max %.3f s (sent at %s UTC)", t / n, m, strftime("%H:%M:%S", at, 1)}' "$work"/load-*.txt)"
 log "the coordinator meanwhile:"
 docker exec em-coordinator journalctl -u expertmesh-coordinator -o short-precise --no-pager --since "@${restart_epoch%.*}" \
   | grep -E 'shard map epoch|Serving shard map|node (joined|left)|fenced|Recovered|no expert workers' | sed 's/^/    /'
