@@ -10,6 +10,7 @@ import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.release.Release;
+import dev.expertmesh.transport.TlsFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -80,6 +81,27 @@ class HealthCommandTest {
             assertThat(r.exitCode()).isEqualTo(1);
             assertThat(r.err().strip()).isEqualTo("not serving: expert-worker " + worker.nodeId() + " at 127.0.0.1:" + worker.port()
                     + " has loaded no shard map yet: the coordinator publishes one once it sees the worker");
+        }
+    }
+
+    @Test
+    void aWorkerServingMutualTlsIsAskedWithTheNodesOwnCertificate(@TempDir Path tmp) throws Exception {
+        Path certs = tmp.resolve("certs");
+        assertThat(Commands.run("certs", "--out", certs.toString(), "--hosts", "127.0.0.1").exitCode()).isZero();
+        Path config = Files.writeString(tmp.resolve("worker.yaml"), "tls-cert: " + certs.resolve("node-127.0.0.1.pem") + "\n"
+                + "tls-key: " + certs.resolve("node-127.0.0.1-key.pem") + "\n" + "tls-ca: " + certs.resolve("ca.pem") + "\n");
+        int hazelcast = Commands.freePort();
+        try (TensorSource weights = Checkpoint.open(Fixtures.model("tiny-v2-lite"));
+             ExpertWorkerNode worker = ExpertWorkerNode.start(new NodeOptions("127.0.0.1", 0, new MemberSettings("health-tls-" + hazelcast,
+                     "127.0.0.1", hazelcast, List.of())), weights, ModelConfig.load(Fixtures.model("tiny-v2-lite")), new CpuDevice(),
+                     TlsFiles.of(certs.resolve("node-127.0.0.1.pem"), certs.resolve("node-127.0.0.1-key.pem"), certs.resolve("ca.pem")))) {
+            String port = String.valueOf(worker.port());
+            Run withCertificate = Commands.run("health", "expert-worker", "--config", config.toString(), "--port", port);
+            assertThat(withCertificate.err().strip()).as("answered over mutual TLS").isEqualTo("not serving: expert-worker " + worker.nodeId()
+                    + " at 127.0.0.1:" + port + " has loaded no shard map yet: the coordinator publishes one once it sees the worker");
+            Run plain = Commands.run("health", "expert-worker", "--port", port, "--timeout-ms", "3000");
+            assertThat(plain.exitCode()).isEqualTo(1);
+            assertThat(plain.err()).as("a plain-text probe gets no answer").doesNotContain("not serving: expert-worker");
         }
     }
 
