@@ -3,8 +3,11 @@
 # rootfs made by debootstrap, never pulled from a registry), each in its own network namespace on a private
 # bridge (10.213.0.0/24). It deploys the cluster with site.yml, generates through the coordinator's HTTP API,
 # checks that a second site.yml changes nothing, then runs rolling-restart.yml while two clients send
-# requests, and counts the failed ones. Needs root, Docker (docker.io), debootstrap, ansible and the jar
-# (./mvnw -q -B -o package -DskipTests). Exit 0 only when every step passed and no request failed.
+# requests, and counts the failed ones; then kills the attention worker for systemd to restart. What the
+# jar has decides the rest: TLS and the cluster secret with `expertmesh certs`, an API key with
+# --api-key-file, and test/health-stand-in.sh as long as it has no `expertmesh health`. Needs root, Docker
+# (docker.io), debootstrap, ansible and the jar (./mvnw -q -B -o package -DskipTests). Exit 0 only when
+# every step passed and no request failed; 77 (skipped, with the reason) where something it needs is missing.
 #
 # EXPERTMESH_ANSIBLE_CACHE (default /var/tmp/expertmesh-ansible) keeps the host image's rootfs tarball
 # between runs; KEEP=1 leaves the cluster running (and prints how to tear it down).
