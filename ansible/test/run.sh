@@ -3,8 +3,11 @@
 # rootfs made by debootstrap, never pulled from a registry), each in its own network namespace on a private
 # bridge (10.213.0.0/24). It deploys the cluster with site.yml, generates through the coordinator's HTTP API,
 # checks that a second site.yml changes nothing, then runs rolling-restart.yml while two clients send
-# requests, and counts the failed ones. Needs root, Docker (docker.io), debootstrap, ansible and the jar
-# (./mvnw -q -B -o package -DskipTests). Exit 0 only when every step passed and no request failed.
+# requests, and counts the failed ones; then kills the attention worker for systemd to restart. What the
+# jar has decides the rest: TLS and the cluster secret with `expertmesh certs`, an API key with
+# --api-key-file, and test/health-stand-in.sh as long as it has no `expertmesh health`. Needs root, Docker
+# (docker.io), debootstrap, ansible and the jar (./mvnw -q -B -o package -DskipTests). Exit 0 only when
+# every step passed and no request failed; 77 (skipped, with the reason) where something it needs is missing.
 #
 # EXPERTMESH_ANSIBLE_CACHE (default /var/tmp/expertmesh-ansible) keeps the host image's rootfs tarball
 # between runs; KEEP=1 leaves the cluster running (and prints how to tear it down).
@@ -12,7 +15,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ansible_dir="$(dirname "$here")"
 root="$(dirname "$ansible_dir")"
-jar="$root/launcher/target/expertmesh.jar"
+# EXPERTMESH_JAR: another build to deploy (the playbooks copy it instead of launcher/target's).
+jar="${EXPERTMESH_JAR:-$root/launcher/target/expertmesh.jar}"
 java_home="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 cache="${EXPERTMESH_ANSIBLE_CACHE:-/var/tmp/expertmesh-ansible}"
 image=expertmesh-ansible-host:bookworm
@@ -110,8 +114,10 @@ for host in "${hosts[@]}"; do
   log "$host: systemd $state"
 done
 
-extra=(-e "expertmesh_jdk_tarball=$work/jdk-25.tar.gz" -e "@$here/vars.yml")
-if ! "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" --help 2>/dev/null | grep -q '^  health '; then
+extra=(-e "expertmesh_jdk_tarball=$work/jdk-25.tar.gz" -e "expertmesh_jar_src=$jar" -e "@$here/vars.yml")
+expertmesh() { "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" "$@" 2>/dev/null; }
+commands="$(expertmesh --help)"
+if ! grep -q '^  health ' <<<"$commands"; then
   # Until `expertmesh health` is in the jar: the units wait on what it will check, without it.
   log "this jar has no 'expertmesh health': the units' health check is test/health-stand-in.sh"
   for host in "${hosts[@]}"; do
@@ -122,14 +128,17 @@ if ! "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" --help 2>/dev/null |
   done
   extra+=(-e "@$here/health-stand-in.yml")
 fi
+if grep -q '^  certs ' <<<"$commands"; then
+  log "this jar has 'expertmesh certs': TLS between the nodes and a cluster secret"
+  expertmesh certs --out "$work/security" --hosts "$(printf '%s\n' "${address[@]}" | paste -sd,)" >/dev/null
+  extra+=(-e "expertmesh_security_src=$work/security")
+fi
 auth=()
-if "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" --help 2>/dev/null | grep -q '^  certs '; then
-  log "this jar has 'expertmesh certs': TLS between the nodes, a cluster secret and an API key on the coordinator"
-  "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" certs --out "$work/security" \
-    --hosts "$(printf '%s\n' "${address[@]}" | paste -sd,)" >/dev/null
+if grep -q -- '--api-key-file' <<<"$(expertmesh coordinator --help)"; then
+  log "this jar has --api-key-file: the coordinator's APIs take an API key"
   head -c 24 /dev/urandom | base64 >"$work/api-keys"
   auth=(-H "Authorization: Bearer $(cat "$work/api-keys")")
-  extra+=(-e "expertmesh_security_src=$work/security" -e "expertmesh_api_keys_src=$work/api-keys")
+  extra+=(-e "expertmesh_api_keys_src=$work/api-keys")
 fi
 playbook() { ANSIBLE_CONFIG="$ansible_dir/ansible.cfg" ansible-playbook -i "$here/inventory.yml" "${extra[@]}" "$@"; }
 
