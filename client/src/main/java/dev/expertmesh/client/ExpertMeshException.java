@@ -3,6 +3,7 @@ package dev.expertmesh.client;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 
+import javax.net.ssl.SSLException;
 import java.io.IOException;
 import java.util.Optional;
 
@@ -11,6 +12,8 @@ import java.util.Optional;
  * INVALID_ARGUMENT it names the field), or why no coordinator could be reached.
  */
 public final class ExpertMeshException extends RuntimeException {
+    /** What gRPC says of a connection the server closed without a word: a TLS server's, to a plain-text client. */
+    private static final String PLAIN_TEXT_CLOSED = "Network closed for unknown reason";
     private final Status.Code code;
     private final String serverMessage;
 
@@ -36,9 +39,14 @@ public final class ExpertMeshException extends RuntimeException {
         String description = status.getDescription();
         String why = description != null ? description : status.getCode().toString();
         String message = switch (status.getCode()) {
-            case UNAVAILABLE -> unreachable(status)
-                    ? "cannot reach the coordinator at " + address + " (is it running, and is this its gRPC address?)"
-                    : "coordinator " + address + " unavailable: " + why;
+            case UNAVAILABLE -> tlsFailure(status).map(tls -> "TLS with the coordinator at " + address + " failed: " + tls
+                            + " (is it the cluster's CA that the client trusts: --tls-ca, ExpertMeshClient.Builder.trustedCa?)")
+                    .orElse(unreachable(status)
+                            ? "cannot reach the coordinator at " + address + " (is it running, and is this its gRPC address?)"
+                            : PLAIN_TEXT_CLOSED.equals(description)
+                            ? "coordinator " + address + " closed the connection: " + why + " (a coordinator serving TLS closes "
+                            + "plain-text ones: trust the cluster's CA with --tls-ca, or ExpertMeshClient.Builder.trustedCa)"
+                            : "coordinator " + address + " unavailable: " + why);
             case INVALID_ARGUMENT -> why;
             case DEADLINE_EXCEEDED -> "coordinator " + address + ": the deadline passed before the call ended (" + why + ")";
             default -> "coordinator " + address + ": " + why;
@@ -64,6 +72,16 @@ public final class ExpertMeshException extends RuntimeException {
     static ExpertMeshException interrupted(InterruptedException e) {
         return new ExpertMeshException("interrupted while waiting for the coordinator; the generation is cancelled", Status.Code.CANCELLED,
                 null, e);
+    }
+
+    /** The TLS handshake's own words, when that is what failed. */
+    private static Optional<String> tlsFailure(Status status) {
+        for (Throwable cause = status.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof SSLException tls) {
+                return Optional.of(tls.getMessage());
+            }
+        }
+        return Optional.empty();
     }
 
     private static boolean unreachable(Status status) {

@@ -79,10 +79,14 @@ class SecuredClusterTest {
         try (ExpertMeshClient plain = ExpertMeshClient.builder().address(cluster.address()).defaultDeadline(Duration.ofSeconds(10)).build();
              ExpertMeshClient otherCa = ExpertMeshClient.builder().address(cluster.address()).trustedCa(other.ca())
                      .defaultDeadline(Duration.ofSeconds(10)).build()) {
-            for (ExpertMeshClient client : new ExpertMeshClient[]{plain, otherCa}) {
-                assertThatThrownBy(() -> client.complete(GenerationRequest.tokenIds(PROMPT).maxTokens(1)))
-                        .isInstanceOfSatisfying(ExpertMeshException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
-            }
+            assertThatThrownBy(() -> plain.complete(GenerationRequest.tokenIds(PROMPT).maxTokens(1)))
+                    .isInstanceOfSatisfying(ExpertMeshException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE))
+                    .hasMessageStartingWith("coordinator " + cluster.address() + " closed the connection")
+                    .hasMessageEndingWith("trust the cluster's CA with --tls-ca, or ExpertMeshClient.Builder.trustedCa)");
+            assertThatThrownBy(() -> otherCa.complete(GenerationRequest.tokenIds(PROMPT).maxTokens(1)))
+                    .isInstanceOfSatisfying(ExpertMeshException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE))
+                    .hasMessageStartingWith("TLS with the coordinator at " + cluster.address() + " failed: ")
+                    .hasMessageEndingWith("(is it the cluster's CA that the client trusts: --tls-ca, ExpertMeshClient.Builder.trustedCa?)");
         }
     }
 
