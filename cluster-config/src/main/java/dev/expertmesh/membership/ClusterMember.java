@@ -20,7 +20,6 @@ import dev.expertmesh.proto.Signed;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.UncheckedIOException;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -33,6 +32,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
@@ -113,16 +113,17 @@ public final class ClusterMember implements AutoCloseable {
 
     /** Tells the cluster that this expert worker has loaded the experts of shard-map epoch {@code epoch}. */
     public void announceLoadedEpoch(long epoch) {
-        publish(self.toBuilder().setLoadedEpoch(epoch).build());
+        publish(self -> self.setLoadedEpoch(epoch));
     }
 
     /** Tells the cluster that this expert worker is stopping: the next shard map leaves it out. */
     public void announceDraining() {
-        publish(self.toBuilder().setDraining(true).build());
+        publish(self -> self.setDraining(true));
     }
 
-    private synchronized void publish(NodeDescriptor descriptor) {
-        self = descriptor;
+    /** One change at a time, each made to the descriptor the last one left, so that none undoes another. */
+    private synchronized void publish(UnaryOperator<NodeDescriptor.Builder> change) {
+        self = change.apply(self.toBuilder()).build();
         descriptors.set(self.getNodeId(), secret.sign(self.getNodeId(), self.toByteArray()));
     }
 
@@ -152,7 +153,7 @@ public final class ClusterMember implements AutoCloseable {
 
     /** The descriptor stored under {@code nodeId}, if it is signed with this cluster's secret for that node id. */
     private Optional<NodeDescriptor> admitted(String nodeId, byte[] stored) {
-        Optional<NodeDescriptor> node = secret.verify(nodeId, stored).map(ClusterMember::parse)
+        Optional<NodeDescriptor> node = secret.verify(nodeId, stored).flatMap(ClusterMember::parse)
                 .filter(descriptor -> descriptor.getNodeId().equals(nodeId));
         if (node.isEmpty() && warnedUnsigned.add(nodeId)) {
             log.warn("ignoring node {} at {}: its descriptor is not signed with this cluster's secret", nodeId, claimedHost(stored));
@@ -251,11 +252,13 @@ public final class ClusterMember implements AutoCloseable {
         return member.getUuid().toString();
     }
 
-    private static NodeDescriptor parse(byte[] bytes) {
+    /** A descriptor that does not parse is no node's: one bad entry must not hide the others. */
+    private static Optional<NodeDescriptor> parse(byte[] bytes) {
         try {
-            return NodeDescriptor.parseFrom(bytes);
+            return Optional.of(NodeDescriptor.parseFrom(bytes));
         } catch (InvalidProtocolBufferException e) {
-            throw new UncheckedIOException("corrupt node descriptor in " + DESCRIPTORS, e);
+            log.warn("ignoring a corrupt node descriptor in {}: {}", DESCRIPTORS, e.getMessage());
+            return Optional.empty();
         }
     }
 

@@ -9,6 +9,7 @@ import dev.expertmesh.membership.ClusterMember;
 import dev.expertmesh.membership.ClusterSecret;
 import dev.expertmesh.membership.Subscription;
 import dev.expertmesh.placement.ShardMap;
+import dev.expertmesh.proto.NodeDescriptor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +41,7 @@ public final class ShardMapStore implements AutoCloseable {
     static final String SERVING = "serving";
 
     private final IMap<String, byte[]> map;
+    private final ClusterMember member;
     private final ClusterSecret secret;
     /** The newest epoch read here: a map forged over a real one must not send the next epoch back to 1. */
     private volatile long newest = ShardMap.UNPUBLISHED;
@@ -53,13 +55,18 @@ public final class ShardMapStore implements AutoCloseable {
     /** The store of {@code member}'s cluster, signing and checking with its secret. */
     public ShardMapStore(ClusterMember member) {
         this.map = member.hazelcast().getMap(MAP);
+        this.member = member;
         this.secret = member.secret();
         this.registration = map.addEntryListener(new Changes(), true);
     }
 
-    /** The newest map, if there is one signed with this cluster's secret. */
+    /**
+     * The newest map, if there is one signed with this cluster's secret and not older than the epoch served: an
+     * older one is a signed map written back over its successors, which the workers have moved past.
+     */
     public Optional<ShardMap> current() {
-        return Optional.ofNullable(map.get(KEY)).flatMap(this::verified);
+        long served = serving();
+        return Optional.ofNullable(map.get(KEY)).flatMap(this::verified).filter(shardMap -> shardMap.epoch() >= served);
     }
 
     private Optional<ShardMap> verified(byte[] stored) {
@@ -69,14 +76,17 @@ public final class ShardMapStore implements AutoCloseable {
     }
 
     /**
-     * Stores {@code placement} as the next epoch (the previous one plus 1, or 1 for the first) and returns it as
-     * stored; the epoch {@code placement} carries is ignored. Compare-and-set, so two publishers never share an epoch.
+     * Stores {@code placement} as the next epoch and returns it as stored; the epoch {@code placement} carries is
+     * ignored. Compare-and-set, so two publishers never share an epoch. The next epoch follows the newest this
+     * cluster has seen anywhere (the stored map, the serving epoch, what the workers loaded, what this store read),
+     * so that a map written back over newer ones never makes an epoch number serve twice.
      */
     public ShardMap publish(ShardMap placement) {
         while (true) {
             byte[] previous = map.get(KEY);
-            long epoch = Math.max(newest, previous == null ? ShardMap.UNPUBLISHED : verified(previous).map(ShardMap::epoch)
-                    .orElse(ShardMap.UNPUBLISHED)) + 1;
+            long previousEpoch = previous == null ? ShardMap.UNPUBLISHED : verified(previous).map(ShardMap::epoch).orElse(ShardMap.UNPUBLISHED);
+            long loaded = member.members().stream().mapToLong(NodeDescriptor::getLoadedEpoch).max().orElse(ShardMap.UNPUBLISHED);
+            long epoch = Math.max(Math.max(newest, previousEpoch), Math.max(serving(), loaded)) + 1;
             ShardMap next = placement.withEpoch(epoch);
             byte[] bytes = secret.sign(KEY, next.toProto().toByteArray());
             boolean stored = previous == null ? map.putIfAbsent(KEY, bytes) == null : map.replace(KEY, previous, bytes);

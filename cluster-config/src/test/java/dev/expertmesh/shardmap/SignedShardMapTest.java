@@ -80,6 +80,27 @@ class SignedShardMapTest {
         }
     }
 
+    @Test
+    void aSignedMapWrittenBackOverNewerOnesIsNeverServedAgain() throws InterruptedException {
+        try (var cluster = new TestCluster(2)) {
+            ClusterMember coordinator = cluster.start(0, Role.COORDINATOR, SECRET);
+            ClusterMember worker = cluster.start(1, Role.EXPERT_WORKER, SECRET);
+            try (var store = new ShardMapStore(coordinator)) {
+                store.publish(placement(worker.nodeId()));
+                byte[] old = coordinator.hazelcast().<String, byte[]>getMap(ShardMapStore.MAP).get(ShardMapStore.KEY);
+                ShardMap served = store.publish(placement(worker.nodeId()));
+                store.flip(served.epoch());
+
+                coordinator.hazelcast().<String, byte[]>getMap(ShardMapStore.MAP).set(ShardMapStore.KEY, old);
+                try (var restarted = new ShardMapStore(coordinator)) {
+                    assertThat(restarted.current()).as("a replayed map older than the serving epoch").isEmpty();
+                    assertThat(restarted.publish(placement(worker.nodeId())).epoch())
+                            .as("a store that never read the newer maps still moves past them").isEqualTo(served.epoch() + 1);
+                }
+            }
+        }
+    }
+
     private static ShardMap placement(String worker) {
         return new PlacementPolicy.Contiguous().place(Configs.v2Lite(), Workers.named(worker), ExpertLoads.uniform(Configs.v2Lite()));
     }

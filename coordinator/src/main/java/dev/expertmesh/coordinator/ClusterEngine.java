@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -217,9 +218,10 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
             arena = built;
         } catch (RuntimeException e) {
             built.close();
-            if (!e.getMessage().equals(notBuilt)) {
-                log.warn("Could not connect to the workers yet: {}", e.getMessage());
-                notBuilt = e.getMessage();
+            String why = Objects.requireNonNullElse(e.getMessage(), e.toString());
+            if (!why.equals(notBuilt)) {
+                log.warn("Could not connect to the workers yet: {}", why);
+                notBuilt = why;
             }
             return;
         }

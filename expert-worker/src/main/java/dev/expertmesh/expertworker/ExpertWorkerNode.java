@@ -42,7 +42,7 @@ public final class ExpertWorkerNode implements AutoCloseable {
     /** Maps from the serving epoch on, by epoch; touched on the store's event thread, and read under this lock when draining. */
     private final SortedMap<Long, ShardMap> retained = new TreeMap<>();
     private long serving = ShardMap.UNPUBLISHED;
-    private volatile boolean draining;
+    private boolean draining;
     private Subscription maps;
     private Subscription flips;
 
@@ -92,8 +92,10 @@ public final class ExpertWorkerNode implements AutoCloseable {
         retained.headMap(serving).clear();
         reassign();
         if (!draining) {
-            // Serving the older maps' experts while this one loaded: a probe saw SERVING with their epoch.
-            server.health().set(nodeId(), WorkerState.SERVING, map.epoch());
+            // Serving the older maps' experts while this one loaded: a probe saw SERVING with their epoch. A map that
+            // leaves this worker out (one published before it joined, or by a coordinator that cannot reach it) is no
+            // reason to call it serving.
+            server.health().set(nodeId(), map.workers().contains(nodeId()) ? WorkerState.SERVING : WorkerState.IDLE, map.epoch());
         }
         member.announceLoadedEpoch(map.epoch());
     }
@@ -133,8 +135,11 @@ public final class ExpertWorkerNode implements AutoCloseable {
      */
     @Override
     public void close() {
-        draining = true;
-        server.health().set(nodeId(), WorkerState.DRAINING, server.health().current().getEpoch());
+        synchronized (this) {
+            // Under the lock published() takes, so that a map loading now cannot report SERVING after this.
+            draining = true;
+            server.health().set(nodeId(), WorkerState.DRAINING, server.health().current().getEpoch());
+        }
         if (canHandOver()) {
             member.announceDraining();
             long start = System.nanoTime();

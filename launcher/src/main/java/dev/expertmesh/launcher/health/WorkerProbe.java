@@ -64,6 +64,8 @@ public final class WorkerProbe {
             case LOADING -> HealthCheck.failing("not serving: " + worker + (health.getNodeId().isEmpty() ? " is joining the cluster"
                     : " has loaded no shard map yet: the coordinator publishes one once it sees the worker"));
             case DRAINING -> HealthCheck.failing("not serving: " + worker + " is draining: it stops once the coordinator routes around it");
+            case IDLE -> HealthCheck.failing("not serving: " + worker + " has no experts in shard map epoch " + health.getEpoch()
+                    + ": the coordinator places it in its next map, unless it cannot reach it (see the coordinator's log)");
             default -> HealthCheck.failing("not serving: " + worker + " is " + health.getState());
         };
     }
