@@ -5,7 +5,7 @@
 # checks that a second site.yml changes nothing, then runs rolling-restart.yml while two clients send
 # requests, and counts the failed ones; then kills the attention worker for systemd to restart. What the
 # jar has decides the rest: TLS and the cluster secret with `expertmesh certs`, an API key with
-# --api-key-file, and test/health-stand-in.sh as long as it has no `expertmesh health`. Needs root, Docker
+# --api-key-file; the units wait on its `expertmesh health`. Needs root, Docker
 # (docker.io), debootstrap, ansible and the jar (./mvnw -q -B -o package -DskipTests). Exit 0 only when
 # every step passed and no request failed; 77 (skipped, with the reason) where something it needs is missing.
 #
@@ -117,17 +117,8 @@ done
 extra=(-e "expertmesh_jdk_tarball=$work/jdk-25.tar.gz" -e "expertmesh_jar_src=$jar" -e "@$here/vars.yml")
 expertmesh() { "$java_home/bin/java" "@$root/jvm.options" -jar "$jar" "$@" 2>/dev/null; }
 commands="$(expertmesh --help)"
-if ! grep -q '^  health ' <<<"$commands"; then
-  # Until `expertmesh health` is in the jar: the units wait on what it will check, without it.
-  log "this jar has no 'expertmesh health': the units' health check is test/health-stand-in.sh"
-  for host in "${hosts[@]}"; do
-    docker cp "$here/health-stand-in.sh" "$host:/usr/local/bin/expertmesh-health-stand-in"
-    # It reads the node's journal, as the service user (site.yml keeps an existing user's groups).
-    docker exec "$host" useradd --system --no-create-home --home-dir /var/lib/expertmesh --shell /usr/sbin/nologin \
-      --groups systemd-journal expertmesh
-  done
-  extra+=(-e "@$here/health-stand-in.yml")
-fi
+# The units wait on `expertmesh health ROLE --config FILE` (expertmesh_health_command).
+grep -q '^  health ' <<<"$commands" || { echo "$jar has no 'expertmesh health': rebuild it" >&2; exit 1; }
 if grep -q '^  certs ' <<<"$commands"; then
   log "this jar has 'expertmesh certs': TLS between the nodes and a cluster secret"
   expertmesh certs --out "$work/security" --hosts "$(printf '%s\n' "${address[@]}" | paste -sd,)" >/dev/null
