@@ -2,6 +2,7 @@ package dev.expertmesh.benchmarks;
 
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.DType;
+import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.tensor.Weight;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -18,10 +19,15 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
-/** CpuBackend's BF16 matrix-vector product (batch 1, a decode step's case) on DeepSeek-V2-Lite's shapes. */
+/**
+ * CpuBackend's matrix-vector product (batch 1, a decode step's case) on DeepSeek-V2-Lite's shapes,
+ * with BF16 weights or the INT8 ones {@code --quantize int8} makes of them.
+ */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -38,6 +44,10 @@ public class MatVecBenchmark {
     @Param({"2048x2048", "1408x2048", "10944x2048", "102400x2048"})
     public String shape;
 
+    /** As {@code --quantize} names it: none (BF16) or int8. */
+    @Param({"none", "int8"})
+    public String quantize;
+
     private final CpuBackend backend = new CpuBackend();
     private Arena arena;
     private Weight[] copies;
@@ -50,20 +60,36 @@ public class MatVecBenchmark {
         String[] dims = shape.split("x");
         int rows = Integer.parseInt(dims[0]);
         int cols = Integer.parseInt(dims[1]);
-        long bytes = (long) rows * cols * DType.BF16.byteSize();
+        Quantization quantization = Quantization.parse(quantize);
         SplittableRandom random = new SplittableRandom(7);
         arena = Arena.ofShared();
-        copies = new Weight[(int) Math.max(1, (POOL_BYTES + bytes - 1) / bytes)];
-        for (int i = 0; i < copies.length; i++) {
-            MemorySegment data = arena.allocate(bytes, 64);
-            RandomBf16.fill(data, random);
-            copies[i] = new Weight(shape + "#" + i, data, DType.BF16, rows, cols);
+        List<Weight> pool = new ArrayList<>();
+        for (long stored = 0; stored < POOL_BYTES; ) {
+            Weight copy = quantized(shape + "#" + pool.size(), rows, cols, quantization, random);
+            pool.add(copy);
+            stored += copy.data().byteSize();
         }
+        copies = pool.toArray(Weight[]::new);
         x = new float[cols];
         for (int c = 0; c < cols; c++) {
             x[c] = (float) random.nextDouble(-1, 1);
         }
         y = new float[rows];
+    }
+
+    /** A random BF16 matrix as {@code quantization} stores it; a quantized copy keeps no BF16 one. */
+    private Weight quantized(String name, int rows, int cols, Quantization quantization, SplittableRandom random) {
+        long bytes = (long) rows * cols * DType.BF16.byteSize();
+        if (quantization == Quantization.NONE) {
+            MemorySegment data = arena.allocate(bytes, 64);
+            RandomBf16.fill(data, random);
+            return new Weight(name, data, DType.BF16, rows, cols);
+        }
+        try (Arena source = Arena.ofConfined()) {
+            MemorySegment data = source.allocate(bytes, 64);
+            RandomBf16.fill(data, random);
+            return quantization.apply(new Weight(name, data, DType.BF16, rows, cols), arena);
+        }
     }
 
     @TearDown(Level.Trial)

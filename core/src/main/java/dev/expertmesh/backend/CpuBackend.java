@@ -1,7 +1,8 @@
 package dev.expertmesh.backend;
 
-import dev.expertmesh.checkpoint.DType;
 import dev.expertmesh.tensor.Weight;
+import dev.expertmesh.tensor.WeightFormat;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -10,6 +11,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.stream.IntStream;
@@ -17,13 +19,15 @@ import java.util.stream.IntStream;
 /**
  * The CPU backend: Vector API kernels, matrix products split by output rows over the common
  * fork-join pool. BF16 weights are widened in registers (a BF16 value is the top half of an fp32),
- * so a matrix-vector product streams 2 bytes per weight from memory. Open for backends that move
+ * so a matrix-vector product streams 2 bytes per weight from memory; INT8 weights are widened the
+ * same way and their row's scale applied once to the row's sum, 1 byte per weight. Open for backends that move
  * some operations elsewhere (the GPU's large products) and keep the rest here.
  */
 public class CpuBackend implements Backend {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /**
      * Below this many multiply-adds (about 50 µs on one core) a product runs on the calling thread: a
@@ -65,28 +69,31 @@ public class CpuBackend implements Backend {
         }
     }
 
-    /** W[row]·x[xOffset, xOffset + cols), two accumulators to hide FMA latency. */
+    /**
+     * W[row]·x[xOffset, xOffset + cols), two accumulators to hide FMA latency: the stored values'
+     * dot product times the row's scale (1 unless quantized).
+     */
     private static float dotRow(Weight w, int row, float[] x, int xOffset) {
         int cols = w.cols();
         MemorySegment data = w.data();
-        boolean bf16 = w.dtype() == DType.BF16;
+        WeightFormat format = w.format();
         long rowStart = (long) row * cols;
         int lanes = F.length();
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         int c = 0;
         for (int bound = cols - 2 * lanes; c <= bound; c += 2 * lanes) {
-            acc0 = weights(data, bf16, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
-            acc1 = weights(data, bf16, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
+            acc0 = weights(data, format, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+            acc1 = weights(data, format, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
         }
         for (int bound = cols - lanes; c <= bound; c += lanes) {
-            acc0 = weights(data, bf16, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+            acc0 = weights(data, format, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
         }
         float sum = sumLanes(acc0.add(acc1));
         for (; c < cols; c++) {
-            sum += w.get(row, c) * x[xOffset + c];
+            sum += stored(data, format, rowStart + c) * x[xOffset + c];
         }
-        return sum;
+        return sum * rowScale(format, row);
     }
 
     /**
@@ -97,7 +104,7 @@ public class CpuBackend implements Backend {
      */
     private static void dotRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
         MemorySegment data = w.data();
-        boolean bf16 = w.dtype() == DType.BF16;
+        WeightFormat format = w.format();
         long rowStart = (long) row * cols;
         int lanes = F.length();
         int x1 = xOffset + cols;
@@ -113,8 +120,8 @@ public class CpuBackend implements Backend {
         FloatVector odd3 = FloatVector.zero(F);
         int c = 0;
         for (int bound = cols - 2 * lanes; c <= bound; c += 2 * lanes) {
-            FloatVector we = weights(data, bf16, rowStart + c);
-            FloatVector wo = weights(data, bf16, rowStart + c + lanes);
+            FloatVector we = weights(data, format, rowStart + c);
+            FloatVector wo = weights(data, format, rowStart + c + lanes);
             even0 = we.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
             even1 = we.fma(FloatVector.fromArray(F, x, x1 + c), even1);
             even2 = we.fma(FloatVector.fromArray(F, x, x2 + c), even2);
@@ -125,7 +132,7 @@ public class CpuBackend implements Backend {
             odd3 = wo.fma(FloatVector.fromArray(F, x, x3 + c + lanes), odd3);
         }
         for (int bound = cols - lanes; c <= bound; c += lanes) {
-            FloatVector wv = weights(data, bf16, rowStart + c);
+            FloatVector wv = weights(data, format, rowStart + c);
             even0 = wv.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
             even1 = wv.fma(FloatVector.fromArray(F, x, x1 + c), even1);
             even2 = wv.fma(FloatVector.fromArray(F, x, x2 + c), even2);
@@ -136,16 +143,17 @@ public class CpuBackend implements Backend {
         float s2 = sumLanes(even2.add(odd2));
         float s3 = sumLanes(even3.add(odd3));
         for (; c < cols; c++) {
-            float wc = w.get(row, c);
+            float wc = stored(data, format, rowStart + c);
             s0 += wc * x[xOffset + c];
             s1 += wc * x[x1 + c];
             s2 += wc * x[x2 + c];
             s3 += wc * x[x3 + c];
         }
-        out[outIndex] = s0;
-        out[outIndex + outStride] = s1;
-        out[outIndex + 2 * outStride] = s2;
-        out[outIndex + 3 * outStride] = s3;
+        float scale = rowScale(format, row);
+        out[outIndex] = s0 * scale;
+        out[outIndex + outStride] = s1 * scale;
+        out[outIndex + 2 * outStride] = s2 * scale;
+        out[outIndex + 3 * outStride] = s3 * scale;
     }
 
     /**
@@ -160,34 +168,51 @@ public class CpuBackend implements Backend {
         return sum;
     }
 
-    /** F.length() weights starting at element {@code index}, widened to fp32. */
-    private static FloatVector weights(MemorySegment data, boolean bf16, long index) {
-        if (bf16) {
-            return ((IntVector) ShortVector.fromMemorySegment(S, data, index * 2, LE)
+    /** F.length() stored values starting at element {@code index}, widened to fp32 (INT8 ones unscaled). */
+    private static FloatVector weights(MemorySegment data, WeightFormat format, long index) {
+        return switch (format) {
+            case WeightFormat.Bf16 b -> ((IntVector) ShortVector.fromMemorySegment(S, data, index * 2, LE)
                     .convertShape(VectorOperators.S2I, I, 0))
                     .lanewise(VectorOperators.LSHL, 16)
                     .reinterpretAsFloats();
-        }
-        return FloatVector.fromMemorySegment(F, data, index * 4, LE);
+            case WeightFormat.F32 f -> FloatVector.fromMemorySegment(F, data, index * 4, LE);
+            case WeightFormat.Int8PerChannel q -> (FloatVector) ByteVector.fromMemorySegment(B, data, index, LE)
+                    .convertShape(VectorOperators.B2F, F, 0);
+        };
+    }
+
+    /** The stored value of element {@code index} as fp32, the scalar twin of {@link #weights}. */
+    private static float stored(MemorySegment data, WeightFormat format, long index) {
+        return switch (format) {
+            case WeightFormat.Bf16 b -> Weight.bf16ToFloat(data.getAtIndex(Weight.BF16, index));
+            case WeightFormat.F32 f -> data.getAtIndex(Weight.F32, index);
+            case WeightFormat.Int8PerChannel q -> data.get(ValueLayout.JAVA_BYTE, index);
+        };
+    }
+
+    /** What a row's stored values are multiplied by: its scale if quantized, else 1 (exact). */
+    private static float rowScale(WeightFormat format, int row) {
+        return format instanceof WeightFormat.Int8PerChannel q ? q.scale(row) : 1f;
     }
 
     @Override
     public void matmulTransposed(Weight w, float[] x, int xOffset, float[] out, int outOffset) {
         int cols = w.cols();
         MemorySegment data = w.data();
-        boolean bf16 = w.dtype() == DType.BF16;
+        WeightFormat format = w.format();
         Arrays.fill(out, outOffset, outOffset + cols, 0f);
         int bound = F.loopBound(cols);
         for (int r = 0; r < w.rows(); r++) {
-            FloatVector xr = FloatVector.broadcast(F, x[xOffset + r]);
+            float scaledX = x[xOffset + r] * rowScale(format, r);
+            FloatVector xr = FloatVector.broadcast(F, scaledX);
             long rowStart = (long) r * cols;
             int c = 0;
             for (; c < bound; c += F.length()) {
-                weights(data, bf16, rowStart + c).fma(xr, FloatVector.fromArray(F, out, outOffset + c))
+                weights(data, format, rowStart + c).fma(xr, FloatVector.fromArray(F, out, outOffset + c))
                         .intoArray(out, outOffset + c);
             }
             for (; c < cols; c++) {
-                out[outOffset + c] += w.get(r, c) * x[xOffset + r];
+                out[outOffset + c] += stored(data, format, rowStart + c) * scaledX;
             }
         }
     }

@@ -11,6 +11,7 @@ import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.moe.LocalExpertStage;
 import dev.expertmesh.moe.Router;
+import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
@@ -73,12 +74,14 @@ public final class DeepseekModel {
 
     /**
      * Every weight of the model from one source, run in this process as one micro-batch: both stages
-     * would compete for the same cores, so overlapping them gains nothing.
+     * would compete for the same cores, so overlapping them gains nothing. Routed and shared experts
+     * are stored as {@code quantization} says.
      */
-    public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
+    public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                     Quantization quantization) {
         return load(weights, config, backend, arena,
                 LocalAttentionStage.load(weights, config, backend, arena),
-                LocalExpertStage.load(weights, config, backend, arena), 1);
+                LocalExpertStage.load(weights, config, backend, arena, quantization), 1);
     }
 
     /**

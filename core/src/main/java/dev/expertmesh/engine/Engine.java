@@ -5,6 +5,7 @@ import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.sampling.TokenLogprob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,13 +48,19 @@ public final class Engine implements AutoCloseable {
 
     /** An engine over {@code weights} (from {@code origin}, for the log), which it closes when closed. */
     public static Engine create(ModelConfig config, TensorSource weights, Backend backend, String origin) {
+        return create(config, weights, backend, origin, Quantization.NONE);
+    }
+
+    /** As {@link #create(ModelConfig, TensorSource, Backend, String)}, routed and shared experts stored as {@code quantization} says. */
+    public static Engine create(ModelConfig config, TensorSource weights, Backend backend, String origin, Quantization quantization) {
         long startNanos = System.nanoTime();
         Arena arena = Arena.ofShared();
         try {
-            DeepseekModel model = DeepseekModel.load(weights, config, backend, arena);
-            log.info("Loaded {} ({} layers, hidden {}, {} routed experts, {} MB) from {} in {} ms",
+            DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, quantization);
+            log.info("Loaded {} ({} layers, hidden {}, {} routed experts, {} MB, experts {}) from {} in {} ms",
                     config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(),
-                    String.format("%.1f", weights.totalBytes() / 1e6), origin, (System.nanoTime() - startNanos) / 1_000_000);
+                    String.format("%.1f", weights.totalBytes() / 1e6), quantization.label(), origin,
+                    (System.nanoTime() - startNanos) / 1_000_000);
             return new Engine(model, () -> {
                 try {
                     arena.close();

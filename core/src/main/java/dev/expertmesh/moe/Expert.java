@@ -2,6 +2,7 @@ package dev.expertmesh.moe;
 
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
+import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
@@ -15,6 +16,11 @@ public record Expert(Weight gate, Weight up, Weight down) {
                 Weight.of(weights.tensor(prefix + "gate_proj.weight", intermediate, hidden), arena),
                 Weight.of(weights.tensor(prefix + "up_proj.weight", intermediate, hidden), arena),
                 Weight.of(weights.tensor(prefix + "down_proj.weight", hidden, intermediate), arena));
+    }
+
+    /** This expert with its three matrices stored as {@code quantization} says, new bytes in {@code arena}. */
+    public Expert quantized(Quantization quantization, Arena arena) {
+        return new Expert(quantization.apply(gate, arena), quantization.apply(up, arena), quantization.apply(down, arena));
     }
 
     public int intermediateSize() {

@@ -3,6 +3,7 @@ package dev.expertmesh.moe;
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.Quantization;
 
 import java.lang.foreign.Arena;
 import java.util.HashMap;
@@ -23,14 +24,15 @@ public final class LocalExpertStage implements ExpertStage {
         this.experts = experts;
     }
 
-    /** Every expert of every layer. */
-    public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
+    /** Every expert of every layer, routed and shared ones stored as {@code quantization} says. */
+    public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                        Quantization quantization) {
         Map<Integer, int[]> all = new HashMap<>();
         int[] everyRouted = IntStream.range(0, config.nRoutedExperts()).toArray();
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
             all.put(layer, everyRouted);
         }
-        return load(weights, config, backend, arena, all);
+        return load(weights, config, backend, arena, all, quantization);
     }
 
     /**
@@ -40,6 +42,16 @@ public final class LocalExpertStage implements ExpertStage {
      */
     public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
                                         Map<Integer, int[]> routedByLayer) {
+        return load(weights, config, backend, arena, routedByLayer, Quantization.NONE);
+    }
+
+    /**
+     * As {@link #load(TensorSource, ModelConfig, Backend, Arena, Map)}, with the routed and shared
+     * experts stored as {@code quantization} says. Dense MLPs stay as the checkpoint has them: they
+     * are quantized only with attention, a later option.
+     */
+    public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                        Map<Integer, int[]> routedByLayer, Quantization quantization) {
         int hidden = config.hiddenSize();
         Expert[][] experts = new Expert[config.numHiddenLayers()][];
         for (int layer = 0; layer < experts.length; layer++) {
@@ -54,11 +66,12 @@ public final class LocalExpertStage implements ExpertStage {
                 if (e < 0 || e >= routed) {
                     throw new IllegalArgumentException("layer " + layer + " has routed experts 0.." + (routed - 1) + ", not " + e);
                 }
-                experts[layer][e] = Expert.load(weights, mlp + "experts." + e + ".", hidden, config.moeIntermediateSize(), arena);
+                experts[layer][e] = Expert.load(weights, mlp + "experts." + e + ".", hidden, config.moeIntermediateSize(), arena)
+                        .quantized(quantization, arena);
             }
             if (config.nSharedExperts() > 0) {
                 experts[layer][routed] = Expert.load(weights, mlp + "shared_experts.", hidden,
-                        config.moeIntermediateSize() * config.nSharedExperts(), arena);
+                        config.moeIntermediateSize() * config.nSharedExperts(), arena).quantized(quantization, arena);
             }
         }
         return new LocalExpertStage(backend, experts);

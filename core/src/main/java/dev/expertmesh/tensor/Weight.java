@@ -9,19 +9,34 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * A row-major weight matrix [rows, cols] in BF16 or F32, off the Java heap (usually a mapped
- * checkpoint region). A linear layer y = x·Wᵀ reads W as stored by PyTorch: [out, in].
+ * A row-major weight matrix [rows, cols] off the Java heap (usually a mapped checkpoint region, or
+ * quantized bytes in an arena), stored in {@code format}. A linear layer y = x·Wᵀ reads W as stored
+ * by PyTorch: [out, in].
  */
-public record Weight(String name, MemorySegment data, DType dtype, int rows, int cols) {
+public record Weight(String name, MemorySegment data, WeightFormat format, int rows, int cols) {
     public static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     public static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Weight {
-        if (dtype != DType.BF16 && dtype != DType.F32) {
-            throw new IllegalArgumentException(name + ": matrix weights are BF16 or F32, not " + dtype);
+        if (data.byteSize() != (long) rows * cols * format.elementBytes()) {
+            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes do not hold [" + rows + ", " + cols + "] "
+                    + format.getClass().getSimpleName());
         }
-        if (data.byteSize() != (long) rows * cols * dtype.byteSize()) {
-            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes do not hold [" + rows + ", " + cols + "] " + dtype);
+        if (format instanceof WeightFormat.Int8PerChannel(MemorySegment scales) && scales.byteSize() != (long) rows * Float.BYTES) {
+            throw new IllegalArgumentException(name + ": " + scales.byteSize() + " bytes of scales for " + rows + " rows");
+        }
+    }
+
+    /** A BF16 or F32 matrix stored as the checkpoint has it. */
+    public Weight(String name, MemorySegment data, DType dtype, int rows, int cols) {
+        this(name, data, formatOf(name, dtype), rows, cols);
+    }
+
+    private static WeightFormat formatOf(String name, DType dtype) {
+        try {
+            return WeightFormat.of(dtype);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
         }
     }
 
@@ -51,15 +66,25 @@ public record Weight(String name, MemorySegment data, DType dtype, int rows, int
 
     /** Rows [start, start + count) as a weight of their own, sharing this one's memory. */
     public Weight rowSlice(int start, int count) {
-        long rowBytes = (long) cols * dtype.byteSize();
+        long rowBytes = (long) cols * format.elementBytes();
+        WeightFormat sliced = switch (format) {
+            case WeightFormat.Int8PerChannel(MemorySegment scales) ->
+                    new WeightFormat.Int8PerChannel(scales.asSlice((long) start * Float.BYTES, (long) count * Float.BYTES));
+            case WeightFormat.Bf16 b -> b;
+            case WeightFormat.F32 f -> f;
+        };
         return new Weight(name + "[" + start + ":" + (start + count) + "]",
-                data.asSlice(start * rowBytes, count * rowBytes), dtype, count, cols);
+                data.asSlice(start * rowBytes, count * rowBytes), sliced, count, cols);
     }
 
-    /** Element (row, col) widened to float. */
+    /** Element (row, col) as a float: widened, or dequantized with its row's scale. */
     public float get(int row, int col) {
         long index = (long) row * cols + col;
-        return dtype == DType.BF16 ? bf16ToFloat(data.getAtIndex(BF16, index)) : data.getAtIndex(F32, index);
+        return switch (format) {
+            case WeightFormat.Bf16 b -> bf16ToFloat(data.getAtIndex(BF16, index));
+            case WeightFormat.F32 f -> data.getAtIndex(F32, index);
+            case WeightFormat.Int8PerChannel q -> q.scale(row) * data.get(ValueLayout.JAVA_BYTE, index);
+        };
     }
 
     /** Copies one row, widened to float, into {@code out} at {@code offset}. */

@@ -1,7 +1,9 @@
 package dev.expertmesh.backend;
 
 import dev.expertmesh.checkpoint.DType;
+import dev.expertmesh.quantization.Int8Quantizer;
 import dev.expertmesh.tensor.Weight;
+import dev.expertmesh.tensor.WeightFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -10,6 +12,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -88,6 +91,64 @@ class CpuBackendTest {
         }
         assertThat(Arrays.copyOfRange(out, 0, outOffset)).as("before outOffset untouched").containsOnly(99f);
         assertThat(Arrays.copyOfRange(out, outOffset + batch * rows, out.length)).as("after the output untouched").containsOnly(99f);
+    }
+
+    static Stream<Arguments> int8Shapes() {
+        // Odd column counts leave a vector tail and a scalar tail; 700 rows by 100 columns runs in parallel.
+        return Stream.of(1, 3, 4, 5, 9).flatMap(batch -> Stream.of(
+                Arguments.of(batch, 7, 13), Arguments.of(batch, 33, 13), Arguments.of(batch, 100, 700), Arguments.of(batch, 129, 61)));
+    }
+
+    @ParameterizedTest(name = "batch {0} cols {1} rows {2}")
+    @MethodSource("int8Shapes")
+    void int8MatmulIsTheRowScaleTimesTheDotProductOfTheStoredBytes(int batch, int cols, int rows) {
+        Weight weight = Int8Quantizer.quantize(randomWeight(DType.F32, rows, cols, new double[rows * cols]), Arena.ofAuto());
+        WeightFormat.Int8PerChannel format = (WeightFormat.Int8PerChannel) weight.format();
+        float[] x = randomFloats(batch * cols);
+        float[] out = new float[batch * rows];
+
+        backend.matmul(weight, x, batch, out);
+
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < rows; r++) {
+                double sum = 0;
+                double magnitude = 0;
+                for (int c = 0; c < cols; c++) {
+                    double term = weight.data().get(ValueLayout.JAVA_BYTE, (long) r * cols + c) * (double) x[b * cols + c];
+                    sum += term;
+                    magnitude += Math.abs(term);
+                }
+                double expected = format.scale(r) * sum;
+                assertThat((double) out[b * rows + r]).as("batch %d row %d", b, r)
+                        .isCloseTo(expected, within(1e-5 * format.scale(r) * magnitude + 1e-30));
+            }
+        }
+        float[] alone = new float[rows];
+        backend.matmul(weight, x, (batch - 1) * cols, 1, alone, 0);
+        assertThat(Arrays.copyOfRange(out, (batch - 1) * rows, batch * rows)).as("the last row does not depend on the batch")
+                .containsExactly(alone);
+    }
+
+    @Test
+    void int8MatmulTransposedAppliesEachRowsScale() {
+        int rows = 11;
+        int cols = 37;
+        Weight weight = Int8Quantizer.quantize(randomWeight(DType.BF16, rows, cols, new double[rows * cols]), Arena.ofAuto());
+        float[] x = randomFloats(rows);
+        float[] out = new float[cols];
+
+        backend.matmulTransposed(weight, x, 0, out, 0);
+
+        for (int c = 0; c < cols; c++) {
+            double sum = 0;
+            double magnitude = 0;
+            for (int r = 0; r < rows; r++) {
+                double term = (double) x[r] * weight.get(r, c);
+                sum += term;
+                magnitude += Math.abs(term);
+            }
+            assertThat((double) out[c]).as("col %d", c).isCloseTo(sum, within(1e-5 * magnitude));
+        }
     }
 
     @ParameterizedTest

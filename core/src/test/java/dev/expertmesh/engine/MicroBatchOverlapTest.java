@@ -12,6 +12,7 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.moe.LocalExpertStage;
+import dev.expertmesh.quantization.Quantization;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -39,7 +40,7 @@ class MicroBatchOverlapTest {
         Backend backend = new CpuBackend();
         try (TensorSource weights = Checkpoint.open(dir); Arena arena = Arena.ofShared()) {
             LocalAttentionStage attention = LocalAttentionStage.load(weights, config, backend, arena);
-            LocalExpertStage experts = LocalExpertStage.load(weights, config, backend, arena);
+            LocalExpertStage experts = LocalExpertStage.load(weights, config, backend, arena, Quantization.NONE);
             CountDownLatch secondAttending = new CountDownLatch(1);
             List<String> calls = Collections.synchronizedList(new ArrayList<>());
             AttentionStage recordedAttention = new AttentionStage() {

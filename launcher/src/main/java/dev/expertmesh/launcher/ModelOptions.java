@@ -4,6 +4,7 @@ import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.demo.DemoModel;
 import dev.expertmesh.engine.Engine;
+import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.tokenizer.Tokenizer;
 import picocli.CommandLine.Option;
 
@@ -29,14 +30,21 @@ final class ModelOptions {
                     + "Default: ${DEFAULT-VALUE}.")
     String device;
 
+    @Option(names = "--quantize", paramLabel = "FORMAT", defaultValue = "none",
+            description = "How routed and shared experts are stored once loaded: none (as the checkpoint has them) or int8 "
+                    + "(symmetric, one scale per output row: half BF16's bytes). CPU only for now; attention and dense layers "
+                    + "stay as they are. Default: ${DEFAULT-VALUE}.")
+    String quantize;
+
     Engine openEngine() {
+        Quantization quantization = Quantization.parse(quantize);
         if (model == null) {
             throw new IllegalArgumentException("--model DIR is required (or 'demo' for the built-in demo model)");
         }
         Device on = Device.select(device);
         ModelSource source = ModelSource.open(model);
         return DeviceStages.engine(on, source.config(), source.weights(),
-                DemoModel.isDemo(model) ? DemoModel.ORIGIN : model + " (memory-mapped: weights page in on first use)");
+                DemoModel.isDemo(model) ? DemoModel.ORIGIN : model + " (memory-mapped: weights page in on first use)", quantization);
     }
 
     Optional<Tokenizer> openTokenizer() {

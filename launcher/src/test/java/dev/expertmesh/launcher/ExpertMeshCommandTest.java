@@ -57,6 +57,21 @@ class ExpertMeshCommandTest {
     }
 
     @Test
+    void generateRunsWithInt8ExpertsAndRefusesAnUnknownFormatInOneLine() throws Exception {
+        String model = Fixtures.model("tiny-v2-lite").toString();
+        Run int8 = Commands.run("generate", "--model", model, "--prompt-ids", "0,5,9", "--max-tokens", "6", "--quantize", "int8",
+                "--format", "json");
+        assertThat(int8.exitCode()).as(int8.err()).isZero();
+        JsonNode json = new ObjectMapper().readTree(int8.out());
+        assertThat(json.get("completion_tokens").asInt()).isEqualTo(6);
+        assertThat(json.get("finish_reason").asText()).isEqualTo("length");
+
+        Run int9 = Commands.run("generate", "--model", model, "--prompt-ids", "0,5,9", "--max-tokens", "6", "--quantize", "int9");
+        assertThat(int9.exitCode()).isEqualTo(2);
+        assertThat(int9.err().strip()).isEqualTo("error: --quantize int9: choose one of none, int8");
+    }
+
+    @Test
     void seededSamplingRepeats() {
         String[] args = {"generate", "--model", Fixtures.model("tiny-v2-lite").toString(), "--prompt-ids", "0,5,9",
                 "--max-tokens", "12", "--temperature", "1.0", "--top-p", "0.9", "--seed", "7", "--format", "json"};

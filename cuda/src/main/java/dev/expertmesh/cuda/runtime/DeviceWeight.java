@@ -1,7 +1,7 @@
 package dev.expertmesh.cuda.runtime;
 
-import dev.expertmesh.checkpoint.DType;
 import dev.expertmesh.tensor.Weight;
+import dev.expertmesh.tensor.WeightFormat;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -45,11 +45,17 @@ public record DeviceWeight(DeviceBuffer buffer, int rows, int cols) {
         }
     }
 
-    /** The weight's bytes as bf16: BF16 in place, F32 rounded into a new segment. */
+    /** The weight's bytes as bf16: BF16 in place, F32 rounded into a new segment; no GPU kernel reads INT8 yet. */
     private static MemorySegment bf16(Weight weight) {
-        if (weight.dtype() == DType.BF16) {
-            return weight.data();
-        }
+        return switch (weight.format()) {
+            case WeightFormat.Bf16 b -> weight.data();
+            case WeightFormat.F32 f -> rounded(weight);
+            case WeightFormat.Int8PerChannel q -> throw new IllegalArgumentException(weight.name()
+                    + ": INT8 weights run on the CPU backend only for now: use --device cpu, or drop --quantize");
+        };
+    }
+
+    private static MemorySegment rounded(Weight weight) {
         long n = (long) weight.rows() * weight.cols();
         MemorySegment out = Arena.ofAuto().allocate(n * GpuQueue.BF16_BYTES, 64);
         for (long i = 0; i < n; i++) {

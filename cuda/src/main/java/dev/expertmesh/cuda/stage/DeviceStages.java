@@ -7,6 +7,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.Quantization;
 
 /** What runs a model on a {@link Device}: the nodes of a cluster, or a whole single-process engine. */
 public final class DeviceStages {
@@ -21,11 +22,21 @@ public final class DeviceStages {
         };
     }
 
-    /** The single-process engine on the device; it closes {@code weights} when closed. */
-    public static Engine engine(Device device, ModelConfig config, TensorSource weights, String origin) {
+    /**
+     * The single-process engine on the device, routed and shared experts stored as
+     * {@code quantization} says; it closes {@code weights} when closed.
+     */
+    public static Engine engine(Device device, ModelConfig config, TensorSource weights, String origin, Quantization quantization) {
         return switch (device) {
-            case Device.Cpu cpu -> Engine.create(config, weights, new CpuBackend(), origin);
-            case Device.Cuda cuda -> CudaEngines.create(config, weights, cuda.ordinal());
+            case Device.Cpu cpu -> Engine.create(config, weights, new CpuBackend(), origin, quantization);
+            case Device.Cuda cuda -> {
+                if (quantization != Quantization.NONE) {
+                    weights.close();
+                    throw new IllegalArgumentException("--quantize " + quantization.label()
+                            + ": quantized weights run on the CPU backend only for now: use --device cpu, or drop --quantize");
+                }
+                yield CudaEngines.create(config, weights, cuda.ordinal());
+            }
         };
     }
 }
