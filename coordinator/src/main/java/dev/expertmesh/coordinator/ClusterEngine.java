@@ -12,6 +12,7 @@ import dev.expertmesh.coordinator.serving.Readiness;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.ModelHost;
 import dev.expertmesh.membership.ClusterMember;
+import dev.expertmesh.membership.RoleName;
 import dev.expertmesh.membership.Subscription;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.placement.HostedExperts;
@@ -201,7 +202,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
             Recovery recovery = r.recovery().setSeconds((now - r.sinceNanos()) / 1e9).build();
             changes.recovered(recovery);
             log.info("Recovered from the failure of {} {} ({}) in {} ms, to the first step completed after it",
-                    roleName(recovery.getRole()), recovery.getNodeId(), recovery.getAction(), Math.round(recovery.getSeconds() * 1000));
+                    RoleName.of(recovery.getRole()), recovery.getNodeId(), recovery.getAction(), Math.round(recovery.getSeconds() * 1000));
         }
         recovering.clear();
     }
@@ -413,15 +414,12 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
 
     /** A worker as logs and errors name it: its role and the start of its node id, then its address. */
     private Peer peer(NodeDescriptor node) {
-        String name = roleName(node.getRole()) + " " + node.getNodeId().substring(0, Math.min(8, node.getNodeId().length()));
+        String name = RoleName.of(node.getRole()) + " " + node.getNodeId().substring(0, Math.min(8, node.getNodeId().length()));
         Peer peer = Peer.of(name, node.getHost(), node.getPort(), node.getTls());
         nodeOfPeer.putIfAbsent(peer, node.getNodeId());
         return peer;
     }
 
-    private static String roleName(Role role) {
-        return role.name().toLowerCase().replace('_', '-');
-    }
 
     /** Members and their states, the newest shard map with the tokens routed to each expert, flips and recoveries. */
     ClusterStatus status() {

@@ -134,6 +134,7 @@ final class ClusterOptions {
         options.config = config;
         options.host = host;
         options.security = new SecurityOptions();
+        options.apiKeys = new ApiKeyOptions();
         return options;
     }
 

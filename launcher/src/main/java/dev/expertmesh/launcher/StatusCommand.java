@@ -2,12 +2,12 @@ package dev.expertmesh.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.expertmesh.client.ExpertMeshClient;
+import dev.expertmesh.membership.RoleName;
 import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.ExpertPlacement;
 import dev.expertmesh.proto.LayerLoad;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Recovery;
-import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.proto.WorkerStatus;
 import picocli.CommandLine.Command;
@@ -78,8 +78,8 @@ final class StatusCommand implements Callable<Integer> {
                 "layer", p.getLayer(), "expert", p.getExpert(), "workers", p.getNodeIdsList(), "tokens_routed", p.getTokensRouted(),
                 "window_tokens", p.getWindowTokens(), "replica_window_tokens", new TreeMap<>(p.getReplicaWindowTokensMap()))).toList());
         json.put("gone", states.values().stream().filter(w -> !members.contains(w.getNodeId()))
-                .map(w -> Map.of("node_id", w.getNodeId(), "role", role(w.getRole()))).toList());
-        json.put("recoveries", status.getRecoveriesList().stream().map(r -> Map.of("node_id", r.getNodeId(), "role", role(r.getRole()),
+                .map(w -> Map.of("node_id", w.getNodeId(), "role", RoleName.of(w.getRole()))).toList());
+        json.put("recoveries", status.getRecoveriesList().stream().map(r -> Map.of("node_id", r.getNodeId(), "role", RoleName.of(r.getRole()),
                 "action", r.getAction(), "seconds", r.getSeconds(), "failed_at_ms", r.getFailedAtMs())).toList());
         json.put("window_steps", status.getWindowSteps());
         json.put("window_capacity", status.getWindowCapacity());
@@ -103,7 +103,7 @@ final class StatusCommand implements Callable<Integer> {
     private static Map<String, Object> member(NodeDescriptor m, WorkerStatus worker) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("node_id", m.getNodeId());
-        json.put("role", role(m.getRole()));
+        json.put("role", RoleName.of(m.getRole()));
         json.put("endpoint", m.getHost() + ":" + m.getPort());
         json.put("device", m.getDevice());
         json.put("loaded_epoch", m.getLoadedEpoch());
@@ -113,9 +113,6 @@ final class StatusCommand implements Callable<Integer> {
         return json;
     }
 
-    private static String role(Role role) {
-        return role.name().toLowerCase().replace('_', '-');
-    }
 
     private static String state(WorkerState state) {
         return state.name().toLowerCase();
@@ -126,10 +123,10 @@ final class StatusCommand implements Callable<Integer> {
         out.printf("%-17s %-38s %-22s %-8s %s%n", "ROLE", "NODE", "ENDPOINT", "DEVICE", "STATE");
         for (NodeDescriptor m : status.getMembersList()) {
             WorkerStatus worker = states.remove(m.getNodeId());
-            out.printf("%-17s %-38s %-22s %-8s %s%n", role(m.getRole()), m.getNodeId(), m.getHost() + ":" + m.getPort(), m.getDevice(),
+            out.printf("%-17s %-38s %-22s %-8s %s%n", RoleName.of(m.getRole()), m.getNodeId(), m.getHost() + ":" + m.getPort(), m.getDevice(),
                     worker == null ? "" : state(worker.getState()));
         }
-        states.values().forEach(w -> out.printf("%-17s %-38s %-22s %-8s %s%n", role(w.getRole()), w.getNodeId(), "-", "-", "gone"));
+        states.values().forEach(w -> out.printf("%-17s %-38s %-22s %-8s %s%n", RoleName.of(w.getRole()), w.getNodeId(), "-", "-", "gone"));
         out.println();
         out.println("shard map epoch " + status.getShardMap().getEpoch() + ", serving epoch " + status.getServingEpoch()
                 + " (" + status.getEpochFlips() + (status.getEpochFlips() == 1 ? " flip" : " flips") + " while serving)");
@@ -146,7 +143,7 @@ final class StatusCommand implements Callable<Integer> {
             out.println("replicated: " + replicated + " of " + status.getShardMap().getPlacementsCount() + " (layer, expert) pairs on several workers");
         }
         for (Recovery r : status.getRecoveriesList()) {
-            out.printf("recovered from %s %s (%s) in %d ms at %s%n", role(r.getRole()), r.getNodeId(), r.getAction(),
+            out.printf("recovered from %s %s (%s) in %d ms at %s%n", RoleName.of(r.getRole()), r.getNodeId(), r.getAction(),
                     Math.round(r.getSeconds() * 1000), Instant.ofEpochMilli(r.getFailedAtMs()));
         }
         List<ExpertPlacement> busiest = status.getShardMap().getPlacementsList().stream()

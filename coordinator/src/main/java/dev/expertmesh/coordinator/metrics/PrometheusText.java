@@ -6,6 +6,7 @@ import dev.expertmesh.coordinator.routing.ExpertLoad;
 import dev.expertmesh.coordinator.routing.ExpertLoadStatus;
 import dev.expertmesh.coordinator.routing.ExpertLoadWindow;
 import dev.expertmesh.engine.Scheduler;
+import dev.expertmesh.membership.RoleName;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.proto.WorkerStatus;
@@ -102,7 +103,7 @@ public final class PrometheusText {
         for (WorkerStatus worker : now) {
             for (WorkerState state : WORKER_STATES) {
                 out.append(PREFIX).append("worker_state{node_id=\"").append(worker.getNodeId()).append("\",role=\"")
-                        .append(worker.getRole().name().toLowerCase().replace('_', '-')).append("\",state=\"")
+                        .append(RoleName.of(worker.getRole())).append("\",state=\"")
                         .append(state.name().toLowerCase()).append("\"} ").append(worker.getState() == state ? 1 : 0).append('\n');
             }
         }

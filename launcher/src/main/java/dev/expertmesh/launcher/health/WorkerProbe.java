@@ -1,6 +1,7 @@
 package dev.expertmesh.launcher.health;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.expertmesh.membership.RoleName;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerHealth;
 import dev.expertmesh.transport.DataPlaneActions;
@@ -42,9 +43,9 @@ public final class WorkerProbe {
         } catch (FlightRuntimeException e) {
             return switch (e.status().code()) {
                 case UNAVAILABLE -> refused(e)
-                        ? HealthCheck.failing("nothing listens on " + where + " (is the " + name(role) + " running, and " + port + " its Flight port?)")
+                        ? HealthCheck.failing("nothing listens on " + where + " (is the " + RoleName.of(role) + " running, and " + port + " its Flight port?)")
                         : HealthCheck.failing(where + " is unavailable: " + e.getMessage());
-                case TIMED_OUT -> HealthCheck.failing(name(role) + " at " + where + " did not answer within " + timeout.toMillis() + " ms");
+                case TIMED_OUT -> HealthCheck.failing(RoleName.of(role) + " at " + where + " did not answer within " + timeout.toMillis() + " ms");
                 case UNIMPLEMENTED -> notAWorker(where, "no health action");
                 default -> notAWorker(where, "an error (" + e.getMessage() + ")");
             };
@@ -57,7 +58,7 @@ public final class WorkerProbe {
         if (health.getRole() != role) {
             return HealthCheck.failing(where + " is " + article(health.getRole()) + ", not " + article(role));
         }
-        String worker = name(role) + (health.getNodeId().isEmpty() ? "" : " " + health.getNodeId()) + " at " + where;
+        String worker = RoleName.of(role) + (health.getNodeId().isEmpty() ? "" : " " + health.getNodeId()) + " at " + where;
         boolean experts = role == Role.EXPERT_WORKER;
         return switch (health.getState()) {
             case SERVING -> HealthCheck.serving("serving: " + worker + (experts ? ", shard map epoch " + health.getEpoch() : ""));
@@ -84,11 +85,8 @@ public final class WorkerProbe {
                 + ": is it an ExpertMesh worker's Flight port?");
     }
 
-    static String name(Role role) {
-        return role.name().toLowerCase().replace('_', '-');
-    }
 
     private static String article(Role role) {
-        return (role == Role.EXPERT_WORKER || role == Role.ATTENTION_WORKER ? "an " : "a ") + name(role);
+        return (role == Role.EXPERT_WORKER || role == Role.ATTENTION_WORKER ? "an " : "a ") + RoleName.of(role);
     }
 }
