@@ -24,8 +24,7 @@ final class ApiKeyOptions {
 
     /** The keys of the flag's file, else of the config file's api-key-file; none: the APIs are open. */
     Optional<ApiKeys> required(JsonNode config) {
-        Optional<Path> named = Optional.ofNullable(file).or(() -> Optional.ofNullable(config.path(KEY).asText(null)).map(Path::of));
-        return named.map(path -> ApiKeys.of(keys(path)));
+        return Optional.ofNullable(ClusterOptions.path(file, config, KEY)).map(path -> ApiKeys.of(keys(path)));
     }
 
     /** {@code builder}, sending the file's first key when a file is given. */

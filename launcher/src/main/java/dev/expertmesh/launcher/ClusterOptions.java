@@ -172,6 +172,15 @@ final class ClusterOptions {
         return value;
     }
 
+    /** A file named by {@code flag}, else by the config {@code file}'s {@code key}; null when neither names one. */
+    static Path path(Path flag, JsonNode file, String key) {
+        if (flag != null) {
+            return flag;
+        }
+        String value = file.path(key).asText(null);
+        return value == null ? null : Path.of(value);
+    }
+
     private String text(String flag, String key, String fallback) {
         return flag != null ? flag : file().path(key).asText(fallback);
     }

@@ -20,8 +20,6 @@ final class RoutingStatsOptions {
     /** Flags first, then the config file's keys of the same names, then the defaults. */
     RoutingOptions routing(JsonNode file) {
         int steps = windowSteps != null ? windowSteps : file.path("routing-window-steps").asInt(RoutingOptions.DEFAULT_WINDOW_STEPS);
-        Optional<Path> trace = Optional.ofNullable(recordRouting)
-                .or(() -> Optional.ofNullable(file.path("record-routing").asText(null)).map(Path::of));
-        return new RoutingOptions(steps, trace);
+        return new RoutingOptions(steps, Optional.ofNullable(ClusterOptions.path(recordRouting, file, "record-routing")));
     }
 }

@@ -26,19 +26,12 @@ final class SecurityOptions {
 
     /** Flags first, then the config file's keys of the same names. */
     Optional<TlsFiles> tls(JsonNode file) {
-        return TlsFiles.of(path(tlsCert, file, TlsFiles.CERT_KEY), path(tlsKey, file, TlsFiles.KEY_KEY), path(tlsCa, file, TlsFiles.CA_KEY));
+        return TlsFiles.of(ClusterOptions.path(tlsCert, file, TlsFiles.CERT_KEY), ClusterOptions.path(tlsKey, file, TlsFiles.KEY_KEY),
+                ClusterOptions.path(tlsCa, file, TlsFiles.CA_KEY));
     }
 
     ClusterSecret secret(JsonNode file) {
-        Path secretFile = path(clusterSecretFile, file, "cluster-secret-file");
+        Path secretFile = ClusterOptions.path(clusterSecretFile, file, "cluster-secret-file");
         return secretFile == null ? ClusterSecret.NONE : ClusterSecret.read(secretFile);
-    }
-
-    private static Path path(Path flag, JsonNode file, String key) {
-        if (flag != null) {
-            return flag;
-        }
-        String value = file.path(key).asText(null);
-        return value == null ? null : Path.of(value);
     }
 }

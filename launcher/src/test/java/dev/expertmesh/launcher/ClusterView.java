@@ -31,6 +31,12 @@ record ClusterView(JsonNode root) {
         return parse(r.out());
     }
 
+    /** Polls the status until the coordinator routes to exactly {@code expertWorkers} and {@code attentionWorkers}, as after a start. */
+    static ClusterView awaitRouting(String address, List<String> clientFlags, int expertWorkers, int attentionWorkers) throws InterruptedException {
+        return await(address, clientFlags, "routing to " + expertWorkers + " expert workers, " + attentionWorkers + " attention workers",
+                s -> s.servingExpertWorkers() == expertWorkers && s.attentionWorkers() == attentionWorkers, Duration.ofSeconds(90));
+    }
+
     /** Polls the status until {@code condition} holds; fails with {@code what} and the last status after {@code timeout}. */
     static ClusterView await(String address, List<String> clientFlags, String what, Predicate<ClusterView> condition, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -79,8 +79,7 @@ final class ContainerCluster implements AutoCloseable {
                 workers.add(cluster.add("expert-" + i, "expert-worker", cluster.workerKeys()).container());
             }
             Startables.deepStart(workers).join();
-            cluster.awaitStatus("routing to " + expertWorkers + " expert workers, " + attentionWorkers + " attention workers",
-                    s -> s.servingExpertWorkers() == expertWorkers && s.attentionWorkers() == attentionWorkers, Duration.ofSeconds(90));
+            ClusterView.awaitRouting(cluster.address(), List.of(), expertWorkers, attentionWorkers);
             return cluster;
         } catch (Exception | AssertionError e) {
             cluster.close();

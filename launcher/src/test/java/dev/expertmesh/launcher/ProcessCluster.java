@@ -48,8 +48,7 @@ final class ProcessCluster implements AutoCloseable {
             cluster.startCoordinator(coordinatorFlags);
             cluster.startWorkers("attention-worker", attentionWorkers);
             cluster.startWorkers("expert-worker", expertWorkers);
-            cluster.awaitStatus("routing to " + expertWorkers + " expert workers, " + attentionWorkers + " attention workers",
-                    s -> s.servingExpertWorkers() == expertWorkers && s.attentionWorkers() == attentionWorkers, Duration.ofSeconds(90));
+            ClusterView.awaitRouting(cluster.address(), clientFlags, expertWorkers, attentionWorkers);
             return cluster;
         } catch (Exception | AssertionError e) {
             cluster.close();
