@@ -178,6 +178,8 @@ public class CpuBackend implements Backend {
             case WeightFormat.F32 f -> FloatVector.fromMemorySegment(F, data, index * 4, LE);
             case WeightFormat.Int8PerChannel q -> (FloatVector) ByteVector.fromMemorySegment(B, data, index, LE)
                     .convertShape(VectorOperators.B2F, F, 0);
+            case WeightFormat.Int4Grouped q -> throw new UnsupportedOperationException("INT4 kernels land next");
+            case WeightFormat.Fp8Block q -> throw new UnsupportedOperationException("FP8 kernels land next");
         };
     }
 
@@ -187,6 +189,8 @@ public class CpuBackend implements Backend {
             case WeightFormat.Bf16 b -> Weight.bf16ToFloat(data.getAtIndex(Weight.BF16, index));
             case WeightFormat.F32 f -> data.getAtIndex(Weight.F32, index);
             case WeightFormat.Int8PerChannel q -> data.get(ValueLayout.JAVA_BYTE, index);
+            case WeightFormat.Int4Grouped q -> throw new UnsupportedOperationException("INT4 kernels land next");
+            case WeightFormat.Fp8Block q -> throw new UnsupportedOperationException("FP8 kernels land next");
         };
     }
 

@@ -18,12 +18,20 @@ public record Weight(String name, MemorySegment data, WeightFormat format, int r
     public static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Weight {
-        if (data.byteSize() != (long) rows * cols * format.elementBytes()) {
+        if (data.byteSize() != format.byteSize(rows, cols)) {
             throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes do not hold [" + rows + ", " + cols + "] "
                     + format.getClass().getSimpleName());
         }
-        if (format instanceof WeightFormat.Int8PerChannel(MemorySegment scales) && scales.byteSize() != (long) rows * Float.BYTES) {
-            throw new IllegalArgumentException(name + ": " + scales.byteSize() + " bytes of scales for " + rows + " rows");
+        long scaleBytes = switch (format) {
+            case WeightFormat.Bf16 b -> 0;
+            case WeightFormat.F32 f -> 0;
+            case WeightFormat.Int8PerChannel q -> (long) rows * Float.BYTES;
+            case WeightFormat.Int4Grouped q -> (long) rows * q.groupsPerRow(cols) * Float.BYTES;
+            case WeightFormat.Fp8Block q -> (long) q.blockRowCount(rows) * q.blocksPerRow(cols) * Float.BYTES;
+        };
+        if (format.scaleBytes() != scaleBytes) {
+            throw new IllegalArgumentException(name + ": " + format.scaleBytes() + " bytes of scales for [" + rows + ", " + cols
+                    + "] " + format.getClass().getSimpleName() + ", expected " + scaleBytes);
         }
     }
 
@@ -66,24 +74,41 @@ public record Weight(String name, MemorySegment data, WeightFormat format, int r
 
     /** Rows [start, start + count) as a weight of their own, sharing this one's memory. */
     public Weight rowSlice(int start, int count) {
-        long rowBytes = (long) cols * format.elementBytes();
+        long rowBytes = format.byteSize(1, cols);
         WeightFormat sliced = switch (format) {
-            case WeightFormat.Int8PerChannel(MemorySegment scales) ->
-                    new WeightFormat.Int8PerChannel(scales.asSlice((long) start * Float.BYTES, (long) count * Float.BYTES));
             case WeightFormat.Bf16 b -> b;
             case WeightFormat.F32 f -> f;
+            case WeightFormat.Int8PerChannel(MemorySegment scales) ->
+                    new WeightFormat.Int8PerChannel(scales.asSlice((long) start * Float.BYTES, (long) count * Float.BYTES));
+            case WeightFormat.Int4Grouped q -> {
+                long rowScaleBytes = (long) q.groupsPerRow(cols) * Float.BYTES;
+                yield new WeightFormat.Int4Grouped(q.groupSize(), q.scales().asSlice(start * rowScaleBytes, count * rowScaleBytes));
+            }
+            case WeightFormat.Fp8Block q -> {
+                int first = q.rowOffset() + start;
+                WeightFormat.Fp8Block shifted = new WeightFormat.Fp8Block(q.blockRows(), q.blockCols(), first % q.blockRows(), q.scales());
+                long blockRowBytes = (long) q.blocksPerRow(cols) * Float.BYTES;
+                yield new WeightFormat.Fp8Block(q.blockRows(), q.blockCols(), shifted.rowOffset(),
+                        q.scales().asSlice(first / q.blockRows() * blockRowBytes, shifted.blockRowCount(count) * blockRowBytes));
+            }
         };
         return new Weight(name + "[" + start + ":" + (start + count) + "]",
                 data.asSlice(start * rowBytes, count * rowBytes), sliced, count, cols);
     }
 
-    /** Element (row, col) as a float: widened, or dequantized with its row's scale. */
+    /** Element (row, col) as a float: widened, or dequantized with its scale. */
     public float get(int row, int col) {
         long index = (long) row * cols + col;
         return switch (format) {
             case WeightFormat.Bf16 b -> bf16ToFloat(data.getAtIndex(BF16, index));
             case WeightFormat.F32 f -> data.getAtIndex(F32, index);
             case WeightFormat.Int8PerChannel q -> q.scale(row) * data.get(ValueLayout.JAVA_BYTE, index);
+            case WeightFormat.Int4Grouped q -> {
+                int packed = data.get(ValueLayout.JAVA_BYTE, row * WeightFormat.Int4Grouped.rowBytes(cols) + col / 2);
+                int nibble = (col % 2 == 0 ? packed : packed >> 4) & 0xF;
+                yield q.scale(row, col / q.groupSize(), cols) * (nibble - 8);
+            }
+            case WeightFormat.Fp8Block q -> q.scale(row, col, cols) * E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, index));
         };
     }
 

@@ -50,8 +50,8 @@ public record DeviceWeight(DeviceBuffer buffer, int rows, int cols) {
         return switch (weight.format()) {
             case WeightFormat.Bf16 b -> weight.data();
             case WeightFormat.F32 f -> rounded(weight);
-            case WeightFormat.Int8PerChannel q -> throw new IllegalArgumentException(weight.name()
-                    + ": INT8 weights run on the CPU backend only for now: use --device cpu, or drop --quantize");
+            case WeightFormat.Int8PerChannel _, WeightFormat.Int4Grouped _, WeightFormat.Fp8Block _ -> throw new IllegalArgumentException(weight.name()
+                    + ": quantized weights run on the CPU backend only for now: use --device cpu, or drop --quantize");
         };
     }
 
