@@ -177,10 +177,59 @@ static void bf16_to_f32(void **p, int gx, int gy) {
     for (long long i = 0; i < n; i++) y[i] = b2f(x[i]);
 }
 
+/*
+ * quantized_linear.cu's kernels from core's WeightFormat definitions: out[r][o] = sum_c x[r][c]·W[o][c]
+ * with W[o][c] dequantized as each format defines it (see WeightFormat's javadoc).
+ */
+typedef float (*element_of)(void **p, int o, int c, int cols);
+
+static void linear(void **p, int first_x, element_of w) {
+    const bf16 *x = ARG(first_x, const bf16 *); int xs = ARG(first_x + 1, int); float *out = ARG(first_x + 2, float *);
+    int os = ARG(first_x + 3, int); int rows = ARG(first_x + 4, int); int outs = ARG(first_x + 5, int); int cols = ARG(first_x + 6, int);
+    for (int r = 0; r < rows; r++)
+        for (int o = 0; o < outs; o++) {
+            float sum = 0;
+            for (int c = 0; c < cols; c++) sum += w(p, o, c, cols) * b2f(x[(long) r * xs + c]);
+            out[(long) r * os + o] = sum;
+        }
+}
+
+/* Symmetric INT8, one scale per output row. */
+static float int8_element(void **p, int o, int c, int cols) {
+    return ARG(1, const float *)[o] * ARG(0, const int8_t *)[(long) o * cols + c];
+}
+
+/* INT4 stored as q + 8, low nibble = even column, rows of ceil(cols / 2) bytes, a scale per group of a row. */
+static float int4_element(void **p, int o, int c, int cols) {
+    int group = ARG(2, int);
+    uint8_t byte = ARG(0, const uint8_t *)[(long) o * ((cols + 1) / 2) + c / 2];
+    int q = (c % 2 == 0 ? byte & 0xF : byte >> 4) - 8;
+    return ARG(1, const float *)[(long) o * ((cols + group - 1) / group) + c / group] * q;
+}
+
+/* e4m3fn: (-1)^s·2^(e-7)·(1 + m/8), subnormal 2^-6·m/8 when e = 0, NaN for e = 15 and m = 7. */
+static float e4m3(uint8_t bits) {
+    int e = (bits >> 3) & 0xF, m = bits & 7;
+    float v = e == 15 && m == 7 ? NAN : e == 0 ? ldexpf(m / 8.f, -6) : ldexpf(1 + m / 8.f, e - 7);
+    return bits & 0x80 ? -v : v;
+}
+
+/* FP8 with a scale per block_rows x block_cols block, row o in block row (o + row_offset) / block_rows. */
+static float fp8_element(void **p, int o, int c, int cols) {
+    int br = ARG(2, int), bc = ARG(3, int), offset = ARG(4, int);
+    float scale = ARG(1, const float *)[(long) ((o + offset) / br) * ((cols + bc - 1) / bc) + c / bc];
+    return scale * e4m3(ARG(0, const uint8_t *)[(long) o * cols + c]);
+}
+
+static void linear_int8(void **p, int gx, int gy) { linear(p, 2, int8_element); }
+static void linear_int4(void **p, int gx, int gy) { linear(p, 3, int4_element); }
+static void linear_fp8(void **p, int gx, int gy) { linear(p, 5, fp8_element); }
+
 static const struct { const char *name; kernel run; } KERNELS[] = {
     {"rms_norm", rms_norm}, {"rms_norm_f32", rms_norm_f32}, {"yarn_rope", yarn_rope}, {"silu_mul", silu_mul},
     {"moe_gather", moe_gather}, {"moe_combine", moe_combine}, {"cache_write", cache_write}, {"mla_decode", mla_decode},
     {"mla_prefill", mla_prefill}, {"add_f32", add_f32}, {"f32_to_bf16", f32_to_bf16}, {"bf16_to_f32", bf16_to_f32},
+    {"linear_int8", linear_int8}, {"linear_int4", linear_int4}, {"linear_fp8", linear_fp8},
 };
 
 /* Kernels the engine never launches (embed, route_topk, argmax, ...) resolve to this, which fails the launch. */

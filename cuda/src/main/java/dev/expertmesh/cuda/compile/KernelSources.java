@@ -11,7 +11,7 @@ import java.util.Map;
 public final class KernelSources {
     /** Every kernel file of the ABI (docs in kernel-abi). */
     public static final List<String> FILES = List.of("embedding", "rms_norm", "rope", "silu_mul", "router", "moe", "cache",
-            "mla_decode", "mla_prefill", "sampling", "elementwise");
+            "mla_decode", "mla_prefill", "sampling", "elementwise", "quantized_linear");
     private static final String DIRECTORY = "/dev/expertmesh/cuda/kernels/";
 
     private KernelSources() {

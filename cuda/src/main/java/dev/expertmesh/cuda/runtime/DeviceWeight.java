@@ -6,53 +6,38 @@ import dev.expertmesh.tensor.WeightFormat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-/** A row-major bf16 matrix [rows, cols] in device memory: what every GEMM reads its weights from. */
-public record DeviceWeight(DeviceBuffer buffer, int rows, int cols) {
+/**
+ * A row-major matrix [rows, cols] in device memory, as the products read it: bf16 for cuBLAS, or a
+ * quantized format's bytes exactly as packed on the host with its fp32 scales in {@code scales}
+ * (null for bf16). {@code format} says how to read them; its own scales are the host's copy.
+ */
+public record DeviceWeight(DeviceBuffer data, DeviceBuffer scales, WeightFormat format, int rows, int cols) {
 
     public long address() {
-        return buffer.address();
+        return data.address();
     }
 
-
-    /** A host weight on the device as bf16 (F32 weights are rounded to nearest even). */
+    /** A host weight on the device: quantized formats as they are, F32 rounded to bf16 (nearest even). */
     public static DeviceWeight upload(Gpu gpu, Weight weight) {
-        return new DeviceWeight(gpu.upload(bf16(weight)), weight.rows(), weight.cols());
-    }
-
-    /**
-     * Several weights with the same column count stacked into one matrix: gate and up of an expert
-     * become one [2·inter, hidden] matrix, so one GEMM feeds silu_mul.
-     */
-    public static DeviceWeight stack(Gpu gpu, Weight... weights) {
-        int cols = weights[0].cols();
-        long rows = 0;
-        for (Weight w : weights) {
-            if (w.cols() != cols) {
-                throw new IllegalArgumentException("cannot stack " + w.name() + " [" + w.rows() + ", " + w.cols() + "] under "
-                        + cols + " columns");
-            }
-            rows += w.rows();
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment stacked = arena.allocate(rows * cols * GpuQueue.BF16_BYTES, 64);
-            long at = 0;
-            for (Weight w : weights) {
-                MemorySegment part = bf16(w);
-                MemorySegment.copy(part, 0, stacked, at, part.byteSize());
-                at += part.byteSize();
-            }
-            return new DeviceWeight(gpu.upload(stacked), Math.toIntExact(rows), cols);
-        }
-    }
-
-    /** The weight's bytes as bf16: BF16 in place, F32 rounded into a new segment; no GPU kernel reads INT8 yet. */
-    private static MemorySegment bf16(Weight weight) {
         return switch (weight.format()) {
-            case WeightFormat.Bf16 b -> weight.data();
-            case WeightFormat.F32 f -> rounded(weight);
-            case WeightFormat.Int8PerChannel _, WeightFormat.Int4Grouped _, WeightFormat.Fp8Block _ -> throw new IllegalArgumentException(weight.name()
-                    + ": quantized weights run on the CPU backend only for now: use --device cpu, or drop --quantize");
+            case WeightFormat.Bf16 b -> new DeviceWeight(gpu.upload(weight.data()), null, b, weight.rows(), weight.cols());
+            case WeightFormat.F32 f -> new DeviceWeight(gpu.upload(rounded(weight)), null, new WeightFormat.Bf16(), weight.rows(),
+                    weight.cols());
+            case WeightFormat.Int8PerChannel q -> quantized(gpu, weight, q.scales());
+            case WeightFormat.Int4Grouped q -> quantized(gpu, weight, q.scales());
+            case WeightFormat.Fp8Block q -> quantized(gpu, weight, q.scales());
         };
+    }
+
+    private static DeviceWeight quantized(Gpu gpu, Weight weight, MemorySegment scales) {
+        return new DeviceWeight(gpu.upload(weight.data()), gpu.upload(scales), weight.format(), weight.rows(), weight.cols());
+    }
+
+    public void free(Gpu gpu) {
+        gpu.free(data);
+        if (scales != null) {
+            gpu.free(scales);
+        }
     }
 
     private static MemorySegment rounded(Weight weight) {

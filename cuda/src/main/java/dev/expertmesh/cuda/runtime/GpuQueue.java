@@ -2,6 +2,7 @@ package dev.expertmesh.cuda.runtime;
 
 import dev.expertmesh.cuda.binding.CudaDriver;
 import dev.expertmesh.cuda.binding.Cublas;
+import dev.expertmesh.tensor.WeightFormat;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,6 +21,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class GpuQueue implements AutoCloseable {
     public static final int BF16_BYTES = 2;
+    /** Output rows a block of quantized_linear.cu computes: one a warp (WARPS_PER_BLOCK there). */
+    private static final int QUANTIZED_ROWS_PER_BLOCK = 4;
     private final Gpu gpu;
     private final CudaDriver driver;
     private final MemorySegment stream;
@@ -141,7 +144,28 @@ public final class GpuQueue implements AutoCloseable {
 
     /** out[rows, w.rows] (fp32) = x[rows, w.cols] (bf16, rows {@code xStride} apart)·Wᵀ, all row-major. */
     public void linear(DeviceWeight w, long x, int xStride, int rows, long out) {
-        Gemms.timesTranspose(cublas, 1, rows, Gemms.Rows.bf16(x, xStride, 0), Gemms.Matrices.of(w), Gemms.Rows.f32(out, w.rows(), 0));
+        linear(w, x, xStride, rows, out, w.rows());
+    }
+
+    /**
+     * As {@link #linear(DeviceWeight, long, int, int, long)} with output rows {@code outStride} floats
+     * apart: bf16 weights through cuBLAS, quantized ones through quantized_linear.cu's kernel for
+     * their format, which reads the packed bytes.
+     */
+    public void linear(DeviceWeight w, long x, int xStride, int rows, long out, int outStride) {
+        int grid = (w.rows() + QUANTIZED_ROWS_PER_BLOCK - 1) / QUANTIZED_ROWS_PER_BLOCK;
+        int block = 32 * QUANTIZED_ROWS_PER_BLOCK;
+        switch (w.format()) {
+            case WeightFormat.Bf16 b -> Gemms.timesTranspose(cublas, 1, rows, Gemms.Rows.bf16(x, xStride, 0), Gemms.Matrices.of(w),
+                    Gemms.Rows.f32(out, outStride, 0));
+            case WeightFormat.F32 f -> throw new IllegalStateException(w + ": F32 weights go to the device as bf16");
+            case WeightFormat.Int8PerChannel q -> launch("linear_int8", grid, 1, block, w.data(), w.scales(), x, xStride, out,
+                    outStride, rows, w.rows(), w.cols());
+            case WeightFormat.Int4Grouped q -> launch("linear_int4", grid, 1, block, w.data(), w.scales(), q.groupSize(), x,
+                    xStride, out, outStride, rows, w.rows(), w.cols());
+            case WeightFormat.Fp8Block q -> launch("linear_fp8", grid, 1, block, w.data(), w.scales(), q.blockRows(),
+                    q.blockCols(), q.rowOffset(), x, xStride, out, outStride, rows, w.rows(), w.cols());
+        }
     }
 
     public Cublas cublas() {

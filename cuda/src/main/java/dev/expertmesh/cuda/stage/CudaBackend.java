@@ -60,7 +60,7 @@ public final class CudaBackend extends CpuBackend implements AutoCloseable {
     @Override
     public synchronized void close() {
         queue.begin();
-        uploaded.values().forEach(w -> queue.gpu().free(w.buffer()));
+        uploaded.values().forEach(w -> w.free(queue.gpu()));
         uploaded.clear();
         queue.close();
     }

@@ -7,6 +7,7 @@ import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.Quantization;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,11 +30,14 @@ public final class CudaEngines {
     }
 
     public static Engine load(Path modelDir, int ordinal) {
-        return create(ModelConfig.load(modelDir), Checkpoint.open(modelDir), ordinal);
+        return create(ModelConfig.load(modelDir), Checkpoint.open(modelDir), ordinal, Quantization.NONE);
     }
 
-    /** An engine over {@code weights} on cuda:{@code ordinal}; closing it frees the device and closes the weights. */
-    public static Engine create(ModelConfig config, TensorSource weights, int ordinal) {
+    /**
+     * An engine over {@code weights} on cuda:{@code ordinal}, routed and shared experts stored as
+     * {@code quantization} says; closing it frees the device and closes the weights.
+     */
+    public static Engine create(ModelConfig config, TensorSource weights, int ordinal, Quantization quantization) {
         long start = System.nanoTime();
         Arena arena = Arena.ofShared();
         Gpu gpu = null;
@@ -44,9 +48,10 @@ public final class CudaEngines {
             gpu = Gpu.open(ordinal);
             backend = new CudaBackend(gpu);
             attention = CudaAttentionStage.load(gpu, weights, config, arena, BLOCK_TOKENS, CACHE_BLOCKS);
-            experts = CudaExpertStage.load(gpu, weights, config, arena);
+            experts = CudaExpertStage.load(gpu, weights, config, arena, quantization);
             DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, attention, experts, 1);
-            log.info("Loaded {} onto cuda:{} in {} ms", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000);
+            log.info("Loaded {} onto cuda:{} in {} ms, experts {}", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000,
+                    quantization.label());
             AutoCloseable[] parts = {experts, attention, backend, gpu, arena, weights};
             return Engine.around(model, () -> closeAll(parts), LayerObserver.NONE);
         } catch (RuntimeException | Error e) {

@@ -8,6 +8,7 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.Expert;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
+import dev.expertmesh.quantization.Quantization;
 
 import java.lang.foreign.Arena;
 import java.util.Arrays;
@@ -18,41 +19,48 @@ import java.util.stream.IntStream;
 
 /**
  * Experts on a GPU. Per call: the rows go up once, are gathered so each expert's rows are
- * contiguous, each expert runs as two GEMMs around silu_mul (a loop over the experts with rows,
- * in id order), and moe_combine adds every row's weighted expert outputs in route order.
+ * contiguous, each expert runs its gate and up products (side by side in one buffer), silu_mul and
+ * its down product (a loop over the experts with rows, in id order), and moe_combine adds every
+ * row's weighted expert outputs in route order.
  */
 public final class CudaExpertStage implements ExpertStage, AutoCloseable {
     private final GpuQueue queue;
     private final TensorSource weights;
     private final ModelConfig config;
     private final Arena arena;
+    private final Quantization quantization;
     /** experts[layer][id], ids as in {@link ExpertRoutes}; null where not hosted here. */
     private final GpuExpert[][] experts;
 
-    private CudaExpertStage(GpuQueue queue, TensorSource weights, ModelConfig config, Arena arena, GpuExpert[][] experts) {
+    private CudaExpertStage(GpuQueue queue, TensorSource weights, ModelConfig config, Arena arena, Quantization quantization,
+                            GpuExpert[][] experts) {
         this.queue = queue;
         this.weights = weights;
         this.config = config;
         this.arena = arena;
+        this.quantization = quantization;
         this.experts = experts;
     }
 
-    /** Every expert of every layer. */
-    public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena) {
+    /** Every expert of every layer, routed and shared ones stored as {@code quantization} says. */
+    public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, Quantization quantization) {
         Map<Integer, int[]> all = new HashMap<>();
         int[] everyRouted = IntStream.range(0, config.nRoutedExperts()).toArray();
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
             all.put(layer, everyRouted);
         }
-        return load(gpu, weights, config, arena, all);
+        return load(gpu, weights, config, arena, all, quantization);
     }
 
     /**
      * Only the routed experts {@code routedByLayer} names for each MoE layer, plus every shared
-     * expert and dense MLP: an expert worker uploads nothing else. {@code weights} and {@code arena}
-     * must outlive the stage, which reads from them again when {@link #host} adds experts.
+     * expert and dense MLP: an expert worker uploads nothing else. Routed and shared experts are
+     * stored as {@code quantization} says (quantized on the host, uploaded packed); dense MLPs as the
+     * checkpoint has them, as on the CPU. {@code weights} and {@code arena} must outlive the stage,
+     * which reads from them again when {@link #host} adds experts.
      */
-    public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, Map<Integer, int[]> routedByLayer) {
+    public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, Map<Integer, int[]> routedByLayer,
+                                       Quantization quantization) {
         int hidden = config.hiddenSize();
         GpuExpert[][] experts = new GpuExpert[config.numHiddenLayers()][];
         for (int layer = 0; layer < experts.length; layer++) {
@@ -64,11 +72,11 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
             int routed = config.nRoutedExperts();
             experts[layer] = new GpuExpert[routed + (config.nSharedExperts() > 0 ? 1 : 0)];
             if (config.nSharedExperts() > 0) {
-                experts[layer][routed] = GpuExpert.upload(gpu, Expert.load(weights, mlp + "shared_experts.", hidden,
-                        config.moeIntermediateSize() * config.nSharedExperts(), arena));
+                experts[layer][routed] = uploadQuantized(gpu, Expert.load(weights, mlp + "shared_experts.", hidden,
+                        config.moeIntermediateSize() * config.nSharedExperts(), arena), quantization);
             }
         }
-        CudaExpertStage stage = new CudaExpertStage(new GpuQueue(gpu), weights, config, arena, experts);
+        CudaExpertStage stage = new CudaExpertStage(new GpuQueue(gpu), weights, config, arena, quantization, experts);
         stage.host(routedByLayer);
         return stage;
     }
@@ -80,9 +88,16 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
      */
     public synchronized void host(Map<Integer, int[]> routedByLayer) {
         queue.begin();
-        Rehosting.apply(experts, config, routedByLayer, (layer, id) -> GpuExpert.upload(queue.gpu(), Expert.load(weights,
-                "model.layers." + layer + ".mlp.experts." + id + ".", config.hiddenSize(), config.moeIntermediateSize(), arena)),
-                expert -> expert.free(queue.gpu()));
+        Rehosting.apply(experts, config, routedByLayer, (layer, id) -> uploadQuantized(queue.gpu(), Expert.load(weights,
+                "model.layers." + layer + ".mlp.experts." + id + ".", config.hiddenSize(), config.moeIntermediateSize(), arena),
+                quantization), expert -> expert.free(queue.gpu()));
+    }
+
+    /** The expert on the device as {@code quantization} stores it; the host's quantized bytes are dropped once uploaded. */
+    private static GpuExpert uploadQuantized(Gpu gpu, Expert expert, Quantization quantization) {
+        try (Arena quantized = Arena.ofConfined()) {
+            return GpuExpert.upload(gpu, expert.quantized(quantization, quantized));
+        }
     }
 
     @Override
@@ -129,7 +144,9 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
             GpuExpert expert = layerExperts[id];
             int inter = expert.intermediateSize();
             long firstRow = plan.firstRow(id);
-            queue.linear(expert.gateUp(), rowsBf16.at(firstRow * hidden * GpuQueue.BF16_BYTES), hidden, count, gateUp.address());
+            long rowsAt = rowsBf16.at(firstRow * hidden * GpuQueue.BF16_BYTES);
+            queue.linear(expert.gate(), rowsAt, hidden, count, gateUp.address(), 2 * inter);
+            queue.linear(expert.up(), rowsAt, hidden, count, gateUp.at((long) inter * Float.BYTES), 2 * inter);
             queue.launch("silu_mul", count, 1, 256, gateUp, activated, count, inter);
             queue.linear(expert.down(), activated.address(), inter, count, expertOut.at(firstRow * hidden * Float.BYTES));
         }

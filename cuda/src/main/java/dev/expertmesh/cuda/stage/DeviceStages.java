@@ -29,14 +29,7 @@ public final class DeviceStages {
     public static Engine engine(Device device, ModelConfig config, TensorSource weights, String origin, Quantization quantization) {
         return switch (device) {
             case Device.Cpu cpu -> Engine.create(config, weights, new CpuBackend(), origin, quantization);
-            case Device.Cuda cuda -> {
-                if (quantization != Quantization.NONE) {
-                    weights.close();
-                    throw new IllegalArgumentException("--quantize " + quantization.label()
-                            + ": quantized weights run on the CPU backend only for now: use --device cpu, or drop --quantize");
-                }
-                yield CudaEngines.create(config, weights, cuda.ordinal());
-            }
+            case Device.Cuda cuda -> CudaEngines.create(config, weights, cuda.ordinal(), quantization);
         };
     }
 }

@@ -9,6 +9,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.moe.ExpertStage;
+import dev.expertmesh.quantization.Quantization;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
@@ -77,7 +78,7 @@ final class GpuDevice implements ComputeDevice {
         @Override
         public synchronized ExpertStage load(Map<Integer, int[]> routedByLayer) {
             if (stage == null) {
-                stage = CudaExpertStage.load(gpu, weights, config, arena, routedByLayer);
+                stage = CudaExpertStage.load(gpu, weights, config, arena, routedByLayer, Quantization.NONE);
             } else {
                 stage.host(routedByLayer);
             }

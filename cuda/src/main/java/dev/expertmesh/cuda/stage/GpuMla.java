@@ -67,7 +67,7 @@ record GpuMla(DeviceBuffer inputNorm, DeviceWeight qProj, DeviceWeight qAProj, D
         }
         for (DeviceWeight w : new DeviceWeight[]{qProj, qAProj, qBProj, kvAProj, kvBProj, oProj}) {
             if (w != null) {
-                gpu.free(w.buffer());
+                w.free(gpu);
             }
         }
     }

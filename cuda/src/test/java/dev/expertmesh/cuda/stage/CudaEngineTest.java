@@ -97,7 +97,7 @@ class CudaEngineTest {
         Random random = new Random(1);
         try (TensorSource weights = Checkpoint.open(dir); Arena arena = Arena.ofShared(); Gpu gpu = Gpu.open(0);
              CudaAttentionStage gpuAttention = CudaAttentionStage.load(gpu, weights, config, arena, 4, 64);
-             CudaExpertStage gpuExperts = CudaExpertStage.load(gpu, weights, config, arena)) {
+             CudaExpertStage gpuExperts = CudaExpertStage.load(gpu, weights, config, arena, Quantization.NONE)) {
             Bf16GemmBackend backend = new Bf16GemmBackend();
             LocalAttentionStage cpuAttention = LocalAttentionStage.load(weights, config, backend, arena);
             LocalExpertStage cpuExperts = LocalExpertStage.load(weights, config, backend, arena, Quantization.NONE);

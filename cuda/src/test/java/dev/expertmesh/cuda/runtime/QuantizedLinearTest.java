@@ -1,0 +1,162 @@
+package dev.expertmesh.cuda.runtime;
+
+import dev.expertmesh.Fixtures;
+import dev.expertmesh.backend.CpuBackend;
+import dev.expertmesh.checkpoint.DType;
+import dev.expertmesh.cuda.GpuComparison;
+import dev.expertmesh.quantization.Int8Quantizer;
+import dev.expertmesh.tensor.E4m3;
+import dev.expertmesh.tensor.Weight;
+import dev.expertmesh.tensor.WeightFormat;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * quantized_linear.cu's kernels, through {@link GpuQueue#linear}, against the product of the same
+ * packed weight on the host: odd shapes (a short last INT4 group, a half-used last byte, partial FP8
+ * blocks), one row and batches past a kernel pass, output rows with a gap between them, and FP8
+ * row slices that start inside a block. Needs a CUDA device (or EmulatedGpu).
+ */
+@Tag("gpu")
+class QuantizedLinearTest {
+    private static final int ROWS = 37;
+    private static final int COLS = 203;
+    private static final int[] BATCHES = {1, 3, 11};
+    /** Both sides multiply the same dequantized values by the same bf16 inputs: only fp32 summation order differs. */
+    private static final double TOLERANCE = 1e-5;
+    private final Random random = new Random(14);
+
+    @Test
+    void int8MatchesTheCpuBackend() {
+        try (Arena arena = Arena.ofConfined()) {
+            Weight w = Int8Quantizer.quantize(gaussianBf16(ROWS, COLS, arena), arena);
+            assertMatches(w, new CpuBackend());
+        }
+    }
+
+    @Test
+    void int4InGroupsOf64And128MatchesItsDequantization() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (int group : new int[]{64, 128}) {
+                assertMatches(int4(ROWS, COLS, group, arena), null);
+            }
+        }
+    }
+
+    @Test
+    void fp8In128By128BlocksMatchesItsDequantizationWholeAndSlicedInsideABlock() {
+        try (Arena arena = Arena.ofConfined()) {
+            Weight w = fp8(300, COLS, 128, 128, arena);
+            assertMatches(w, null);
+            Weight sliced = w.rowSlice(100, 150);
+            assertThat(((WeightFormat.Fp8Block) sliced.format()).rowOffset()).isEqualTo(100);
+            assertMatches(sliced, null);
+        }
+    }
+
+    /**
+     * The GPU's out = x·Wᵀ for each batch against {@code cpu}'s product, or against W's reference
+     * dequantization ({@link Weight#get}) where {@code cpu} is null; x is rounded to bf16 first, as the
+     * kernels take it.
+     */
+    private void assertMatches(Weight w, CpuBackend cpu) {
+        GpuComparison.assumeAGpu();
+        try (Gpu gpu = Gpu.open(0); GpuQueue queue = new GpuQueue(gpu)) {
+            DeviceWeight device = DeviceWeight.upload(gpu, w);
+            int outStride = w.rows() + 5;
+            for (int batch : BATCHES) {
+                float[] x = bf16Gaussian(batch * w.cols());
+                DeviceBuffer input = queue.upload("x", x);
+                DeviceBuffer inputBf16 = queue.bf16s("x_bf16", x.length);
+                queue.toBf16(input.address(), inputBf16.address(), x.length);
+                DeviceBuffer out = queue.floats("out", (long) batch * outStride);
+                queue.zero(out.address(), (long) batch * outStride * Float.BYTES);
+                queue.linear(device, inputBf16.address(), w.cols(), batch, out.address(), outStride);
+                float[] strided = queue.downloadFloats(out.address(), batch * outStride);
+                float[] actual = new float[batch * w.rows()];
+                for (int r = 0; r < batch; r++) {
+                    System.arraycopy(strided, r * outStride, actual, r * w.rows(), w.rows());
+                    assertThat(strided[r * outStride + w.rows()]).as("the gap after row %d", r).isZero();
+                }
+                float[] expected = new float[actual.length];
+                if (cpu != null) {
+                    cpu.matmul(w, x, batch, expected);
+                } else {
+                    reference(w, x, batch, expected);
+                }
+                assertThat(Fixtures.relativeError(actual, expected)).as("%s, batch %d", w.format(), batch).isLessThan(TOLERANCE);
+            }
+            device.free(gpu);
+        }
+    }
+
+    private static void reference(Weight w, float[] x, int batch, float[] out) {
+        for (int r = 0; r < batch; r++) {
+            for (int o = 0; o < w.rows(); o++) {
+                double sum = 0;
+                for (int c = 0; c < w.cols(); c++) {
+                    sum += (double) w.get(o, c) * x[r * w.cols() + c];
+                }
+                out[r * w.rows() + o] = (float) sum;
+            }
+        }
+    }
+
+    /** INT4 as WeightFormat.Int4Grouped lays it out: levels -7..7 stored as q + 8, low nibble first. */
+    private Weight int4(int rows, int cols, int group, Arena arena) {
+        long rowBytes = WeightFormat.Int4Grouped.rowBytes(cols);
+        MemorySegment q = arena.allocate(rows * rowBytes);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                long at = r * rowBytes + c / 2;
+                int nibble = random.nextInt(15) + 1;
+                int packed = q.get(ValueLayout.JAVA_BYTE, at);
+                q.set(ValueLayout.JAVA_BYTE, at, (byte) (c % 2 == 0 ? packed | nibble : packed | nibble << 4));
+            }
+        }
+        MemorySegment scales = scales((long) rows * ((cols + group - 1) / group), arena);
+        return new Weight("int4", q, new WeightFormat.Int4Grouped(group, scales), rows, cols);
+    }
+
+    /** FP8 e4m3 of Gaussian values (NaN never occurs) with one scale per block. */
+    private Weight fp8(int rows, int cols, int blockRows, int blockCols, Arena arena) {
+        MemorySegment q = arena.allocate((long) rows * cols);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            q.set(ValueLayout.JAVA_BYTE, i, E4m3.fromFloat((float) random.nextGaussian() * 100));
+        }
+        int blocks = ((rows + blockRows - 1) / blockRows) * ((cols + blockCols - 1) / blockCols);
+        return new Weight("fp8", q, new WeightFormat.Fp8Block(blockRows, blockCols, 0, scales(blocks, arena)), rows, cols);
+    }
+
+    private MemorySegment scales(long count, Arena arena) {
+        MemorySegment scales = arena.allocate(count * Float.BYTES);
+        for (long i = 0; i < count; i++) {
+            scales.setAtIndex(Weight.F32, i, 0.001f + random.nextFloat() * 0.01f);
+        }
+        return scales;
+    }
+
+    private Weight gaussianBf16(int rows, int cols, Arena arena) {
+        MemorySegment data = arena.allocate((long) rows * cols * 2);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            data.setAtIndex(Weight.BF16, i, Bf16.round((float) random.nextGaussian()));
+        }
+        return new Weight("bf16", data, DType.BF16, rows, cols);
+    }
+
+    /** Gaussian values already in bf16, so that rounding on the device changes nothing. */
+    private float[] bf16Gaussian(int n) {
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = Weight.bf16ToFloat(Bf16.round((float) random.nextGaussian()));
+        }
+        return values;
+    }
+}
