@@ -6,6 +6,11 @@
 #                               at batch 1, 8, 32 and 128, in one process and as a local cluster; ARGS go to both bench runs
 #                               (--layers 4 for a quick one). Output goes to stdout and to $OUT/gpu-check.txt when $OUT is set.
 #                               Exit status 0 when every test passed and both benchmarks ran.
+# What only a GPU verifies: the .cu kernels themselves. The emulated GPU runs C stand-ins written from each
+# kernel's definition, so it checks the Java side (buffers, offsets, scales, launch arguments); here the same
+# gpu-tagged tests run the real kernels, among them quantized_linear.cu's (QuantizedLinearTest: INT8, INT4 in
+# groups of 64 and 128, FP8 128x128 blocks, row slices inside a block, batches 1, 3 and 11; DeviceStagesTest:
+# the engine with INT8 experts against the CPU engine with the same INT8 experts).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
