@@ -21,8 +21,7 @@ public record DeviceWeight(DeviceBuffer data, DeviceBuffer scales, WeightFormat 
     public static DeviceWeight upload(Gpu gpu, Weight weight) {
         return switch (weight.format()) {
             case WeightFormat.Bf16 b -> new DeviceWeight(gpu.upload(weight.data()), null, b, weight.rows(), weight.cols());
-            case WeightFormat.F32 f -> new DeviceWeight(gpu.upload(rounded(weight)), null, new WeightFormat.Bf16(), weight.rows(),
-                    weight.cols());
+            case WeightFormat.F32 f -> asBf16(gpu, weight);
             case WeightFormat.Int8PerChannel q -> quantized(gpu, weight, q.scales());
             case WeightFormat.Int4Grouped q -> quantized(gpu, weight, q.scales());
             case WeightFormat.Fp8Block q -> quantized(gpu, weight, q.scales());
@@ -40,12 +39,20 @@ public record DeviceWeight(DeviceBuffer data, DeviceBuffer scales, WeightFormat 
         }
     }
 
-    private static MemorySegment rounded(Weight weight) {
-        long n = (long) weight.rows() * weight.cols();
-        MemorySegment out = Arena.ofAuto().allocate(n * GpuQueue.BF16_BYTES, 64);
-        for (long i = 0; i < n; i++) {
-            out.setAtIndex(Weight.BF16, i, Bf16.round(weight.data().getAtIndex(Weight.F32, i)));
+    /**
+     * A host weight on the device as bf16 whatever its format: each element rounded to nearest even,
+     * after dequantizing. For a matrix cuBLAS reads in slices (kv_b_proj's per-head halves), which
+     * the quantized kernels do not.
+     */
+    public static DeviceWeight asBf16(Gpu gpu, Weight weight) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate((long) weight.rows() * weight.cols() * GpuQueue.BF16_BYTES, 64);
+            for (int r = 0; r < weight.rows(); r++) {
+                for (int c = 0; c < weight.cols(); c++) {
+                    out.setAtIndex(Weight.BF16, (long) r * weight.cols() + c, Bf16.round(weight.get(r, c)));
+                }
+            }
+            return new DeviceWeight(gpu.upload(out), null, new WeightFormat.Bf16(), weight.rows(), weight.cols());
         }
-        return out;
     }
 }

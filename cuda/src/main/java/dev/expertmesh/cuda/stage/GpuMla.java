@@ -14,7 +14,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * One layer's attention weights on the device: the input norm, the query path (q_proj, or q_a_proj,
  * its norm and q_b_proj), kv_a_proj_with_mqa with its norm, kv_b_proj and o_proj. Norm gains are
- * bf16 vectors as rms_norm reads them.
+ * bf16 vectors as rms_norm reads them. Projections stay in the format the weights come in (a quantized
+ * one runs through quantized_linear.cu), but kv_b_proj, which goes up as bf16.
  */
 record GpuMla(DeviceBuffer inputNorm, DeviceWeight qProj, DeviceWeight qAProj, DeviceBuffer qANorm, DeviceWeight qBProj,
               DeviceWeight kvAProj, DeviceBuffer kvANorm, DeviceWeight kvBProj, DeviceWeight oProj) {
@@ -39,8 +40,9 @@ record GpuMla(DeviceBuffer inputNorm, DeviceWeight qProj, DeviceWeight qAProj, D
         return new GpuMla(inputNorm, qProj, qAProj, qANorm, qBProj,
                 matrix(gpu, weights, p + "kv_a_proj_with_mqa.weight", config.latentCacheWidth(), hidden, arena),
                 gain(gpu, Weight.toFloats(weights.tensor(p + "kv_a_layernorm.weight", config.kvLoraRank()))),
-                matrix(gpu, weights, p + "kv_b_proj.weight", (long) heads * (config.qkNopeHeadDim() + config.vHeadDim()),
-                        config.kvLoraRank(), arena),
+                // Decode reads kv_b_proj per head through cuBLAS (absorbed into q and the output): bf16 in any format.
+                DeviceWeight.asBf16(gpu, Weight.of(weights.tensor(p + "kv_b_proj.weight",
+                        (long) heads * (config.qkNopeHeadDim() + config.vHeadDim()), config.kvLoraRank()), arena)),
                 matrix(gpu, weights, p + "o_proj.weight", hidden, (long) heads * config.vHeadDim(), arena));
     }
 

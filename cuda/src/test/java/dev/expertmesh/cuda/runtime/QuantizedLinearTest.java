@@ -15,6 +15,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
+import java.util.function.BiFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -61,15 +62,33 @@ class QuantizedLinearTest {
         }
     }
 
-    /**
-     * The GPU's out = x·Wᵀ for each batch against {@code cpu}'s product, or against W's reference
-     * dequantization ({@link Weight#get}) where {@code cpu} is null; x is rounded to bf16 first, as the
-     * kernels take it.
-     */
+    @Test
+    void anFp8WeightUploadedAsBf16MultipliesAsItsDequantizationRoundedToBf16() {
+        try (Arena arena = Arena.ofConfined()) {
+            Weight fp8 = fp8(ROWS, COLS, 16, 32, arena).rowSlice(5, 30);
+            MemorySegment rounded = arena.allocate((long) fp8.rows() * fp8.cols() * 2);
+            for (int r = 0; r < fp8.rows(); r++) {
+                for (int c = 0; c < fp8.cols(); c++) {
+                    rounded.setAtIndex(Weight.BF16, (long) r * fp8.cols() + c, Bf16.round(fp8.get(r, c)));
+                }
+            }
+            assertMatches(fp8, DeviceWeight::asBf16, new Weight("bf16", rounded, DType.BF16, fp8.rows(), fp8.cols()), null);
+        }
+    }
+
     private void assertMatches(Weight w, CpuBackend cpu) {
+        assertMatches(w, DeviceWeight::upload, w, cpu);
+    }
+
+    /**
+     * The GPU's out = x·Wᵀ for each batch, W put on the device by {@code upload}, against {@code cpu}'s
+     * product with {@code host}, or against host's reference dequantization ({@link Weight#get}) where
+     * {@code cpu} is null; x holds bf16 values, as the kernels take it.
+     */
+    private void assertMatches(Weight w, BiFunction<Gpu, Weight, DeviceWeight> upload, Weight host, CpuBackend cpu) {
         GpuComparison.assumeAGpu();
         try (Gpu gpu = Gpu.open(0); GpuQueue queue = new GpuQueue(gpu)) {
-            DeviceWeight device = DeviceWeight.upload(gpu, w);
+            DeviceWeight device = upload.apply(gpu, w);
             int outStride = w.rows() + 5;
             for (int batch : BATCHES) {
                 float[] x = bf16Gaussian(batch * w.cols());
@@ -87,9 +106,9 @@ class QuantizedLinearTest {
                 }
                 float[] expected = new float[actual.length];
                 if (cpu != null) {
-                    cpu.matmul(w, x, batch, expected);
+                    cpu.matmul(host, x, batch, expected);
                 } else {
-                    reference(w, x, batch, expected);
+                    reference(host, x, batch, expected);
                 }
                 assertThat(Fixtures.relativeError(actual, expected)).as("%s, batch %d", w.format(), batch).isLessThan(TOLERANCE);
             }
