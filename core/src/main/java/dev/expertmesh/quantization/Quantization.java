@@ -24,8 +24,12 @@ public enum Quantization {
                 return q;
             }
         }
-        throw new IllegalArgumentException("--quantize " + label + ": choose one of "
-                + Arrays.stream(values()).map(Quantization::label).collect(Collectors.joining(", ")));
+        throw new IllegalArgumentException("--quantize " + label + ": choose one of " + choices());
+    }
+
+    /** Every label, for help texts and errors: "none, int8". */
+    public static String choices() {
+        return Arrays.stream(values()).map(Quantization::label).collect(Collectors.joining(", "));
     }
 
     /** {@code w} as this quantization stores it; new bytes go to {@code arena}. */

@@ -10,6 +10,7 @@ import dev.expertmesh.proto.Role;
 import dev.expertmesh.transport.FlightEndpoint;
 import dev.expertmesh.transport.HealthReport;
 import dev.expertmesh.transport.TlsFiles;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -47,28 +48,30 @@ public final class ExpertWorkerServer implements AutoCloseable {
     }
 
     /**
-     * Loads the hosted experts of {@code weights} (which must outlive the server) on {@code device}
-     * and serves them on host:port (port 0 picks a free one), in plain text.
+     * Loads the hosted experts of {@code weights} (which must outlive the server) on {@code device},
+     * stored as {@code plan} says (so are those later assignments add), and serves them on host:port
+     * (port 0 picks a free one), in plain text.
      */
     public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                           ComputeDevice device, HostedExperts hosted, long epoch) {
-        return start(name, host, port, weights, config, device, hosted, epoch, Optional.empty());
+                                           ComputeDevice device, QuantizationPlan plan, HostedExperts hosted, long epoch) {
+        return start(name, host, port, weights, config, device, plan, hosted, epoch, Optional.empty());
     }
 
     /** As above; with {@code tls}, over mutual TLS: only clients with a certificate of its CA may connect. */
     public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                           ComputeDevice device, HostedExperts hosted, long epoch, Optional<TlsFiles> tls) {
+                                           ComputeDevice device, QuantizationPlan plan, HostedExperts hosted, long epoch,
+                                           Optional<TlsFiles> tls) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
         ExpertLoader experts = null;
         try {
-            experts = device.experts(weights, config, arena);
+            experts = device.experts(weights, config, arena, plan);
             HealthReport health = new HealthReport(Role.EXPERT_WORKER);
             var producer = new ExpertExchangeProducer(name, load(experts, hosted, new EpochWindow(epoch, epoch)), config.hiddenSize(),
                     allocator, health);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer, tls);
-            log.info("Expert worker {} serves epoch {} on {} ({}) with routed experts {}", name, epoch, endpoint.location().getUri(),
-                    device.name(), describe(hosted));
+            log.info("Expert worker {} serves epoch {} on {} ({}, experts {}, dense MLPs {}) with routed experts {}", name, epoch,
+                    endpoint.location().getUri(), device.name(), plan.experts().label(), plan.attentionAndDense().label(), describe(hosted));
             return new ExpertWorkerServer(endpoint, producer, experts, arena, health);
         } catch (RuntimeException e) {
             if (experts != null) {

@@ -8,6 +8,7 @@ import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 /** What runs a model on a {@link Device}: the nodes of a cluster, or a whole single-process engine. */
 public final class DeviceStages {
@@ -22,21 +23,28 @@ public final class DeviceStages {
         };
     }
 
-    /**
-     * The single-process engine on the device, routed and shared experts stored as
-     * {@code quantization} says; it closes {@code weights} when closed.
-     */
-    public static Engine engine(Device device, ModelConfig config, TensorSource weights, String origin, Quantization quantization) {
+    /** The single-process engine on the device, its weights stored as {@code plan} says; it closes {@code weights} when closed. */
+    public static Engine engine(Device device, ModelConfig config, TensorSource weights, String origin, QuantizationPlan plan) {
         return switch (device) {
-            case Device.Cpu cpu -> Engine.create(config, weights, new CpuBackend(), origin, quantization);
+            case Device.Cpu cpu -> Engine.create(config, weights, new CpuBackend(), origin, plan);
             case Device.Cuda cuda -> {
-                if (quantization != Quantization.NONE) {
+                try {
+                    requireUnquantized(plan);
+                } catch (IllegalArgumentException e) {
                     weights.close();
-                    throw new IllegalArgumentException("--quantize " + quantization.label()
-                            + ": quantized weights run on the CPU backend only for now: use --device cpu, or drop --quantize");
+                    throw e;
                 }
                 yield CudaEngines.create(config, weights, cuda.ordinal());
             }
         };
+    }
+
+    /** Refuses a plan that quantizes anything: the CUDA stages read BF16 only for now. */
+    static void requireUnquantized(QuantizationPlan plan) {
+        Quantization asked = plan.experts() != Quantization.NONE ? plan.experts() : plan.attentionAndDense();
+        if (asked != Quantization.NONE) {
+            throw new IllegalArgumentException("--quantize " + asked.label()
+                    + ": quantized weights run on the CPU backend only for now: use --device cpu, or drop --quantize");
+        }
     }
 }

@@ -9,6 +9,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.moe.ExpertStage;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
@@ -45,12 +46,15 @@ final class GpuDevice implements ComputeDevice {
     }
 
     @Override
-    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int cacheBlocks) {
+    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
+                                            int blockTokens, int cacheBlocks) {
+        DeviceStages.requireUnquantized(plan);
         return CudaAttentionStage.load(gpu, weights, config, arena, blockTokens, cacheBlocks);
     }
 
     @Override
-    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena) {
+    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan) {
+        DeviceStages.requireUnquantized(plan);
         return new GpuExpertLoader(weights, config, arena);
     }
 
