@@ -23,7 +23,7 @@ final class QuantizeOptions {
                     + "embeddings, routers and lm_head never are. CPU only for now. Default: none.")
     String quantize;
 
-    @Option(names = "--quantize-attention", description = "Store the attention projections and the dense layers' MLPs as "
+    @Option(names = "--quantize-attention", arity = "0..1", paramLabel = "true|false", description = "Store the attention projections and the dense layers' MLPs as "
             + "--quantize says too (attention workers, and the dense MLPs on expert workers). Default: as the checkpoint has them.")
     Boolean quantizeAttention;
 
