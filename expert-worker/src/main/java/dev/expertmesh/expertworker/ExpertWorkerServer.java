@@ -4,6 +4,7 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
+import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.placement.EpochWindow;
 import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.proto.Role;
@@ -131,6 +132,11 @@ public final class ExpertWorkerServer implements AutoCloseable {
 
     public int port() {
         return endpoint.port();
+    }
+
+    /** The experts it serves now, for batches of every epoch of its window: what it holds in memory. */
+    public ExpertStage experts() {
+        return producer.experts();
     }
 
     /** What the "health" action answers; LOADING until set. */

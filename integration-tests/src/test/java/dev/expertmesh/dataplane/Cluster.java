@@ -71,10 +71,14 @@ final class Cluster implements AutoCloseable {
 
     /** Moves the named expert worker to a new shard map's experts, as its node does when the map changes. */
     ExpertPeer reassign(String name, HostedExperts hosted, long epoch) {
-        ExpertWorkerServer worker = servers.stream().filter(s -> s instanceof ExpertWorkerServer w && w.name().equals(name))
-                .map(ExpertWorkerServer.class::cast).findFirst().orElseThrow(() -> new IllegalArgumentException("no expert worker " + name));
+        ExpertWorkerServer worker = expertWorker(name);
         worker.assign(hosted, new EpochWindow(epoch, epoch));
         return new ExpertPeer(Peer.of(worker.name(), "127.0.0.1", worker.port()), hosted);
+    }
+
+    ExpertWorkerServer expertWorker(String name) {
+        return servers.stream().filter(s -> s instanceof ExpertWorkerServer w && w.name().equals(name))
+                .map(ExpertWorkerServer.class::cast).findFirst().orElseThrow(() -> new IllegalArgumentException("no expert worker " + name));
     }
 
     /** Shuts the named worker down while its clients still hold streams to it. */
