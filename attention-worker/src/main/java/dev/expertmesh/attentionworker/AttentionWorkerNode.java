@@ -10,6 +10,7 @@ import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.transport.TlsFiles;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.util.Optional;
 
@@ -25,22 +26,24 @@ public final class AttentionWorkerNode implements AutoCloseable {
 
     /**
      * {@code weights} and {@code device} must outlive the node; the cache holds {@code cacheBlocks}
-     * blocks of {@code blockTokens}. It announces the device and its memory for weights.
+     * blocks of {@code blockTokens}, the projections stored as {@code plan} says of attention. It
+     * announces the device, its memory for weights and the attention's format.
      */
     public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
-                                            int blockTokens, int cacheBlocks) {
-        return start(options, weights, config, device, blockTokens, cacheBlocks, Optional.empty());
+                                            QuantizationPlan plan, int blockTokens, int cacheBlocks) {
+        return start(options, weights, config, device, plan, blockTokens, cacheBlocks, Optional.empty());
     }
 
     /** As above; with {@code tls}, it serves Flight over mutual TLS and says so in its descriptor. */
     public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
-                                            int blockTokens, int cacheBlocks, Optional<TlsFiles> tls) {
+                                            QuantizationPlan plan, int blockTokens, int cacheBlocks, Optional<TlsFiles> tls) {
         AttentionWorkerServer server = AttentionWorkerServer.start("attention-worker", options.host(), options.port(), weights,
-                config, device, blockTokens, cacheBlocks, tls);
+                config, device, plan, blockTokens, cacheBlocks, tls);
         try {
             ClusterMember member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.ATTENTION_WORKER).setHost(options.host()).setPort(server.port()).setTls(tls.isPresent())
-                    .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
+                    .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights())
+                    .setAttentionAndDenseQuantization(plan.attentionAndDense().label()).build());
             server.health().set(member.nodeId(), WorkerState.SERVING, ShardMap.UNPUBLISHED);
             return new AttentionWorkerNode(server, member);
         } catch (RuntimeException e) {

@@ -9,6 +9,7 @@ import dev.expertmesh.proto.Role;
 import dev.expertmesh.transport.FlightEndpoint;
 import dev.expertmesh.transport.HealthReport;
 import dev.expertmesh.transport.TlsFiles;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -41,26 +42,27 @@ public final class AttentionWorkerServer implements AutoCloseable {
      * Loads the attention weights of {@code weights} (which must outlive the server) on {@code device}
      * and serves on host:port (port 0 picks a free one) with a cache, in the device's memory, of
      * {@code cacheBlocks} blocks of {@code blockTokens} tokens ({@link CacheBlocks#DEFAULT_BLOCK_TOKENS} by default),
-     * in plain text.
+     * in plain text. The projections are stored as {@code plan} says of attention.
      */
     public static AttentionWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                              ComputeDevice device, int blockTokens, int cacheBlocks) {
-        return start(name, host, port, weights, config, device, blockTokens, cacheBlocks, Optional.empty());
+                                              ComputeDevice device, QuantizationPlan plan, int blockTokens, int cacheBlocks) {
+        return start(name, host, port, weights, config, device, plan, blockTokens, cacheBlocks, Optional.empty());
     }
 
     /** As above; with {@code tls}, over mutual TLS: only clients with a certificate of its CA may connect. */
     public static AttentionWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                              ComputeDevice device, int blockTokens, int cacheBlocks, Optional<TlsFiles> tls) {
+                                              ComputeDevice device, QuantizationPlan plan, int blockTokens, int cacheBlocks,
+                                              Optional<TlsFiles> tls) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
         ResidentAttentionStage attention = null;
         try {
-            attention = device.attention(weights, config, arena, blockTokens, cacheBlocks);
+            attention = device.attention(weights, config, arena, plan, blockTokens, cacheBlocks);
             HealthReport health = new HealthReport(Role.ATTENTION_WORKER);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator,
                     new AttentionExchangeProducer(name, attention, config.hiddenSize(), allocator, health), tls);
-            log.info("Attention worker {} serves on {} ({}) with {} cache blocks of {} tokens", name, endpoint.location().getUri(),
-                    device.name(), cacheBlocks, blockTokens);
+            log.info("Attention worker {} serves on {} ({}, attention {}) with {} cache blocks of {} tokens", name,
+                    endpoint.location().getUri(), device.name(), plan.attentionAndDense().label(), cacheBlocks, blockTokens);
             return new AttentionWorkerServer(endpoint, attention, arena, health);
         } catch (RuntimeException e) {
             if (attention != null) {

@@ -8,6 +8,7 @@ import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -65,7 +66,7 @@ public class ClusterDecodeBenchmark {
         ModelConfig config = V2LiteShape.withLayers(LAYERS);
         switch (deployment) {
             case SINGLE -> {
-                Engine engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes");
+                Engine engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes", QuantizationPlan.NONE);
                 deployed = engine;
                 model = engine.model();
             }

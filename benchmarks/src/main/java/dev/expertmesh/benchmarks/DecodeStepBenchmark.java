@@ -9,6 +9,7 @@ import dev.expertmesh.demo.V2LiteShape;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -50,7 +51,7 @@ public class DecodeStepBenchmark {
     public void load() {
         RandomWeights weights = new RandomWeights(42);
         ModelConfig config = V2LiteShape.withLayers(LAYERS);
-        engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes");
+        engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes", QuantizationPlan.NONE);
         model = engine.model();
         traffic = new DecodeStepTraffic(weights.made());
         sequences = new DecodeBatch(batch, PROMPT_LENGTH, config.vocabSize());

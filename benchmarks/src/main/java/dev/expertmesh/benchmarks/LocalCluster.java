@@ -16,6 +16,7 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -43,12 +44,12 @@ final class LocalCluster implements AutoCloseable {
             List<ExpertPeer> experts = new ArrayList<>();
             for (int w = 0; w < EXPERT_WORKERS; w++) {
                 HostedExperts hosted = HostedExperts.striped(config, w, EXPERT_WORKERS);
-                ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config, new CpuDevice(), hosted, EPOCH);
+                ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config, new CpuDevice(), QuantizationPlan.NONE, hosted, EPOCH);
                 workers.add(server);
                 experts.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
             }
             AttentionWorkerServer attention = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config, new CpuDevice(),
-                    CacheBlocks.DEFAULT_BLOCK_TOKENS, CACHE_BLOCKS);
+                    QuantizationPlan.NONE, CacheBlocks.DEFAULT_BLOCK_TOKENS, CACHE_BLOCKS);
             workers.add(attention);
             model = DistributedModel.connect(weights, config, new CpuBackend(), arena,
                     List.of(Peer.of(attention.name(), HOST, attention.port())), DispatchPlan.of(config, EPOCH, experts),

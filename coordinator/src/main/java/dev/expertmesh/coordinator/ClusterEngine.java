@@ -88,6 +88,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     /** Failures routed around, whose recovery ends with the next step that completes. */
     private final List<Recovering> recovering = new ArrayList<>();
     private volatile List<NodeDescriptor> members = List.of();
+    private final MixedFormats mixedFormats = new MixedFormats();
     private volatile ShardMap newest;
     private volatile DistributedModel model;
     private Arena arena;
@@ -122,6 +123,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
 
     private synchronized void membersChanged(List<NodeDescriptor> now) {
         members = now;
+        mixedFormats.check(now);
         notifyAll();
     }
 

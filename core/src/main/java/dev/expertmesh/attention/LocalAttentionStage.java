@@ -3,6 +3,7 @@ package dev.expertmesh.attention;
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
@@ -26,25 +27,27 @@ public final class LocalAttentionStage implements ResidentAttentionStage {
         this.store = new LatentBlockStore(config.numHiddenLayers(), blocks.blockTokens(), config.latentCacheWidth());
     }
 
-    /** With a cache bounded only by the heap. */
-    public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena) {
-        return load(weights, config, backend, arena, CacheBlocks.unbounded(config.numHiddenLayers()));
+    /** With a cache bounded only by the heap; the projections stored as {@code plan} says of attention. */
+    public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                           QuantizationPlan plan) {
+        return load(weights, config, backend, arena, plan, CacheBlocks.unbounded(config.numHiddenLayers()));
     }
 
     /** With a cache of {@code totalBlocks} blocks of {@code blockTokens} positions. */
     public static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
-                                           int blockTokens, int totalBlocks) {
-        return load(weights, config, backend, arena, new CacheBlocks(config.numHiddenLayers(), blockTokens, totalBlocks));
+                                           QuantizationPlan plan, int blockTokens, int totalBlocks) {
+        return load(weights, config, backend, arena, plan, new CacheBlocks(config.numHiddenLayers(), blockTokens, totalBlocks));
     }
 
-    private static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena, CacheBlocks blocks) {
+    private static LocalAttentionStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
+                                            QuantizationPlan plan, CacheBlocks blocks) {
         int n = config.numHiddenLayers();
         YarnRope rope = new YarnRope(config);
         float[][] norms = new float[n][];
         MlaAttention[] layers = new MlaAttention[n];
         for (int layer = 0; layer < n; layer++) {
             norms[layer] = Weight.toFloats(weights.tensor("model.layers." + layer + ".input_layernorm.weight", config.hiddenSize()));
-            layers[layer] = MlaAttention.load(weights, config, layer, rope, arena);
+            layers[layer] = MlaAttention.load(weights, config, layer, rope, arena, plan.attentionAndDense());
         }
         return new LocalAttentionStage(config, backend, norms, layers, blocks);
     }

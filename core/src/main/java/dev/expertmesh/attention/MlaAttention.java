@@ -3,6 +3,7 @@ package dev.expertmesh.attention;
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
@@ -58,7 +59,9 @@ public final class MlaAttention {
         }
     }
 
-    public static MlaAttention load(TensorSource weights, ModelConfig config, int layer, YarnRope rope, Arena arena) {
+    /** The layer's attention, its projections stored as {@code quantization} says (its norms never are). */
+    public static MlaAttention load(TensorSource weights, ModelConfig config, int layer, YarnRope rope, Arena arena,
+                                    Quantization quantization) {
         String p = "model.layers." + layer + ".self_attn.";
         int hidden = config.hiddenSize();
         int heads = config.numAttentionHeads();
@@ -68,19 +71,23 @@ public final class MlaAttention {
         float[] qANorm = null;
         Weight qBProj = null;
         if (config.hasQLora()) {
-            qAProj = Weight.of(weights.tensor(p + "q_a_proj.weight", config.qLoraRank(), hidden), arena);
+            qAProj = projection(weights, p + "q_a_proj.weight", config.qLoraRank(), hidden, arena, quantization);
             qANorm = Weight.toFloats(weights.tensor(p + "q_a_layernorm.weight", config.qLoraRank()));
-            qBProj = Weight.of(weights.tensor(p + "q_b_proj.weight", qWidth, config.qLoraRank()), arena);
+            qBProj = projection(weights, p + "q_b_proj.weight", qWidth, config.qLoraRank(), arena, quantization);
         } else {
-            qProj = Weight.of(weights.tensor(p + "q_proj.weight", qWidth, hidden), arena);
+            qProj = projection(weights, p + "q_proj.weight", qWidth, hidden, arena, quantization);
         }
         return new MlaAttention(config, qProj, qAProj, qANorm, qBProj,
-                Weight.of(weights.tensor(p + "kv_a_proj_with_mqa.weight", config.latentCacheWidth(), hidden), arena),
+                projection(weights, p + "kv_a_proj_with_mqa.weight", config.latentCacheWidth(), hidden, arena, quantization),
                 Weight.toFloats(weights.tensor(p + "kv_a_layernorm.weight", config.kvLoraRank())),
-                Weight.of(weights.tensor(p + "kv_b_proj.weight",
-                        (long) heads * (config.qkNopeHeadDim() + config.vHeadDim()), config.kvLoraRank()), arena),
-                Weight.of(weights.tensor(p + "o_proj.weight", hidden, (long) heads * config.vHeadDim()), arena),
+                projection(weights, p + "kv_b_proj.weight",
+                        (long) heads * (config.qkNopeHeadDim() + config.vHeadDim()), config.kvLoraRank(), arena, quantization),
+                projection(weights, p + "o_proj.weight", hidden, (long) heads * config.vHeadDim(), arena, quantization),
                 rope);
+    }
+
+    private static Weight projection(TensorSource weights, String name, long rows, long cols, Arena arena, Quantization quantization) {
+        return quantization.apply(Weight.of(weights.tensor(name, rows, cols), arena), arena);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.expertmesh.backend;
 
+import dev.expertmesh.tensor.E4m3;
 import dev.expertmesh.tensor.Weight;
 import dev.expertmesh.tensor.WeightFormat;
 import jdk.incubator.vector.ByteVector;
@@ -36,9 +37,13 @@ public class CpuBackend implements Backend {
     private static final long PARALLEL_THRESHOLD = 1 << 18;
     /** Batch rows multiplied against each weight row while it is in L1. */
     private static final int BATCH_BLOCK = 4;
+    /** What an INT4 nibble holds above its level. */
+    private static final int NIBBLE_BIAS = 8;
 
     @Override
-    public void matmul(Weight w, float[] x, int xOffset, int batch, float[] out, int outOffset) {
+    public void matmul(Weight w, float[] xIn, int xInOffset, int batch, float[] out, int outOffset) {
+        float[] x = w.format() instanceof WeightFormat.Int4Grouped ? deinterleaved(xIn, xInOffset, batch, w.cols()) : xIn;
+        int xOffset = x == xIn ? xInOffset : 0;
         int rows = w.rows();
         long work = (long) rows * w.cols() * batch;
         if (work < PARALLEL_THRESHOLD) {
@@ -54,6 +59,16 @@ public class CpuBackend implements Backend {
                                    int rowStart, int rowEnd) {
         int cols = w.cols();
         int rows = w.rows();
+        if (w.format() instanceof WeightFormat.Int4Grouped || w.format() instanceof WeightFormat.Fp8Block) {
+            // Each token's row sum is the same blockwise dot product whatever the batch: the weight row
+            // stays in L1 for the batch's tokens.
+            for (int r = rowStart; r < rowEnd; r++) {
+                for (int b = 0; b < batch; b++) {
+                    out[outOffset + b * rows + r] = dotRow(w, r, x, xOffset + b * cols);
+                }
+            }
+            return;
+        }
         for (int r = rowStart; r < rowEnd; r++) {
             int b = 0;
             if (batch == 1) {
@@ -74,6 +89,14 @@ public class CpuBackend implements Backend {
      * dot product times the row's scale (1 unless quantized).
      */
     private static float dotRow(Weight w, int row, float[] x, int xOffset) {
+        return switch (w.format()) {
+            case WeightFormat.Int4Grouped q -> int4Row(w, q, row, x, xOffset);
+            case WeightFormat.Fp8Block q -> fp8Row(w, q, row, x, xOffset);
+            default -> denseRow(w, row, x, xOffset);
+        };
+    }
+
+    private static float denseRow(Weight w, int row, float[] x, int xOffset) {
         int cols = w.cols();
         MemorySegment data = w.data();
         WeightFormat format = w.format();
@@ -94,6 +117,119 @@ public class CpuBackend implements Backend {
             sum += stored(data, format, rowStart + c) * x[xOffset + c];
         }
         return sum * rowScale(format, row);
+    }
+
+    /**
+     * x's rows rearranged for the INT4 kernel: within each whole chunk of 2·F.length() columns, the
+     * even columns first, then the odd ones, the order in which one byte vector's low and high
+     * nibbles come out. Permuting x once per product is cheaper than re-interleaving nibbles for
+     * every weight row. Columns past the last whole chunk keep their place.
+     */
+    private static float[] deinterleaved(float[] x, int xOffset, int batch, int cols) {
+        float[] out = new float[batch * cols];
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < cols; c++) {
+                out[b * cols + deinterleavedIndex(c, cols)] = x[xOffset + b * cols + c];
+            }
+        }
+        return out;
+    }
+
+    private static int deinterleavedIndex(int c, int cols) {
+        int chunk = 2 * F.length();
+        int chunkStart = c - c % chunk;
+        if (chunkStart + chunk > cols) {
+            return c;
+        }
+        int within = c % chunk;
+        return chunkStart + (within % 2 == 0 ? within / 2 : F.length() + within / 2);
+    }
+
+    /** An INT4 row against de-interleaved x: each group's dot product of q and x, times the group's scale. */
+    private static float int4Row(Weight w, WeightFormat.Int4Grouped q, int row, float[] x, int xOffset) {
+        int cols = w.cols();
+        long rowBase = row * WeightFormat.Int4Grouped.rowBytes(cols);
+        int chunk = 2 * F.length();
+        boolean vectorGroups = q.groupSize() % chunk == 0;
+        float sum = 0;
+        for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
+            int from = g * q.groupSize();
+            int to = Math.min(cols, from + q.groupSize());
+            sum += int4Group(w.data(), rowBase, x, xOffset, from, vectorGroups ? to : from, to, cols) * q.scale(row, g, cols);
+        }
+        return sum;
+    }
+
+    /** Σ q·x over columns [from, to): whole chunks below {@code vectorTo} with vectors, the rest one by one. */
+    private static float int4Group(MemorySegment data, long rowBase, float[] x, int xOffset, int from, int vectorTo, int to, int cols) {
+        int lanes = F.length();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        int c = from;
+        for (; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
+            IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, rowBase + c / 2, LE)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            FloatVector low = (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
+            FloatVector high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS)
+                    .convert(VectorOperators.I2F, 0);
+            even = low.fma(FloatVector.fromArray(F, x, xOffset + c), even);
+            odd = high.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd);
+        }
+        float sum = sumLanes(even.add(odd));
+        for (; c < to; c++) {
+            sum += int4Level(data, rowBase, c) * x[xOffset + deinterleavedIndex(c, cols)];
+        }
+        return sum;
+    }
+
+    private static int int4Level(MemorySegment data, long rowBase, int c) {
+        int packed = data.get(ValueLayout.JAVA_BYTE, rowBase + c / 2);
+        return ((c % 2 == 0 ? packed : packed >> 4) & 0xF) - NIBBLE_BIAS;
+    }
+
+    /** An FP8 row: each block's dot product of the e4m3 values and x, times the block's scale. */
+    private static float fp8Row(Weight w, WeightFormat.Fp8Block q, int row, float[] x, int xOffset) {
+        int cols = w.cols();
+        long rowStart = (long) row * cols;
+        float sum = 0;
+        for (int from = 0; from < cols; from += q.blockCols()) {
+            int to = Math.min(cols, from + q.blockCols());
+            sum += fp8Block(w.data(), rowStart, x, xOffset, from, to) * q.scale(row, from, cols);
+        }
+        return sum;
+    }
+
+    private static float fp8Block(MemorySegment data, long rowStart, float[] x, int xOffset, int from, int to) {
+        int lanes = F.length();
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int c = from;
+        for (; c + 2 * lanes <= to; c += 2 * lanes) {
+            acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+            acc1 = e4m3(data, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
+        }
+        for (; c + lanes <= to; c += lanes) {
+            acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+        }
+        float sum = sumLanes(acc0.add(acc1));
+        for (; c < to; c++) {
+            sum += E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c)) * x[xOffset + c];
+        }
+        return sum;
+    }
+
+    /**
+     * F.length() e4m3 codes from byte {@code index}, decoded in registers: sign, exponent and mantissa
+     * moved into an fp32's places give the value times 2^-120, undone by one multiply. NaN codes
+     * (0x7F, 0xFF) would decode as finite values; quantizers never write them and checkpoints'
+     * weights hold none. The 2^120 is not folded into the block scale: the products of values
+     * near 2^-126 with activations would be subnormal and lose precision.
+     */
+    private static FloatVector e4m3(MemorySegment data, long index) {
+        IntVector codes = (IntVector) ByteVector.fromMemorySegment(B, data, index, LE).convertShape(VectorOperators.B2I, I, 0);
+        IntVector bits = codes.and(0x7F).lanewise(VectorOperators.LSHL, 20)
+                .or(codes.and(0x80).lanewise(VectorOperators.LSHL, 24));
+        return bits.reinterpretAsFloats().mul(E4m3.EXPONENT_SHIFT);
     }
 
     /**
@@ -178,8 +314,8 @@ public class CpuBackend implements Backend {
             case WeightFormat.F32 f -> FloatVector.fromMemorySegment(F, data, index * 4, LE);
             case WeightFormat.Int8PerChannel q -> (FloatVector) ByteVector.fromMemorySegment(B, data, index, LE)
                     .convertShape(VectorOperators.B2F, F, 0);
-            case WeightFormat.Int4Grouped q -> throw new UnsupportedOperationException("INT4 kernels land next");
-            case WeightFormat.Fp8Block q -> throw new UnsupportedOperationException("FP8 kernels land next");
+            case WeightFormat.Int4Grouped q -> throw new IllegalStateException("INT4 rows have their own kernel");
+            case WeightFormat.Fp8Block q -> throw new IllegalStateException("FP8 rows have their own kernel");
         };
     }
 
@@ -189,8 +325,8 @@ public class CpuBackend implements Backend {
             case WeightFormat.Bf16 b -> Weight.bf16ToFloat(data.getAtIndex(Weight.BF16, index));
             case WeightFormat.F32 f -> data.getAtIndex(Weight.F32, index);
             case WeightFormat.Int8PerChannel q -> data.get(ValueLayout.JAVA_BYTE, index);
-            case WeightFormat.Int4Grouped q -> throw new UnsupportedOperationException("INT4 kernels land next");
-            case WeightFormat.Fp8Block q -> throw new UnsupportedOperationException("FP8 kernels land next");
+            case WeightFormat.Int4Grouped q -> throw new IllegalStateException("INT4 rows have their own kernel");
+            case WeightFormat.Fp8Block q -> throw new IllegalStateException("FP8 rows have their own kernel");
         };
     }
 
@@ -205,6 +341,51 @@ public class CpuBackend implements Backend {
         MemorySegment data = w.data();
         WeightFormat format = w.format();
         Arrays.fill(out, outOffset, outOffset + cols, 0f);
+        switch (format) {
+            case WeightFormat.Int4Grouped q -> int4Transposed(w, q, x, xOffset, out, outOffset);
+            case WeightFormat.Fp8Block q -> fp8Transposed(w, q, x, xOffset, out, outOffset);
+            default -> denseTransposed(w, x, xOffset, out, outOffset);
+        }
+    }
+
+    /** out += x[r]·scale(r, g)·q over each row's groups: the scale applied once per group to x[r]. */
+    private static void int4Transposed(Weight w, WeightFormat.Int4Grouped q, float[] x, int xOffset, float[] out, int outOffset) {
+        int cols = w.cols();
+        for (int r = 0; r < w.rows(); r++) {
+            long rowBase = r * WeightFormat.Int4Grouped.rowBytes(cols);
+            for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
+                float scaledX = x[xOffset + r] * q.scale(r, g, cols);
+                for (int c = g * q.groupSize(), to = Math.min(cols, c + q.groupSize()); c < to; c++) {
+                    out[outOffset + c] += int4Level(w.data(), rowBase, c) * scaledX;
+                }
+            }
+        }
+    }
+
+    private static void fp8Transposed(Weight w, WeightFormat.Fp8Block q, float[] x, int xOffset, float[] out, int outOffset) {
+        int cols = w.cols();
+        MemorySegment data = w.data();
+        for (int r = 0; r < w.rows(); r++) {
+            long rowStart = (long) r * cols;
+            for (int from = 0; from < cols; from += q.blockCols()) {
+                int to = Math.min(cols, from + q.blockCols());
+                float scaledX = x[xOffset + r] * q.scale(r, from, cols);
+                FloatVector xr = FloatVector.broadcast(F, scaledX);
+                int c = from;
+                for (; c + F.length() <= to; c += F.length()) {
+                    e4m3(data, rowStart + c).fma(xr, FloatVector.fromArray(F, out, outOffset + c)).intoArray(out, outOffset + c);
+                }
+                for (; c < to; c++) {
+                    out[outOffset + c] += E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c)) * scaledX;
+                }
+            }
+        }
+    }
+
+    private static void denseTransposed(Weight w, float[] x, int xOffset, float[] out, int outOffset) {
+        int cols = w.cols();
+        MemorySegment data = w.data();
+        WeightFormat format = w.format();
         int bound = F.loopBound(cols);
         for (int r = 0; r < w.rows(); r++) {
             float scaledX = x[xOffset + r] * rowScale(format, r);

@@ -6,6 +6,7 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.tokenizer.Tokenizer;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -59,7 +60,7 @@ public final class DemoModel {
     }
 
     public static Engine engine(Backend backend) {
-        return Engine.create(config(), weights(), backend, ORIGIN);
+        return Engine.create(config(), weights(), backend, ORIGIN, QuantizationPlan.NONE);
     }
 
     /** Whether {@code model} names one of the built-in demo models rather than a directory. */

@@ -5,6 +5,7 @@ import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 
@@ -25,13 +26,18 @@ public interface ComputeDevice extends AutoCloseable {
     Backend backend();
 
     /**
-     * Every layer's attention over {@code weights} with a latent cache of {@code cacheBlocks} blocks
-     * of {@code blockTokens} positions. {@code weights} and {@code arena} must outlive it.
+     * Every layer's attention over {@code weights}, its projections stored as {@code plan} says, with a
+     * latent cache of {@code cacheBlocks} blocks of {@code blockTokens} positions. {@code weights} and
+     * {@code arena} must outlive it.
      */
-    ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int cacheBlocks);
+    ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
+                                     int blockTokens, int cacheBlocks);
 
-    /** Experts as an expert worker hosts them, placement after placement. {@code weights} and {@code arena} must outlive it. */
-    ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena);
+    /**
+     * Experts as an expert worker hosts them, placement after placement, each stored as {@code plan}
+     * says. {@code weights} and {@code arena} must outlive it.
+     */
+    ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan);
 
     @Override
     void close();

@@ -7,14 +7,13 @@ import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
-import dev.expertmesh.moe.ExpertStage;
-import dev.expertmesh.moe.LocalExpertStage;
+import dev.expertmesh.moe.LocalExpertLoader;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.lang.management.ManagementFactory;
-import java.util.Map;
 
-/** The host: the CPU backend, the latent cache in fp32 on the heap, experts mapped from the checkpoint anew for each placement. */
+/** The host: the CPU backend, the latent cache in fp32 on the heap, each routed expert loaded once and kept while placements keep it. */
 public final class CpuDevice implements ComputeDevice {
     private final Backend backend = new CpuBackend();
 
@@ -34,23 +33,14 @@ public final class CpuDevice implements ComputeDevice {
     }
 
     @Override
-    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int cacheBlocks) {
-        return LocalAttentionStage.load(weights, config, backend, arena, blockTokens, cacheBlocks);
+    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
+                                            int blockTokens, int cacheBlocks) {
+        return LocalAttentionStage.load(weights, config, backend, arena, plan, blockTokens, cacheBlocks);
     }
 
     @Override
-    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena) {
-        return new ExpertLoader() {
-            @Override
-            public ExpertStage load(Map<Integer, int[]> routedByLayer) {
-                return LocalExpertStage.load(weights, config, backend, arena, routedByLayer);
-            }
-
-            @Override
-            public void close() {
-                // Mapped checkpoint tensors only: the arena's owner frees them.
-            }
-        };
+    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan) {
+        return new LocalExpertLoader(weights, config, backend, arena, plan);
     }
 
     @Override

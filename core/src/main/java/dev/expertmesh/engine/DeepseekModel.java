@@ -11,7 +11,7 @@ import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.moe.LocalExpertStage;
 import dev.expertmesh.moe.Router;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.tensor.Weight;
 
 import java.lang.foreign.Arena;
@@ -74,20 +74,20 @@ public final class DeepseekModel {
 
     /**
      * Every weight of the model from one source, run in this process as one micro-batch: both stages
-     * would compete for the same cores, so overlapping them gains nothing. Routed and shared experts
-     * are stored as {@code quantization} says.
+     * would compete for the same cores, so overlapping them gains nothing. Attention and experts are
+     * stored as {@code plan} says; what runs between the stages never is quantized.
      */
     public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
-                                     Quantization quantization) {
+                                     QuantizationPlan plan) {
         return load(weights, config, backend, arena,
-                LocalAttentionStage.load(weights, config, backend, arena),
-                LocalExpertStage.load(weights, config, backend, arena, quantization), 1);
+                LocalAttentionStage.load(weights, config, backend, arena, plan),
+                LocalExpertStage.load(weights, config, backend, arena, plan), 1);
     }
 
     /**
      * The model around the given stages (remote ones on a coordinator): loads only what runs
      * between them (embeddings, post-attention norms, routers, final norm, lm_head), never an
-     * attention or expert weight. A step is split into at most {@code microBatches}.
+     * attention or expert weight, and never quantized (the routers must choose exactly). A step is split into at most {@code microBatches}.
      */
     public static DeepseekModel load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
                                      AttentionStage attention, ExpertStage experts, int microBatches) {

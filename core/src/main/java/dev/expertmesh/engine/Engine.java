@@ -5,7 +5,7 @@ import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.sampling.TokenLogprob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,23 +43,22 @@ public final class Engine implements AutoCloseable {
     /** Opens a Hugging Face model directory (config.json and safetensors) on {@code backend}. */
     public static Engine load(Path modelDir, Backend backend) {
         ModelConfig config = ModelConfig.load(modelDir);
-        return create(config, Checkpoint.open(modelDir), backend, modelDir + " (memory-mapped: weights page in on first use)");
+        return create(config, Checkpoint.open(modelDir), backend, modelDir + " (memory-mapped: weights page in on first use)",
+                QuantizationPlan.NONE);
     }
 
-    /** An engine over {@code weights} (from {@code origin}, for the log), which it closes when closed. */
-    public static Engine create(ModelConfig config, TensorSource weights, Backend backend, String origin) {
-        return create(config, weights, backend, origin, Quantization.NONE);
-    }
-
-    /** As {@link #create(ModelConfig, TensorSource, Backend, String)}, routed and shared experts stored as {@code quantization} says. */
-    public static Engine create(ModelConfig config, TensorSource weights, Backend backend, String origin, Quantization quantization) {
+    /**
+     * An engine over {@code weights} (from {@code origin}, for the log), stored as {@code plan} says;
+     * it closes {@code weights} when closed.
+     */
+    public static Engine create(ModelConfig config, TensorSource weights, Backend backend, String origin, QuantizationPlan plan) {
         long startNanos = System.nanoTime();
         Arena arena = Arena.ofShared();
         try {
-            DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, quantization);
-            log.info("Loaded {} ({} layers, hidden {}, {} routed experts, {} MB, experts {}) from {} in {} ms",
+            DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, plan);
+            log.info("Loaded {} ({} layers, hidden {}, {} routed experts, {} MB, {}) from {} in {} ms",
                     config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.nRoutedExperts(),
-                    String.format("%.1f", weights.totalBytes() / 1e6), quantization.label(), origin,
+                    String.format("%.1f", weights.totalBytes() / 1e6), plan.label(), origin,
                     (System.nanoTime() - startNanos) / 1_000_000);
             return new Engine(model, () -> {
                 try {

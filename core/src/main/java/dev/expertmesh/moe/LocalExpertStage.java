@@ -3,11 +3,12 @@ package dev.expertmesh.moe;
 import dev.expertmesh.backend.Backend;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.IntStream;
 
 /**
@@ -19,62 +20,46 @@ public final class LocalExpertStage implements ExpertStage {
     /** experts[layer][id], ids as in {@link ExpertRoutes}. */
     private final Expert[][] experts;
 
-    private LocalExpertStage(Backend backend, Expert[][] experts) {
+    LocalExpertStage(Backend backend, Expert[][] experts) {
         this.backend = backend;
         this.experts = experts;
     }
 
-    /** Every expert of every layer, routed and shared ones stored as {@code quantization} says. */
+    /** Every expert of every layer, stored as {@code plan} says. */
     public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
-                                        Quantization quantization) {
+                                        QuantizationPlan plan) {
         Map<Integer, int[]> all = new HashMap<>();
         int[] everyRouted = IntStream.range(0, config.nRoutedExperts()).toArray();
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
             all.put(layer, everyRouted);
         }
-        return load(weights, config, backend, arena, all, quantization);
+        return load(weights, config, backend, arena, all, plan);
     }
 
     /**
      * Only the routed experts {@code routedByLayer} names for each MoE layer (none for a layer it
-     * omits), plus every shared expert and dense MLP, which are small and needed by every token:
-     * an expert worker maps no other tensor.
+     * omits), plus every shared expert and dense MLP, which are small and needed by every token, all
+     * stored as {@code plan} says: an expert worker maps no other tensor, and quantizes no other.
      */
     public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
-                                        Map<Integer, int[]> routedByLayer) {
-        return load(weights, config, backend, arena, routedByLayer, Quantization.NONE);
-    }
-
-    /**
-     * As {@link #load(TensorSource, ModelConfig, Backend, Arena, Map)}, with the routed and shared
-     * experts stored as {@code quantization} says. Dense MLPs stay as the checkpoint has them: they
-     * are quantized only with attention, a later option.
-     */
-    public static LocalExpertStage load(TensorSource weights, ModelConfig config, Backend backend, Arena arena,
-                                        Map<Integer, int[]> routedByLayer, Quantization quantization) {
-        int hidden = config.hiddenSize();
-        Expert[][] experts = new Expert[config.numHiddenLayers()][];
+                                        Map<Integer, int[]> routedByLayer, QuantizationPlan plan) {
+        ExpertSource source = new ExpertSource(weights, config, plan);
+        Expert[][] experts = source.withoutRouted(arena);
         for (int layer = 0; layer < experts.length; layer++) {
-            String mlp = "model.layers." + layer + ".mlp.";
             if (!config.isMoeLayer(layer)) {
-                experts[layer] = new Expert[]{Expert.load(weights, mlp, hidden, config.intermediateSize(), arena)};
                 continue;
             }
-            int routed = config.nRoutedExperts();
-            experts[layer] = new Expert[routed + (config.nSharedExperts() > 0 ? 1 : 0)];
             for (int e : routedByLayer.getOrDefault(layer, new int[0])) {
-                if (e < 0 || e >= routed) {
-                    throw new IllegalArgumentException("layer " + layer + " has routed experts 0.." + (routed - 1) + ", not " + e);
-                }
-                experts[layer][e] = Expert.load(weights, mlp + "experts." + e + ".", hidden, config.moeIntermediateSize(), arena)
-                        .quantized(quantization, arena);
-            }
-            if (config.nSharedExperts() > 0) {
-                experts[layer][routed] = Expert.load(weights, mlp + "shared_experts.", hidden,
-                        config.moeIntermediateSize() * config.nSharedExperts(), arena).quantized(quantization, arena);
+                source.checkRouted(layer, e);
+                experts[layer][e] = source.routed(layer, e, arena);
             }
         }
         return new LocalExpertStage(backend, experts);
+    }
+
+    /** Expert {@code id} of {@code layer} (ids as in {@link ExpertRoutes}) as held here; empty where it is not loaded. */
+    public Optional<Expert> expert(int layer, int id) {
+        return Optional.ofNullable(experts[layer][id]);
     }
 
     @Override

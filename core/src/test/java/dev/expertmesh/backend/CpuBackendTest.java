@@ -2,6 +2,7 @@ package dev.expertmesh.backend;
 
 import dev.expertmesh.checkpoint.DType;
 import dev.expertmesh.quantization.Int8Quantizer;
+import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.tensor.Weight;
 import dev.expertmesh.tensor.WeightFormat;
 import org.junit.jupiter.api.Test;
@@ -127,6 +128,95 @@ class CpuBackendTest {
         backend.matmul(weight, x, (batch - 1) * cols, 1, alone, 0);
         assertThat(Arrays.copyOfRange(out, (batch - 1) * rows, batch * rows)).as("the last row does not depend on the batch")
                 .containsExactly(alone);
+    }
+
+    static Stream<Arguments> quantizedShapes() {
+        // Columns not a multiple of the vector length or of the group (16, 24, 33, 100, 129, 300);
+        // 700 x 100 runs in parallel; 300 rows span three FP8 block rows.
+        return Stream.of(Quantization.INT4_G64, Quantization.INT4_G128, Quantization.FP8, Quantization.INT8)
+                .flatMap(q -> Stream.of(1, 4, 5, 9).flatMap(batch -> Stream.of(
+                        Arguments.of(q, batch, 16, 13), Arguments.of(q, batch, 24, 7), Arguments.of(q, batch, 33, 13),
+                        Arguments.of(q, batch, 100, 700), Arguments.of(q, batch, 129, 61), Arguments.of(q, batch, 300, 300))));
+    }
+
+    @ParameterizedTest(name = "{0} batch {1} cols {2} rows {3}")
+    @MethodSource("quantizedShapes")
+    void quantizedMatmulMatchesTheProductWithTheReferenceDequantization(Quantization q, int batch, int cols, int rows) {
+        Weight weight = q.apply(randomWeight(DType.F32, rows, cols, new double[rows * cols]), Arena.ofAuto());
+        assertMatmulMatchesReference(weight, batch);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Quantization.class, names = {"INT4_G64", "INT4_G128", "FP8", "INT8"})
+    void quantizedRowSlicesInsideABlockMatchTheReference(Quantization q) {
+        Weight whole = q.apply(randomWeight(DType.BF16, 300, 160, new double[300 * 160]), Arena.ofAuto());
+        // Starts inside FP8 block row 0 and ends inside block row 2.
+        Weight slice = whole.rowSlice(100, 170);
+        for (int r = 0; r < slice.rows(); r += 17) {
+            for (int c = 0; c < slice.cols(); c += 13) {
+                assertThat(slice.get(r, c)).isEqualTo(whole.get(100 + r, c));
+            }
+        }
+        assertMatmulMatchesReference(slice, 1);
+        assertMatmulMatchesReference(slice, 5);
+        assertTransposedMatchesReference(slice);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Quantization.class, names = {"INT4_G64", "INT4_G128", "FP8"})
+    void quantizedMatmulTransposedMatchesTheReferenceDequantization(Quantization q) {
+        for (int cols : new int[]{7, 16, 33, 100, 300}) {
+            assertTransposedMatchesReference(q.apply(randomWeight(DType.BF16, 150, cols, new double[150 * cols]), Arena.ofAuto()));
+        }
+    }
+
+    /** matmul against the double-precision product with Weight.get, and each token's row independent of its batch. */
+    private void assertMatmulMatchesReference(Weight weight, int batch) {
+        int rows = weight.rows();
+        int cols = weight.cols();
+        float[] x = randomFloats(2 + batch * cols);
+        float[] out = new float[1 + batch * rows];
+        backend.matmul(weight, x, 2, batch, out, 1);
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < rows; r++) {
+                double sum = 0;
+                double magnitude = 0;
+                for (int c = 0; c < cols; c++) {
+                    double term = (double) weight.get(r, c) * x[2 + b * cols + c];
+                    sum += term;
+                    magnitude += Math.abs(term);
+                }
+                assertThat((double) out[1 + b * rows + r]).as("%s batch %d row %d", weight.name(), b, r)
+                        .isCloseTo(sum, within(1e-5 * magnitude + 1e-30));
+            }
+        }
+        for (int b = 0; b < batch; b++) {
+            float[] alone = new float[rows];
+            backend.matmul(weight, x, 2 + b * cols, 1, alone, 0);
+            assertThat(Arrays.copyOfRange(out, 1 + b * rows, 1 + (b + 1) * rows)).as("token %d does not depend on the batch", b)
+                    .containsExactly(alone);
+        }
+    }
+
+    private void assertTransposedMatchesReference(Weight weight) {
+        int rows = weight.rows();
+        int cols = weight.cols();
+        float[] x = randomFloats(rows + 2);
+        float[] out = new float[cols + 4];
+        Arrays.fill(out, 99f);
+        backend.matmulTransposed(weight, x, 2, out, 3);
+        for (int c = 0; c < cols; c++) {
+            double sum = 0;
+            double magnitude = 0;
+            for (int r = 0; r < rows; r++) {
+                double term = (double) x[2 + r] * weight.get(r, c);
+                sum += term;
+                magnitude += Math.abs(term);
+            }
+            assertThat((double) out[3 + c]).as("cols %d col %d", cols, c).isCloseTo(sum, within(1e-5 * magnitude + 1e-30));
+        }
+        assertThat(out[2]).isEqualTo(99f);
+        assertThat(out[3 + cols]).isEqualTo(99f);
     }
 
     @Test

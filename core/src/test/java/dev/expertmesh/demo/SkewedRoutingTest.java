@@ -5,6 +5,7 @@ import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -38,7 +39,7 @@ class SkewedRoutingTest {
         int experts = config.nRoutedExperts();
         long[][] counts = new long[config.numHiddenLayers()][experts];
         int[] prompt = new SplittableRandom(7).ints(TOKENS, 2, config.vocabSize()).toArray();
-        try (Engine engine = Engine.create(config, DemoModel.weights(model), new CpuBackend(), DemoModel.ORIGIN)) {
+        try (Engine engine = Engine.create(config, DemoModel.weights(model), new CpuBackend(), DemoModel.ORIGIN, QuantizationPlan.NONE)) {
             engine.score(prompt, new LayerObserver() {
                 @Override
                 public void routed(int layer, ExpertRoutes routes) {

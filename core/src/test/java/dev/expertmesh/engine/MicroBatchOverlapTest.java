@@ -12,7 +12,7 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.moe.LocalExpertStage;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -39,8 +39,8 @@ class MicroBatchOverlapTest {
         ModelConfig config = ModelConfig.load(dir);
         Backend backend = new CpuBackend();
         try (TensorSource weights = Checkpoint.open(dir); Arena arena = Arena.ofShared()) {
-            LocalAttentionStage attention = LocalAttentionStage.load(weights, config, backend, arena);
-            LocalExpertStage experts = LocalExpertStage.load(weights, config, backend, arena, Quantization.NONE);
+            LocalAttentionStage attention = LocalAttentionStage.load(weights, config, backend, arena, QuantizationPlan.NONE);
+            LocalExpertStage experts = LocalExpertStage.load(weights, config, backend, arena, QuantizationPlan.NONE);
             CountDownLatch secondAttending = new CountDownLatch(1);
             List<String> calls = Collections.synchronizedList(new ArrayList<>());
             AttentionStage recordedAttention = new AttentionStage() {
@@ -77,7 +77,7 @@ class MicroBatchOverlapTest {
             };
             DeepseekModel split = DeepseekModel.load(weights, config, backend, arena, recordedAttention, expertsAwaitingTheSecond, 2);
             DeepseekModel whole = DeepseekModel.load(weights, config, backend, arena,
-                    LocalAttentionStage.load(weights, config, backend, arena), experts, 1);
+                    LocalAttentionStage.load(weights, config, backend, arena, QuantizationPlan.NONE), experts, 1);
 
             List<SequenceChunk> chunks = List.of(new SequenceChunk(0, 0, 3), new SequenceChunk(1, 0, 2), new SequenceChunk(2, 0, 3));
             int[] tokens = {1, 5, 9, 2, 6, 3, 7, 11};

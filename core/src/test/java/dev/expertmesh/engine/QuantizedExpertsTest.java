@@ -5,6 +5,7 @@ import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -28,8 +29,8 @@ class QuantizedExpertsTest {
         double klSum = 0;
         int agree = 0;
         int positions = 0;
-        try (Engine reference = Engine.create(config, Checkpoint.open(dir), new CpuBackend(), MODEL);
-             Engine int8 = Engine.create(config, Checkpoint.open(dir), new CpuBackend(), MODEL, Quantization.INT8);
+        try (Engine reference = Engine.create(config, Checkpoint.open(dir), new CpuBackend(), MODEL, QuantizationPlan.NONE);
+             Engine int8 = Engine.create(config, Checkpoint.open(dir), new CpuBackend(), MODEL, QuantizationPlan.of(Quantization.INT8, false));
              var golden = Fixtures.golden(MODEL)) {
             for (int p = 0; p < 4; p++) {
                 int[] ids = golden.ints("p" + p + ".input_ids");

@@ -6,7 +6,7 @@ import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,7 +51,7 @@ class RetriedStepTest {
     }
 
     private DeepseekModel model() {
-        return DeepseekModel.load(weights, config, new CpuBackend(), arena, Quantization.NONE);
+        return DeepseekModel.load(weights, config, new CpuBackend(), arena, QuantizationPlan.NONE);
     }
 
     private static float[] prefill(DeepseekModel model, long sequenceId, int[] prompt) {

@@ -7,7 +7,7 @@ import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.LocalExpertStage;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.sampling.TokenLogprob;
 import org.junit.jupiter.api.AfterEach;
@@ -54,8 +54,8 @@ class SchedulerTest {
     /** The model with a cache of {@code blocks} blocks of {@value BLOCK_TOKENS} tokens. */
     private DeepseekModel model(int blocks) {
         CpuBackend backend = new CpuBackend();
-        return DeepseekModel.load(weights, config, backend, arena, LocalAttentionStage.load(weights, config, backend, arena, BLOCK_TOKENS, blocks),
-                LocalExpertStage.load(weights, config, backend, arena, Quantization.NONE), 1);
+        return DeepseekModel.load(weights, config, backend, arena, LocalAttentionStage.load(weights, config, backend, arena, QuantizationPlan.NONE, BLOCK_TOKENS, blocks),
+                LocalExpertStage.load(weights, config, backend, arena, QuantizationPlan.NONE), 1);
     }
 
     private GenerationRequest greedy(String prompt) {

@@ -82,6 +82,6 @@ class Int8QuantizerTest {
         assertThat(Quantization.parse("INT8")).isEqualTo(Quantization.INT8);
         assertThatThrownBy(() -> Quantization.parse("int9"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("--quantize int9: choose one of none, int8");
+                .hasMessage("--quantize int9: choose one of none, int8, int4-g64, int4-g128, fp8");
     }
 }

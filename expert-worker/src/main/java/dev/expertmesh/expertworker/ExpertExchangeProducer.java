@@ -44,6 +44,11 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
         this.allocator = allocator;
     }
 
+    /** The experts served now. */
+    ExpertStage experts() {
+        return assignment.experts();
+    }
+
     /** From now on, serve these experts for batches of the assignment's epochs. */
     void assign(Assignment next) {
         assignment = next;

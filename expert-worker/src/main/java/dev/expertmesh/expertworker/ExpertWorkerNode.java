@@ -14,6 +14,7 @@ import dev.expertmesh.proto.Role;
 import dev.expertmesh.proto.WorkerState;
 import dev.expertmesh.shardmap.ShardMapStore;
 import dev.expertmesh.transport.TlsFiles;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,22 +53,28 @@ public final class ExpertWorkerNode implements AutoCloseable {
         this.shardMaps = shardMaps;
     }
 
-    /** {@code weights} and {@code device} must outlive the node; it announces the device and its memory for weights. */
-    public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device) {
-        return start(options, weights, config, device, Optional.empty());
+    /**
+     * {@code weights} and {@code device} must outlive the node; every expert it loads is stored as
+     * {@code plan} says. It announces the device, its memory for weights and the plan's formats.
+     */
+    public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
+                                         QuantizationPlan plan) {
+        return start(options, weights, config, device, plan, Optional.empty());
     }
 
     /** As above; with {@code tls}, it serves Flight over mutual TLS and says so in its descriptor. */
     public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
-                                         Optional<TlsFiles> tls) {
+                                         QuantizationPlan plan, Optional<TlsFiles> tls) {
         ExpertWorkerServer server = ExpertWorkerServer.start("expert-worker", options.host(), options.port(), weights, config,
-                device, new HostedExperts(Map.of()), ShardMap.UNPUBLISHED, tls);
+                device, plan, new HostedExperts(Map.of()), ShardMap.UNPUBLISHED, tls);
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
         try {
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
                     .setRole(Role.EXPERT_WORKER).setHost(options.host()).setPort(server.port()).setTls(tls.isPresent())
-                    .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights()).build());
+                    .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights())
+                    .setExpertQuantization(plan.experts().label()).setAttentionAndDenseQuantization(plan.attentionAndDense().label())
+                    .build());
             shardMaps = new ShardMapStore(member);
             ExpertWorkerNode node = new ExpertWorkerNode(server, member, shardMaps);
             server.health().set(member.nodeId(), WorkerState.LOADING, ShardMap.UNPUBLISHED);

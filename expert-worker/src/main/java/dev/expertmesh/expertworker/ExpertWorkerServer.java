@@ -4,12 +4,14 @@ import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
+import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.placement.EpochWindow;
 import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.proto.Role;
 import dev.expertmesh.transport.FlightEndpoint;
 import dev.expertmesh.transport.HealthReport;
 import dev.expertmesh.transport.TlsFiles;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -47,28 +49,30 @@ public final class ExpertWorkerServer implements AutoCloseable {
     }
 
     /**
-     * Loads the hosted experts of {@code weights} (which must outlive the server) on {@code device}
-     * and serves them on host:port (port 0 picks a free one), in plain text.
+     * Loads the hosted experts of {@code weights} (which must outlive the server) on {@code device},
+     * stored as {@code plan} says (so are those later assignments add), and serves them on host:port
+     * (port 0 picks a free one), in plain text.
      */
     public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                           ComputeDevice device, HostedExperts hosted, long epoch) {
-        return start(name, host, port, weights, config, device, hosted, epoch, Optional.empty());
+                                           ComputeDevice device, QuantizationPlan plan, HostedExperts hosted, long epoch) {
+        return start(name, host, port, weights, config, device, plan, hosted, epoch, Optional.empty());
     }
 
     /** As above; with {@code tls}, over mutual TLS: only clients with a certificate of its CA may connect. */
     public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
-                                           ComputeDevice device, HostedExperts hosted, long epoch, Optional<TlsFiles> tls) {
+                                           ComputeDevice device, QuantizationPlan plan, HostedExperts hosted, long epoch,
+                                           Optional<TlsFiles> tls) {
         Arena arena = Arena.ofShared();
         BufferAllocator allocator = new RootAllocator();
         ExpertLoader experts = null;
         try {
-            experts = device.experts(weights, config, arena);
+            experts = device.experts(weights, config, arena, plan);
             HealthReport health = new HealthReport(Role.EXPERT_WORKER);
             var producer = new ExpertExchangeProducer(name, load(experts, hosted, new EpochWindow(epoch, epoch)), config.hiddenSize(),
                     allocator, health);
             FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer, tls);
-            log.info("Expert worker {} serves epoch {} on {} ({}) with routed experts {}", name, epoch, endpoint.location().getUri(),
-                    device.name(), describe(hosted));
+            log.info("Expert worker {} serves epoch {} on {} ({}, experts {}, dense MLPs {}) with routed experts {}", name, epoch,
+                    endpoint.location().getUri(), device.name(), plan.experts().label(), plan.attentionAndDense().label(), describe(hosted));
             return new ExpertWorkerServer(endpoint, producer, experts, arena, health);
         } catch (RuntimeException e) {
             if (experts != null) {
@@ -128,6 +132,11 @@ public final class ExpertWorkerServer implements AutoCloseable {
 
     public int port() {
         return endpoint.port();
+    }
+
+    /** The experts it serves now, for batches of every epoch of its window: what it holds in memory. */
+    public ExpertStage experts() {
+        return producer.experts();
     }
 
     /** What the "health" action answers; LOADING until set. */

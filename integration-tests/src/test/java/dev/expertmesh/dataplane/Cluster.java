@@ -19,6 +19,7 @@ import dev.expertmesh.placement.EpochWindow;
 import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -36,18 +37,21 @@ final class Cluster implements AutoCloseable {
     private final TensorSource weights;
     /** Where the workers compute (the coordinators on the CPU). */
     private final ComputeDevice device;
+    /** How the workers store the weights they load. */
+    private final QuantizationPlan plan;
     private final List<AutoCloseable> servers = new ArrayList<>();
 
     Cluster(Path modelDir) {
-        this(modelDir, new CpuDevice());
+        this(modelDir, new CpuDevice(), QuantizationPlan.NONE);
     }
 
-    /** Workers on {@code device}, which the caller closes after the cluster. */
-    Cluster(Path modelDir, ComputeDevice device) {
+    /** Workers on {@code device}, which the caller closes after the cluster, storing their weights as {@code plan} says. */
+    Cluster(Path modelDir, ComputeDevice device, QuantizationPlan plan) {
         this.modelDir = modelDir;
         this.config = ModelConfig.load(modelDir);
         this.weights = Checkpoint.open(modelDir);
         this.device = device;
+        this.plan = plan;
     }
 
     /** {@code count} expert workers with the routed experts striped over them. */
@@ -60,17 +64,21 @@ final class Cluster implements AutoCloseable {
     }
 
     ExpertPeer startExpertWorker(String name, HostedExperts hosted, long epoch) {
-        ExpertWorkerServer server = ExpertWorkerServer.start(name, "127.0.0.1", 0, weights, config, device, hosted, epoch);
+        ExpertWorkerServer server = ExpertWorkerServer.start(name, "127.0.0.1", 0, weights, config, device, plan, hosted, epoch);
         servers.add(server);
         return new ExpertPeer(Peer.of(server.name(), "127.0.0.1", server.port()), hosted);
     }
 
     /** Moves the named expert worker to a new shard map's experts, as its node does when the map changes. */
     ExpertPeer reassign(String name, HostedExperts hosted, long epoch) {
-        ExpertWorkerServer worker = servers.stream().filter(s -> s instanceof ExpertWorkerServer w && w.name().equals(name))
-                .map(ExpertWorkerServer.class::cast).findFirst().orElseThrow(() -> new IllegalArgumentException("no expert worker " + name));
+        ExpertWorkerServer worker = expertWorker(name);
         worker.assign(hosted, new EpochWindow(epoch, epoch));
         return new ExpertPeer(Peer.of(worker.name(), "127.0.0.1", worker.port()), hosted);
+    }
+
+    ExpertWorkerServer expertWorker(String name) {
+        return servers.stream().filter(s -> s instanceof ExpertWorkerServer w && w.name().equals(name))
+                .map(ExpertWorkerServer.class::cast).findFirst().orElseThrow(() -> new IllegalArgumentException("no expert worker " + name));
     }
 
     /** Shuts the named worker down while its clients still hold streams to it. */
@@ -96,7 +104,7 @@ final class Cluster implements AutoCloseable {
         List<AttentionWorkerServer> started = new ArrayList<>();
         for (int w = 0; w < count; w++) {
             AttentionWorkerServer server = AttentionWorkerServer.start(prefix + w, "127.0.0.1", 0, weights, config, device,
-                    BLOCK_TOKENS, CACHE_BLOCKS);
+                    plan, BLOCK_TOKENS, CACHE_BLOCKS);
             servers.add(server);
             started.add(server);
         }

@@ -24,6 +24,7 @@ import dev.expertmesh.shardmap.ShardMapStore;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.PeerFailureException;
 import dev.expertmesh.transport.TransportOptions;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -56,7 +57,7 @@ class EpochFlipTest {
                      NodeDescriptor.newBuilder().setRole(Role.COORDINATOR).setHost(HOST).build());
              ShardMapStore store = new ShardMapStore(coordinator);
              ExpertWorkerNode worker = ExpertWorkerNode.start(new NodeOptions(HOST, 0,
-                     new MemberSettings(clusterName, HOST, port + 1, List.of(HOST + ":" + port))), weights, config, new CpuDevice())) {
+                     new MemberSettings(clusterName, HOST, port + 1, List.of(HOST + ":" + port))), weights, config, new CpuDevice(), QuantizationPlan.NONE)) {
             ShardMap all = store.publish(mapOf(config, worker.nodeId(), 16));
             awaitLoaded(coordinator, worker.nodeId(), all.epoch());
             store.flip(all.epoch());

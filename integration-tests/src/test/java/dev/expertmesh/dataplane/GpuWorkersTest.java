@@ -29,6 +29,7 @@ import dev.expertmesh.proto.Role;
 import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -66,7 +67,7 @@ class GpuWorkersTest {
         assumeAGpu();
         Path dir = Fixtures.model(MODEL);
         try (ComputeDevice gpu = DeviceStages.open(new Device.Cuda(0));
-             Cluster cluster = new Cluster(dir, gpu);
+             Cluster cluster = new Cluster(dir, gpu, QuantizationPlan.NONE);
              Engine reference = Engine.load(dir, new Bf16GemmBackend())) {
             ModelConfig config = cluster.config;
             List<Peer> attention = Cluster.peers(cluster.startAttentionWorkers("gpu-attention-", 1));
@@ -105,9 +106,9 @@ class GpuWorkersTest {
         List<String> joinAt = List.of(HOST + ":" + port);
         try (ComputeDevice gpu = DeviceStages.open(new Device.Cuda(0));
              TensorSource weights = Checkpoint.open(dir);
-             ExpertWorkerNode experts = ExpertWorkerNode.start(new NodeOptions(HOST, 0, first), weights, ModelConfig.load(dir), gpu);
+             ExpertWorkerNode experts = ExpertWorkerNode.start(new NodeOptions(HOST, 0, first), weights, ModelConfig.load(dir), gpu, QuantizationPlan.NONE);
              AttentionWorkerNode attention = AttentionWorkerNode.start(new NodeOptions(HOST, 0,
-                     new MemberSettings(name, HOST, port + 1, joinAt)), weights, ModelConfig.load(dir), gpu, 16, 8);
+                     new MemberSettings(name, HOST, port + 1, joinAt)), weights, ModelConfig.load(dir), gpu, QuantizationPlan.NONE, 16, 8);
              ClusterMember observer = ClusterMember.start(new MemberSettings(name, HOST, port + 2, joinAt),
                      NodeDescriptor.newBuilder().setRole(Role.COORDINATOR).setHost(HOST).setDevice("cpu").build())) {
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();

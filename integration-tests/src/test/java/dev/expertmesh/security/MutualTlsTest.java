@@ -10,6 +10,7 @@ import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.proto.ExpertExchange;
 import dev.expertmesh.transport.FlightClients;
 import dev.expertmesh.transport.TlsFiles;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightRuntimeException;
@@ -52,7 +53,7 @@ class MutualTlsTest {
         Path model = Fixtures.model("tiny-v2-lite");
         weights = Checkpoint.open(model);
         worker = ExpertWorkerServer.start("tls-experts", TestCertificates.HOST, 0, weights, ModelConfig.load(model), new CpuDevice(),
-                new HostedExperts(Map.of()), 1, Optional.of(ours.tls()));
+                QuantizationPlan.NONE, new HostedExperts(Map.of()), 1, Optional.of(ours.tls()));
     }
 
     @AfterAll

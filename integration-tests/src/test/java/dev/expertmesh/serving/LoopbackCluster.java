@@ -27,6 +27,7 @@ import dev.expertmesh.sampling.SamplingParams;
 import dev.expertmesh.tokenizer.Tokenizer;
 import dev.expertmesh.transport.TlsFiles;
 import dev.expertmesh.transport.TransportOptions;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -116,10 +117,10 @@ final class LoopbackCluster implements AutoCloseable {
 
     /** Starts the attention worker and the two expert workers, and waits until the coordinator serves with them. */
     void joinWorkers() throws Exception {
-        attentionWorker = AttentionWorkerNode.start(joining(secret), weights, config, new CpuDevice(), BLOCK_TOKENS, cacheBlocks, tls);
+        attentionWorker = AttentionWorkerNode.start(joining(secret), weights, config, new CpuDevice(), QuantizationPlan.NONE, BLOCK_TOKENS, cacheBlocks, tls);
         nodes.add(attentionWorker);
         for (int i = 0; i < 2; i++) {
-            nodes.add(ExpertWorkerNode.start(joining(secret), weights, config, new CpuDevice(), tls));
+            nodes.add(ExpertWorkerNode.start(joining(secret), weights, config, new CpuDevice(), QuantizationPlan.NONE, tls));
         }
         coordinator.awaitReady(2, Duration.ofSeconds(60));
     }

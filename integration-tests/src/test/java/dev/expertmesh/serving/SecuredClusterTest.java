@@ -10,6 +10,7 @@ import dev.expertmesh.proto.ClusterStatus;
 import dev.expertmesh.proto.ExpertPlacement;
 import dev.expertmesh.proto.NodeDescriptor;
 import dev.expertmesh.security.TestCertificates;
+import dev.expertmesh.quantization.QuantizationPlan;
 import io.grpc.Status;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -96,14 +97,14 @@ class SecuredClusterTest {
         ClusterSecret wrong = ClusterSecret.of("test", "not this cluster's secret at all".getBytes(StandardCharsets.UTF_8));
         try (ExpertMeshClient client = client();
              ExpertWorkerNode unsigned = ExpertWorkerNode.start(cluster.joining(ClusterSecret.NONE), cluster.weights(), cluster.config(),
-                     new CpuDevice(), Optional.of(certificates.tls()));
+                     new CpuDevice(), QuantizationPlan.NONE, Optional.of(certificates.tls()));
              ExpertWorkerNode forged = ExpertWorkerNode.start(cluster.joining(wrong), cluster.weights(), cluster.config(),
-                     new CpuDevice(), Optional.of(certificates.tls()));
+                     new CpuDevice(), QuantizationPlan.NONE, Optional.of(certificates.tls()));
              ExpertWorkerNode plainText = ExpertWorkerNode.start(cluster.joining(certificates.secret()), cluster.weights(), cluster.config(),
-                     new CpuDevice(), Optional.empty())) {
+                     new CpuDevice(), QuantizationPlan.NONE, Optional.empty())) {
             Set<String> before = placed(client.status());
             try (ExpertWorkerNode signed = ExpertWorkerNode.start(cluster.joining(certificates.secret()), cluster.weights(),
-                    cluster.config(), new CpuDevice(), Optional.of(certificates.tls()))) {
+                    cluster.config(), new CpuDevice(), QuantizationPlan.NONE, Optional.of(certificates.tls()))) {
                 // The new map can reach the status before the members that made it do.
                 ClusterStatus status = await(client, s -> placed(s).contains(signed.nodeId()) && members(s).contains(signed.nodeId()));
 

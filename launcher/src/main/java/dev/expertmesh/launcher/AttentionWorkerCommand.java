@@ -3,6 +3,7 @@ package dev.expertmesh.launcher;
 import dev.expertmesh.attentionworker.AttentionWorkerNode;
 import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.transport.TlsFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -14,7 +15,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "attention-worker", mixinStandardHelpOptions = true,
         description = "Runs an attention worker: joins the cluster and runs MLA for the sequences the coordinator assigns, "
-                + "holding their paged latent KV cache.")
+                + "holding their paged latent KV cache; its projections are quantized only with --quantize-attention.")
 final class AttentionWorkerCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
@@ -26,10 +27,11 @@ final class AttentionWorkerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         NodeOptions options = cluster.node(0);
         Optional<TlsFiles> tls = cluster.tls();
+        QuantizationPlan plan = cluster.quantization();
         ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
         AttentionWorkerNode node = AttentionWorkerNode.start(options, source.weights(), source.config(), device,
-                cluster.blockTokens(), cluster.cacheBlocks(), tls);
+                plan, cluster.blockTokens(), cluster.cacheBlocks(), tls);
         Serving.untilStopped(() -> {
             node.close();
             source.close();

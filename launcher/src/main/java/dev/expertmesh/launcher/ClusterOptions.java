@@ -14,6 +14,7 @@ import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.placement.PlacementPolicy;
 import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.transport.TlsFiles;
 import dev.expertmesh.transport.TransportOptions;
 import picocli.CommandLine.Mixin;
@@ -40,7 +41,8 @@ final class ClusterOptions {
     static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
             "transport", "micro-batches", "reply-timeout-ms", "placement", "redundant-experts", "rebalance-every-steps", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
             "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps",
-            "record-routing", ApiKeyOptions.KEY, "tls-cert", "tls-key", "tls-ca", "cluster-secret-file");
+            "record-routing", ApiKeyOptions.KEY, "tls-cert", "tls-key", "tls-ca", "cluster-secret-file", QuantizeOptions.KEY,
+            QuantizeOptions.ATTENTION_KEY);
 
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo' (or 'demo-skewed').")
     String model;
@@ -50,7 +52,7 @@ final class ClusterOptions {
             + "cache-blocks, "
             + "block-tokens, served-model-name, "
             + "max-num-seqs, max-num-batched-tokens, max-waiting-requests, http-port, routing-window-steps, record-routing, api-key-file, "
-            + "tls-cert, tls-key, tls-ca, cluster-secret-file. Flags win over it.")
+            + "tls-cert, tls-key, tls-ca, cluster-secret-file, quantize, quantize-attention. Flags win over it.")
     Path config;
 
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
@@ -111,6 +113,9 @@ final class ClusterOptions {
     String servedModelName;
 
     @Mixin
+    QuantizeOptions quantize;
+
+    @Mixin
     SchedulerOptions scheduler;
 
     @Mixin
@@ -135,6 +140,7 @@ final class ClusterOptions {
         options.host = host;
         options.security = new SecurityOptions();
         options.apiKeys = new ApiKeyOptions();
+        options.quantize = new QuantizeOptions();
         return options;
     }
 
@@ -208,6 +214,11 @@ final class ClusterOptions {
     /** The stages of --device (or the file's device:), its GPU opened here for the life of the process. */
     ComputeDevice device() {
         return DeviceStages.open(Device.select(text(device, "device", "cpu")));
+    }
+
+    /** How the node stores the weights it loads: --quantize and --quantize-attention, or the file's keys. */
+    QuantizationPlan quantization() {
+        return quantize.plan(file());
     }
 
     TransportOptions transport() {

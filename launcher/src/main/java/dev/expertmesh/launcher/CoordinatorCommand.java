@@ -30,6 +30,9 @@ final class CoordinatorCommand implements Callable<Integer> {
         NodeOptions options = cluster.node(DEFAULT_PORT);
         TransportOptions transport = cluster.transport();
         ServingOptions serving = cluster.serving();
+        // Its own weights (embeddings, routers, lm_head) are never quantized; checked all the same, so that a
+        // config file shared with the workers is refused here too when it names no format.
+        cluster.quantization();
         ComputeDevice device = cluster.device();
         ModelSource source = ModelSource.open(cluster.model());
         CoordinatorNode node = CoordinatorNode.start(options, source.weights(), source.config(), device,

@@ -14,6 +14,7 @@ import dev.expertmesh.expertworker.ExpertWorkerNode;
 import dev.expertmesh.membership.ClusterSecret;
 import dev.expertmesh.membership.MemberSettings;
 import dev.expertmesh.membership.NodeOptions;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.tokenizer.Tokenizer;
 import dev.expertmesh.transport.TlsFiles;
 import dev.expertmesh.transport.TransportOptions;
@@ -87,6 +88,9 @@ final class LocalCommand implements Callable<Integer> {
     String device;
 
     @Mixin
+    QuantizeOptions quantize;
+
+    @Mixin
     SchedulerOptions scheduler;
 
     @Mixin
@@ -113,6 +117,7 @@ final class LocalCommand implements Callable<Integer> {
         ClusterSecret secret = security.secret(MissingNode.getInstance());
         TransportOptions transportOptions = ClusterOptions.transport(transport, microBatches, replyTimeoutMs).withTls(tls);
         PlacementOptions placementOptions = new PlacementOptions(ClusterOptions.placement(placement, redundantExperts), rebalanceEverySteps);
+        QuantizationPlan plan = quantize.plan(MissingNode.getInstance());
         ComputeDevice stages = DeviceStages.open(Device.select(device));
         Optional<Tokenizer> tokenizer = ModelOptions.openTokenizer(model, tokenizerDir);
         List<AutoCloseable> started = new ArrayList<>();
@@ -134,10 +139,10 @@ final class LocalCommand implements Callable<Integer> {
             started.add(coordinator);
             for (int i = 0; i < attentionWorkers; i++) {
                 started.add(AttentionWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(),
-                        stages, CacheBlocks.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS, tls));
+                        stages, plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, ClusterOptions.DEFAULT_CACHE_BLOCKS, tls));
             }
             for (int i = 0; i < expertWorkers; i++) {
-                started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(), stages, tls));
+                started.add(ExpertWorkerNode.start(new NodeOptions(HOST, 0, joining), source.weights(), source.config(), stages, plan, tls));
             }
             coordinator.awaitReady(expertWorkers, READY_TIMEOUT);
             String address = HOST + ":" + coordinator.port();

@@ -1,11 +1,13 @@
 package dev.expertmesh.launcher;
 
+import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.cuda.stage.DeviceStages;
 import dev.expertmesh.demo.DemoModel;
 import dev.expertmesh.engine.Engine;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.tokenizer.Tokenizer;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -30,21 +32,18 @@ final class ModelOptions {
                     + "Default: ${DEFAULT-VALUE}.")
     String device;
 
-    @Option(names = "--quantize", paramLabel = "FORMAT", defaultValue = "none",
-            description = "How routed and shared experts are stored once loaded: none (as the checkpoint has them) or int8 "
-                    + "(symmetric, one scale per output row: half BF16's bytes). CPU only for now; attention and dense layers "
-                    + "stay as they are. Default: ${DEFAULT-VALUE}.")
-    String quantize;
+    @Mixin
+    QuantizeOptions quantize;
 
     Engine openEngine() {
-        Quantization quantization = Quantization.parse(quantize);
+        QuantizationPlan plan = quantize.plan(MissingNode.getInstance());
         if (model == null) {
             throw new IllegalArgumentException("--model DIR is required (or 'demo' for the built-in demo model)");
         }
         Device on = Device.select(device);
         ModelSource source = ModelSource.open(model);
         return DeviceStages.engine(on, source.config(), source.weights(),
-                DemoModel.isDemo(model) ? DemoModel.ORIGIN : model + " (memory-mapped: weights page in on first use)", quantization);
+                DemoModel.isDemo(model) ? DemoModel.ORIGIN : model + " (memory-mapped: weights page in on first use)", plan);
     }
 
     Optional<Tokenizer> openTokenizer() {

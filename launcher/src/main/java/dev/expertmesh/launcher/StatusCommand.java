@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Shows a cluster: members with roles, endpoints and states, the shard-map epoch (the newest, and the one "
+        description = "Shows a cluster: members with roles, endpoints, states and how each worker stores its weights, the shard-map epoch (the newest, and the one "
                 + "served), which workers host which experts (several for a replicated expert), the tokens routed to each "
                 + "expert so far and over the routing window (with each layer's load per worker), epoch flips, and the "
                 + "recoveries from failed workers.")
@@ -40,7 +40,8 @@ final class StatusCommand implements Callable<Integer> {
     String coordinator;
 
     @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
-            description = "text, or json (one line: members, epoch, serving_epoch, epoch_flips, experts, gone, recoveries, "
+            description = "text, or json (one line: members (with each worker's expert_quantization and "
+                    + "attention_and_dense_quantization), epoch, serving_epoch, epoch_flips, experts, gone, recoveries, "
                     + "window_steps, window_capacity, layer_loads, workers_load). "
                     + "Default: ${DEFAULT-VALUE}.")
     Output.Format format;
@@ -106,6 +107,12 @@ final class StatusCommand implements Callable<Integer> {
         json.put("role", RoleName.of(m.getRole()));
         json.put("endpoint", m.getHost() + ":" + m.getPort());
         json.put("device", m.getDevice());
+        if (!m.getExpertQuantization().isEmpty()) {
+            json.put("expert_quantization", m.getExpertQuantization());
+        }
+        if (!m.getAttentionAndDenseQuantization().isEmpty()) {
+            json.put("attention_and_dense_quantization", m.getAttentionAndDenseQuantization());
+        }
         json.put("loaded_epoch", m.getLoadedEpoch());
         if (worker != null) {
             json.put("state", state(worker.getState()));
@@ -114,19 +121,29 @@ final class StatusCommand implements Callable<Integer> {
     }
 
 
+    /** How the node stores what it loaded: "experts int8, dense none" for an expert worker, "attention none" for an attention worker. */
+    private static String weights(NodeDescriptor m) {
+        return switch (m.getRole()) {
+            case EXPERT_WORKER -> "experts " + m.getExpertQuantization() + ", dense " + m.getAttentionAndDenseQuantization();
+            case ATTENTION_WORKER -> "attention " + m.getAttentionAndDenseQuantization();
+            default -> "";
+        };
+    }
+
     private static String state(WorkerState state) {
         return state.name().toLowerCase();
     }
 
     private static void printText(ClusterStatus status, PrintWriter out) {
         Map<String, WorkerStatus> states = states(status);
-        out.printf("%-17s %-38s %-22s %-8s %s%n", "ROLE", "NODE", "ENDPOINT", "DEVICE", "STATE");
+        out.printf("%-17s %-38s %-22s %-8s %-9s %s%n", "ROLE", "NODE", "ENDPOINT", "DEVICE", "STATE", "WEIGHTS");
         for (NodeDescriptor m : status.getMembersList()) {
             WorkerStatus worker = states.remove(m.getNodeId());
-            out.printf("%-17s %-38s %-22s %-8s %s%n", RoleName.of(m.getRole()), m.getNodeId(), m.getHost() + ":" + m.getPort(), m.getDevice(),
-                    worker == null ? "" : state(worker.getState()));
+            out.printf("%-17s %-38s %-22s %-8s %-9s %s%n", RoleName.of(m.getRole()), m.getNodeId(), m.getHost() + ":" + m.getPort(), m.getDevice(),
+                    worker == null ? "" : state(worker.getState()), weights(m));
         }
-        states.values().forEach(w -> out.printf("%-17s %-38s %-22s %-8s %s%n", RoleName.of(w.getRole()), w.getNodeId(), "-", "-", "gone"));
+        states.values().forEach(w -> out.printf("%-17s %-38s %-22s %-8s %-9s %s%n", RoleName.of(w.getRole()), w.getNodeId(), "-", "-",
+                "gone", "-"));
         out.println();
         out.println("shard map epoch " + status.getShardMap().getEpoch() + ", serving epoch " + status.getServingEpoch()
                 + " (" + status.getEpochFlips() + (status.getEpochFlips() == 1 ? " flip" : " flips") + " while serving)");

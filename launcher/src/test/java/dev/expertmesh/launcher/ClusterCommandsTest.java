@@ -40,6 +40,22 @@ class ClusterCommandsTest {
         }
     }
 
+    @Test
+    void aLocalClusterWithInt8ExpertsGeneratesTheTokensOfTheSingleProcessEngineWithInt8Experts() throws Exception {
+        try (var golden = Fixtures.golden("tiny-v2-lite")) {
+            String model = Fixtures.model("tiny-v2-lite").toString();
+            String prompt = Output.commaSeparated(golden.ints("p1.input_ids"));
+            String tokens = String.valueOf(golden.ints("p1.greedy_tokens").length);
+            Run alone = Commands.run("generate", "--model", model, "--quantize", "int8", "--prompt-ids", prompt, "--max-tokens", tokens,
+                    "--format", "json");
+            assertThat(alone.exitCode()).as(alone.err()).isZero();
+            Run cluster = Commands.run("local", "--model", model, "--quantize", "int8", "--expert-workers", "2", "--transport", "fp32",
+                    "--http-port", "0", "--prompt-ids", prompt, "--max-tokens", tokens, "--format", "json");
+            assertThat(cluster.exitCode()).as(cluster.err()).isZero();
+            assertThat(tokenIds(cluster.out())).containsExactly(tokenIds(alone.out()));
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"eplb-global", "eplb-hierarchical", "memory-weighted"})
     void everyPlacementPolicyWithReplicasGivesTheGreedyTokensOfTransformers(String placement) throws Exception {
@@ -77,6 +93,12 @@ class ClusterCommandsTest {
             String address = "127.0.0.1:" + grpc;
             JsonNode status = awaitStatus(address, 2);
             assertThat(status.get("members")).hasSize(4);
+            for (JsonNode member : status.get("members")) {
+                if (member.get("role").asText().equals("expert-worker")) {
+                    assertThat(member.get("expert_quantization").asText()).isEqualTo("none");
+                    assertThat(member.get("attention_and_dense_quantization").asText()).isEqualTo("none");
+                }
+            }
             assertThat(status.get("epoch").asLong()).isPositive();
 
             int forwarded;
@@ -108,6 +130,7 @@ class ClusterCommandsTest {
             }
             assertThat(workersLoad).as("every routed slot ran on an expert worker").isEqualTo(routed);
             assertThat(Commands.run("status", "--coordinator", address).out())
+                    .contains("experts none, dense none").contains("attention none")
                     .contains("busiest over the last " + after.get("window_steps").asLong() + " steps: ")
                     .containsPattern("layer 2: max \\d+, mean [\\d.]+ tokens per expert worker \\(balancedness [\\d.]+\\)");
         } finally {

@@ -3,6 +3,8 @@ package dev.expertmesh.launcher;
 import dev.expertmesh.coordinator.routing.RoutingOptions;
 import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.proto.HiddenType;
+import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -100,5 +102,32 @@ class ClusterOptionsTest {
         assertThatThrownBy(() -> parse().model()).hasMessageContaining("--model");
         assertThatThrownBy(() -> parse("--model", "demo", "--transport", "fp8").transport()).hasMessageContaining("bf16 or fp32");
         assertThatThrownBy(() -> parse("--model", "demo", "--device", "tpu").device()).hasMessageContaining("expected cpu, cuda");
+    }
+
+    @Test
+    void quantizationComesFromFlagsOverTheFileAndIsNoneByDefault(@TempDir Path dir) throws IOException {
+        Path yaml = dir.resolve("worker.yaml");
+        Files.writeString(yaml, """
+                model: demo
+                quantize: int8
+                quantize-attention: true
+                """);
+        assertThat(parse("--config", yaml.toString()).quantization()).isEqualTo(QuantizationPlan.of(Quantization.INT8, true));
+        assertThat(parse("--config", yaml.toString(), "--quantize-attention=false").quantization())
+                .isEqualTo(QuantizationPlan.of(Quantization.INT8, false));
+        assertThat(parse("--model", "demo", "--quantize", "int8").quantization()).isEqualTo(QuantizationPlan.of(Quantization.INT8, false));
+        assertThat(parse("--model", "demo").quantization()).isEqualTo(QuantizationPlan.NONE);
+    }
+
+    @Test
+    void aFormatThatDoesNotExistIsRefusedWithTheChoicesFromFlagOrFile(@TempDir Path dir) throws IOException {
+        assertThatThrownBy(() -> parse("--model", "demo", "--quantize", "int3").quantization())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--quantize int3: choose one of " + Quantization.choices());
+        Path yaml = Files.writeString(dir.resolve("worker.yaml"), "quantize: fp7\n");
+        assertThatThrownBy(() -> parse("--config", yaml.toString()).quantization())
+                .hasMessage("--quantize fp7: choose one of " + Quantization.choices());
+        assertThatThrownBy(() -> parse("--model", "demo", "--quantize-attention").quantization())
+                .hasMessageContaining("--quantize-attention").hasMessageContaining("give --quantize too");
     }
 }

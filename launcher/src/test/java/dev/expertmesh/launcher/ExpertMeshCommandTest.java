@@ -8,6 +8,7 @@ import dev.expertmesh.checkpoint.SafetensorsFile;
 import dev.expertmesh.demo.DemoModel;
 import dev.expertmesh.tokenizer.Tokenizer;
 import dev.expertmesh.tensor.Weight;
+import dev.expertmesh.quantization.Quantization;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -68,7 +69,24 @@ class ExpertMeshCommandTest {
 
         Run int9 = Commands.run("generate", "--model", model, "--prompt-ids", "0,5,9", "--max-tokens", "6", "--quantize", "int9");
         assertThat(int9.exitCode()).isEqualTo(2);
-        assertThat(int9.err().strip()).isEqualTo("error: --quantize int9: choose one of none, int8");
+        assertThat(int9.err().strip()).isEqualTo("error: --quantize int9: choose one of " + Quantization.choices());
+    }
+
+    @Test
+    void everyCommandThatLoadsWeightsTakesBothQuantizeOptionsListingTheFormats() {
+        for (String command : new String[]{"generate", "score", "coordinator", "expert-worker", "attention-worker", "local"}) {
+            Run help = Commands.run(command, "--help");
+            assertThat(help.exitCode()).as(command).isZero();
+            assertThat(help.out()).as(command).contains("--quantize=FORMAT").contains("--quantize-attention")
+                    .contains(Quantization.choices());
+        }
+    }
+
+    @Test
+    void theLocalClusterRefusesAnUnknownFormatBeforeStartingANode() {
+        Run run = Commands.run("local", "--model", "demo", "--quantize", "int9", "--prompt-ids", "0,5,9");
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err().strip()).isEqualTo("error: --quantize int9: choose one of " + Quantization.choices());
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.expertmesh.membership.NodeOptions;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.release.Release;
 import dev.expertmesh.transport.TlsFiles;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -76,7 +77,8 @@ class HealthCommandTest {
         int hazelcast = Commands.freePort();
         try (TensorSource weights = Checkpoint.open(Fixtures.model("tiny-v2-lite"));
              ExpertWorkerNode worker = ExpertWorkerNode.start(new NodeOptions("127.0.0.1", 0, new MemberSettings("health-alone-" + hazelcast,
-                     "127.0.0.1", hazelcast, List.of())), weights, ModelConfig.load(Fixtures.model("tiny-v2-lite")), new CpuDevice())) {
+                     "127.0.0.1", hazelcast, List.of())), weights, ModelConfig.load(Fixtures.model("tiny-v2-lite")), new CpuDevice(),
+                     QuantizationPlan.NONE)) {
             Run r = Commands.run("health", "expert-worker", "--port", String.valueOf(worker.port()));
             assertThat(r.exitCode()).isEqualTo(1);
             assertThat(r.err().strip()).isEqualTo("not serving: expert-worker " + worker.nodeId() + " at 127.0.0.1:" + worker.port()
@@ -94,7 +96,7 @@ class HealthCommandTest {
         try (TensorSource weights = Checkpoint.open(Fixtures.model("tiny-v2-lite"));
              ExpertWorkerNode worker = ExpertWorkerNode.start(new NodeOptions("127.0.0.1", 0, new MemberSettings("health-tls-" + hazelcast,
                      "127.0.0.1", hazelcast, List.of())), weights, ModelConfig.load(Fixtures.model("tiny-v2-lite")), new CpuDevice(),
-                     TlsFiles.of(certs.resolve("node-127.0.0.1.pem"), certs.resolve("node-127.0.0.1-key.pem"), certs.resolve("ca.pem")))) {
+                     QuantizationPlan.NONE, TlsFiles.of(certs.resolve("node-127.0.0.1.pem"), certs.resolve("node-127.0.0.1-key.pem"), certs.resolve("ca.pem")))) {
             String port = String.valueOf(worker.port());
             Run withCertificate = Commands.run("health", "expert-worker", "--config", config.toString(), "--port", port);
             assertThat(withCertificate.err().strip()).as("answered over mutual TLS").isEqualTo("not serving: expert-worker " + worker.nodeId()

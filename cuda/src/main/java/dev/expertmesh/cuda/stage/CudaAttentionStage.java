@@ -11,6 +11,7 @@ import dev.expertmesh.cuda.runtime.Gemms;
 import dev.expertmesh.cuda.runtime.Gpu;
 import dev.expertmesh.cuda.runtime.GpuQueue;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.Arrays;
@@ -46,13 +47,17 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         this.ropeScale = ropeScale;
     }
 
-    /** Every layer's attention weights, and a cache of {@code totalBlocks} blocks of {@code blockTokens} positions. */
-    public static CudaAttentionStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int totalBlocks) {
+    /**
+     * Every layer's attention weights, projections stored as {@code plan} says of attention, and a
+     * cache of {@code totalBlocks} blocks of {@code blockTokens} positions.
+     */
+    public static CudaAttentionStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
+                                          int blockTokens, int totalBlocks) {
         int n = config.numHiddenLayers();
         GpuMla[] layers = new GpuMla[n];
         DeviceBuffer[] caches = new DeviceBuffer[n];
         for (int layer = 0; layer < n; layer++) {
-            layers[layer] = GpuMla.upload(gpu, weights, config, layer, arena);
+            layers[layer] = GpuMla.upload(gpu, weights, config, layer, arena, plan.attentionAndDense());
             caches[layer] = gpu.allocate((long) totalBlocks * blockTokens * config.latentCacheWidth() * GpuQueue.BF16_BYTES);
         }
         YarnRope rope = new YarnRope(config);

@@ -7,7 +7,7 @@ import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,14 +30,14 @@ public final class CudaEngines {
     }
 
     public static Engine load(Path modelDir, int ordinal) {
-        return create(ModelConfig.load(modelDir), Checkpoint.open(modelDir), ordinal, Quantization.NONE);
+        return create(ModelConfig.load(modelDir), Checkpoint.open(modelDir), ordinal, QuantizationPlan.NONE);
     }
 
     /**
-     * An engine over {@code weights} on cuda:{@code ordinal}, routed and shared experts stored as
-     * {@code quantization} says; closing it frees the device and closes the weights.
+     * An engine over {@code weights} on cuda:{@code ordinal}, its weights stored as {@code plan} says;
+     * closing it frees the device and closes the weights.
      */
-    public static Engine create(ModelConfig config, TensorSource weights, int ordinal, Quantization quantization) {
+    public static Engine create(ModelConfig config, TensorSource weights, int ordinal, QuantizationPlan plan) {
         long start = System.nanoTime();
         Arena arena = Arena.ofShared();
         Gpu gpu = null;
@@ -47,11 +47,11 @@ public final class CudaEngines {
         try {
             gpu = Gpu.open(ordinal);
             backend = new CudaBackend(gpu);
-            attention = CudaAttentionStage.load(gpu, weights, config, arena, BLOCK_TOKENS, CACHE_BLOCKS);
-            experts = CudaExpertStage.load(gpu, weights, config, arena, quantization);
+            attention = CudaAttentionStage.load(gpu, weights, config, arena, plan, BLOCK_TOKENS, CACHE_BLOCKS);
+            experts = CudaExpertStage.load(gpu, weights, config, arena, plan);
             DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, attention, experts, 1);
-            log.info("Loaded {} onto cuda:{} in {} ms, experts {}", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000,
-                    quantization.label());
+            log.info("Loaded {} onto cuda:{} in {} ms, {}", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000,
+                    plan.label());
             AutoCloseable[] parts = {experts, attention, backend, gpu, arena, weights};
             return Engine.around(model, () -> closeAll(parts), LayerObserver.NONE);
         } catch (RuntimeException | Error e) {

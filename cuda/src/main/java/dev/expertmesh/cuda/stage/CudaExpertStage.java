@@ -9,6 +9,7 @@ import dev.expertmesh.moe.Expert;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.Arrays;
@@ -28,55 +29,56 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
     private final TensorSource weights;
     private final ModelConfig config;
     private final Arena arena;
-    private final Quantization quantization;
+    private final QuantizationPlan plan;
     /** experts[layer][id], ids as in {@link ExpertRoutes}; null where not hosted here. */
     private final GpuExpert[][] experts;
 
-    private CudaExpertStage(GpuQueue queue, TensorSource weights, ModelConfig config, Arena arena, Quantization quantization,
+    private CudaExpertStage(GpuQueue queue, TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
                             GpuExpert[][] experts) {
         this.queue = queue;
         this.weights = weights;
         this.config = config;
         this.arena = arena;
-        this.quantization = quantization;
+        this.plan = plan;
         this.experts = experts;
     }
 
-    /** Every expert of every layer, routed and shared ones stored as {@code quantization} says. */
-    public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, Quantization quantization) {
+    /** Every expert of every layer, stored as {@code plan} says. */
+    public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan) {
         Map<Integer, int[]> all = new HashMap<>();
         int[] everyRouted = IntStream.range(0, config.nRoutedExperts()).toArray();
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
             all.put(layer, everyRouted);
         }
-        return load(gpu, weights, config, arena, all, quantization);
+        return load(gpu, weights, config, arena, all, plan);
     }
 
     /**
      * Only the routed experts {@code routedByLayer} names for each MoE layer, plus every shared
      * expert and dense MLP: an expert worker uploads nothing else. Routed and shared experts are
-     * stored as {@code quantization} says (quantized on the host, uploaded packed); dense MLPs as the
-     * checkpoint has them, as on the CPU. {@code weights} and {@code arena} must outlive the stage,
+     * stored as {@code plan} says of experts, dense MLPs as it says of attention and dense layers (as
+     * on the CPU: quantized on the host, uploaded packed). {@code weights} and {@code arena} must outlive the stage,
      * which reads from them again when {@link #host} adds experts.
      */
     public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, Map<Integer, int[]> routedByLayer,
-                                       Quantization quantization) {
+                                       QuantizationPlan plan) {
         int hidden = config.hiddenSize();
         GpuExpert[][] experts = new GpuExpert[config.numHiddenLayers()][];
         for (int layer = 0; layer < experts.length; layer++) {
             String mlp = "model.layers." + layer + ".mlp.";
             if (!config.isMoeLayer(layer)) {
-                experts[layer] = new GpuExpert[]{GpuExpert.upload(gpu, Expert.load(weights, mlp, hidden, config.intermediateSize(), arena))};
+                experts[layer] = new GpuExpert[]{uploadQuantized(gpu, Expert.load(weights, mlp, hidden, config.intermediateSize(), arena),
+                        plan.attentionAndDense())};
                 continue;
             }
             int routed = config.nRoutedExperts();
             experts[layer] = new GpuExpert[routed + (config.nSharedExperts() > 0 ? 1 : 0)];
             if (config.nSharedExperts() > 0) {
                 experts[layer][routed] = uploadQuantized(gpu, Expert.load(weights, mlp + "shared_experts.", hidden,
-                        config.moeIntermediateSize() * config.nSharedExperts(), arena), quantization);
+                        config.moeIntermediateSize() * config.nSharedExperts(), arena), plan.experts());
             }
         }
-        CudaExpertStage stage = new CudaExpertStage(new GpuQueue(gpu), weights, config, arena, quantization, experts);
+        CudaExpertStage stage = new CudaExpertStage(new GpuQueue(gpu), weights, config, arena, plan, experts);
         stage.host(routedByLayer);
         return stage;
     }
@@ -90,7 +92,7 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
         queue.begin();
         Rehosting.apply(experts, config, routedByLayer, (layer, id) -> uploadQuantized(queue.gpu(), Expert.load(weights,
                 "model.layers." + layer + ".mlp.experts." + id + ".", config.hiddenSize(), config.moeIntermediateSize(), arena),
-                quantization), expert -> expert.free(queue.gpu()));
+                plan.experts()), expert -> expert.free(queue.gpu()));
     }
 
     /** The expert on the device as {@code quantization} stores it; the host's quantized bytes are dropped once uploaded. */

@@ -7,7 +7,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.CpuDevice;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.model.ModelConfig;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 /** What runs a model on a {@link Device}: the nodes of a cluster, or a whole single-process engine. */
 public final class DeviceStages {
@@ -22,14 +22,11 @@ public final class DeviceStages {
         };
     }
 
-    /**
-     * The single-process engine on the device, routed and shared experts stored as
-     * {@code quantization} says; it closes {@code weights} when closed.
-     */
-    public static Engine engine(Device device, ModelConfig config, TensorSource weights, String origin, Quantization quantization) {
+    /** The single-process engine on the device, its weights stored as {@code plan} says; it closes {@code weights} when closed. */
+    public static Engine engine(Device device, ModelConfig config, TensorSource weights, String origin, QuantizationPlan plan) {
         return switch (device) {
-            case Device.Cpu cpu -> Engine.create(config, weights, new CpuBackend(), origin, quantization);
-            case Device.Cuda cuda -> CudaEngines.create(config, weights, cuda.ordinal(), quantization);
+            case Device.Cpu cpu -> Engine.create(config, weights, new CpuBackend(), origin, plan);
+            case Device.Cuda cuda -> CudaEngines.create(config, weights, cuda.ordinal(), plan);
         };
     }
 }

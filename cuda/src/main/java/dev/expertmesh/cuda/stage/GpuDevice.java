@@ -9,7 +9,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.moe.ExpertStage;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
@@ -46,13 +46,14 @@ final class GpuDevice implements ComputeDevice {
     }
 
     @Override
-    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int cacheBlocks) {
-        return CudaAttentionStage.load(gpu, weights, config, arena, blockTokens, cacheBlocks);
+    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
+                                            int blockTokens, int cacheBlocks) {
+        return CudaAttentionStage.load(gpu, weights, config, arena, plan, blockTokens, cacheBlocks);
     }
 
     @Override
-    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena) {
-        return new GpuExpertLoader(weights, config, arena);
+    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan) {
+        return new GpuExpertLoader(weights, config, arena, plan);
     }
 
     /** Frees the products' weights and releases the context. */
@@ -67,18 +68,20 @@ final class GpuDevice implements ComputeDevice {
         private final TensorSource weights;
         private final ModelConfig config;
         private final Arena arena;
+        private final QuantizationPlan plan;
         private CudaExpertStage stage;
 
-        GpuExpertLoader(TensorSource weights, ModelConfig config, Arena arena) {
+        GpuExpertLoader(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan) {
             this.weights = weights;
             this.config = config;
             this.arena = arena;
+            this.plan = plan;
         }
 
         @Override
         public synchronized ExpertStage load(Map<Integer, int[]> routedByLayer) {
             if (stage == null) {
-                stage = CudaExpertStage.load(gpu, weights, config, arena, routedByLayer, Quantization.NONE);
+                stage = CudaExpertStage.load(gpu, weights, config, arena, routedByLayer, plan);
             } else {
                 stage.host(routedByLayer);
             }

@@ -20,8 +20,8 @@ import java.util.function.BiFunction;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * quantized_linear.cu's kernels, through {@link GpuQueue#linear}, against the product of the same
- * packed weight on the host: odd shapes (a short last INT4 group, a half-used last byte, partial FP8
+ * quantized_linear.cu's kernels, through {@link GpuQueue#linear}, against the CPU backend's product
+ * with the same packed weight: odd shapes (a short last INT4 group, a half-used last byte, partial FP8
  * blocks), one row and batches past a kernel pass, output rows with a gap between them, and FP8
  * row slices that start inside a block. Needs a CUDA device (or EmulatedGpu).
  */
@@ -33,38 +33,38 @@ class QuantizedLinearTest {
     /** Both sides multiply the same dequantized values by the same bf16 inputs: only fp32 summation order differs. */
     private static final double TOLERANCE = 1e-5;
     private final Random random = new Random(14);
+    // Weights live in shared arenas: the CPU backend splits large products over threads.
 
     @Test
     void int8MatchesTheCpuBackend() {
-        try (Arena arena = Arena.ofConfined()) {
-            Weight w = Int8Quantizer.quantize(gaussianBf16(ROWS, COLS, arena), arena);
-            assertMatches(w, new CpuBackend());
+        try (Arena arena = Arena.ofShared()) {
+            assertMatches(Int8Quantizer.quantize(gaussianBf16(ROWS, COLS, arena), arena));
         }
     }
 
     @Test
-    void int4InGroupsOf64And128MatchesItsDequantization() {
-        try (Arena arena = Arena.ofConfined()) {
+    void int4InGroupsOf64And128MatchesTheCpuBackend() {
+        try (Arena arena = Arena.ofShared()) {
             for (int group : new int[]{64, 128}) {
-                assertMatches(int4(ROWS, COLS, group, arena), null);
+                assertMatches(int4(ROWS, COLS, group, arena));
             }
         }
     }
 
     @Test
-    void fp8In128By128BlocksMatchesItsDequantizationWholeAndSlicedInsideABlock() {
-        try (Arena arena = Arena.ofConfined()) {
+    void fp8In128By128BlocksMatchesTheCpuBackendWholeAndSlicedInsideABlock() {
+        try (Arena arena = Arena.ofShared()) {
             Weight w = fp8(300, COLS, 128, 128, arena);
-            assertMatches(w, null);
+            assertMatches(w);
             Weight sliced = w.rowSlice(100, 150);
             assertThat(((WeightFormat.Fp8Block) sliced.format()).rowOffset()).isEqualTo(100);
-            assertMatches(sliced, null);
+            assertMatches(sliced);
         }
     }
 
     @Test
     void anFp8WeightUploadedAsBf16MultipliesAsItsDequantizationRoundedToBf16() {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             Weight fp8 = fp8(ROWS, COLS, 16, 32, arena).rowSlice(5, 30);
             MemorySegment rounded = arena.allocate((long) fp8.rows() * fp8.cols() * 2);
             for (int r = 0; r < fp8.rows(); r++) {
@@ -72,20 +72,19 @@ class QuantizedLinearTest {
                     rounded.setAtIndex(Weight.BF16, (long) r * fp8.cols() + c, Bf16.round(fp8.get(r, c)));
                 }
             }
-            assertMatches(fp8, DeviceWeight::asBf16, new Weight("bf16", rounded, DType.BF16, fp8.rows(), fp8.cols()), null);
+            assertMatches(fp8, DeviceWeight::asBf16, new Weight("bf16", rounded, DType.BF16, fp8.rows(), fp8.cols()));
         }
     }
 
-    private void assertMatches(Weight w, CpuBackend cpu) {
-        assertMatches(w, DeviceWeight::upload, w, cpu);
+    private void assertMatches(Weight w) {
+        assertMatches(w, DeviceWeight::upload, w);
     }
 
     /**
-     * The GPU's out = x·Wᵀ for each batch, W put on the device by {@code upload}, against {@code cpu}'s
-     * product with {@code host}, or against host's reference dequantization ({@link Weight#get}) where
-     * {@code cpu} is null; x holds bf16 values, as the kernels take it.
+     * The GPU's out = x·Wᵀ for each batch, W put on the device by {@code upload}, against the CPU
+     * backend's product with {@code host}; x holds bf16 values, as the kernels take it.
      */
-    private void assertMatches(Weight w, BiFunction<Gpu, Weight, DeviceWeight> upload, Weight host, CpuBackend cpu) {
+    private void assertMatches(Weight w, BiFunction<Gpu, Weight, DeviceWeight> upload, Weight host) {
         GpuComparison.assumeAGpu();
         try (Gpu gpu = Gpu.open(0); GpuQueue queue = new GpuQueue(gpu)) {
             DeviceWeight device = upload.apply(gpu, w);
@@ -105,26 +104,10 @@ class QuantizedLinearTest {
                     assertThat(strided[r * outStride + w.rows()]).as("the gap after row %d", r).isZero();
                 }
                 float[] expected = new float[actual.length];
-                if (cpu != null) {
-                    cpu.matmul(host, x, batch, expected);
-                } else {
-                    reference(host, x, batch, expected);
-                }
+                new CpuBackend().matmul(host, x, batch, expected);
                 assertThat(Fixtures.relativeError(actual, expected)).as("%s, batch %d", w.format(), batch).isLessThan(TOLERANCE);
             }
             device.free(gpu);
-        }
-    }
-
-    private static void reference(Weight w, float[] x, int batch, float[] out) {
-        for (int r = 0; r < batch; r++) {
-            for (int o = 0; o < w.rows(); o++) {
-                double sum = 0;
-                for (int c = 0; c < w.cols(); c++) {
-                    sum += (double) w.get(o, c) * x[r * w.cols() + c];
-                }
-                out[r * w.rows() + o] = (float) sum;
-            }
         }
     }
 

@@ -6,6 +6,7 @@ import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.cuda.runtime.Gpu;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.QuantizationPlan;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -54,7 +55,7 @@ class CudaAttentionStageTest {
     }
 
     private CudaAttentionStage stage() {
-        return CudaAttentionStage.load(gpu, weights, config, arena, 4, 16);
+        return CudaAttentionStage.load(gpu, weights, config, arena, QuantizationPlan.NONE, 4, 16);
     }
 
     private float[] hidden(int seed, int rows) {

@@ -15,7 +15,7 @@ import dev.expertmesh.engine.TokenSink;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.LocalExpertStage;
-import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.sampling.SamplingParams;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -96,11 +96,11 @@ class CudaEngineTest {
         int rows = 7;
         Random random = new Random(1);
         try (TensorSource weights = Checkpoint.open(dir); Arena arena = Arena.ofShared(); Gpu gpu = Gpu.open(0);
-             CudaAttentionStage gpuAttention = CudaAttentionStage.load(gpu, weights, config, arena, 4, 64);
-             CudaExpertStage gpuExperts = CudaExpertStage.load(gpu, weights, config, arena, Quantization.NONE)) {
+             CudaAttentionStage gpuAttention = CudaAttentionStage.load(gpu, weights, config, arena, QuantizationPlan.NONE, 4, 64);
+             CudaExpertStage gpuExperts = CudaExpertStage.load(gpu, weights, config, arena, QuantizationPlan.NONE)) {
             Bf16GemmBackend backend = new Bf16GemmBackend();
-            LocalAttentionStage cpuAttention = LocalAttentionStage.load(weights, config, backend, arena);
-            LocalExpertStage cpuExperts = LocalExpertStage.load(weights, config, backend, arena, Quantization.NONE);
+            LocalAttentionStage cpuAttention = LocalAttentionStage.load(weights, config, backend, arena, QuantizationPlan.NONE);
+            LocalExpertStage cpuExperts = LocalExpertStage.load(weights, config, backend, arena, QuantizationPlan.NONE);
             for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
                 // A prefill of `rows` tokens, then a decode step and a second prefill chunk together.
                 List<List<SequenceChunk>> steps = List.of(List.of(new SequenceChunk(1, 0, rows)),

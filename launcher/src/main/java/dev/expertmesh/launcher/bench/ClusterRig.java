@@ -15,6 +15,7 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -49,12 +50,12 @@ final class ClusterRig implements DecodeRig {
                 expertWorkers.add(clock);
                 HostedExperts hosted = HostedExperts.striped(config, w, EXPERT_WORKERS);
                 ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config,
-                        new TimedDevice(device, clock), hosted, EPOCH);
+                        new TimedDevice(device, clock), QuantizationPlan.NONE, hosted, EPOCH);
                 workers.add(server);
                 expertPeers.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
             }
             AttentionWorkerServer attentionServer = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config,
-                    new TimedDevice(device, attentionWorker), CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
+                    new TimedDevice(device, attentionWorker), QuantizationPlan.NONE, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
             workers.add(attentionServer);
             TransportOptions transport = TransportOptions.DEFAULT.withMicroBatches(1);
             attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())), transport,

@@ -8,6 +8,7 @@ import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.placement.HostedExperts;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 
@@ -21,8 +22,8 @@ final class InProcessRig implements DecodeRig {
 
     InProcessRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks) {
         TimedDevice timed = new TimedDevice(device, clock);
-        attention = timed.attention(weights, config, arena, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
-        experts = timed.experts(weights, config, arena);
+        attention = timed.attention(weights, config, arena, QuantizationPlan.NONE, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
+        experts = timed.experts(weights, config, arena, QuantizationPlan.NONE);
         HostedExperts everyExpert = HostedExperts.striped(config, 0, 1);
         model = DeepseekModel.load(weights, config, device.backend(), arena, attention, experts.load(everyExpert.routedByLayer()), 1);
     }

@@ -7,6 +7,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertLoader;
 import dev.expertmesh.moe.ExpertStage;
+import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
@@ -33,13 +34,15 @@ record TimedDevice(ComputeDevice device, StageClock clock) implements ComputeDev
     }
 
     @Override
-    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, int blockTokens, int cacheBlocks) {
-        return new TimedResidentAttentionStage(device.attention(weights, config, arena, blockTokens, cacheBlocks), clock.attentionNanos());
+    public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
+                                            int blockTokens, int cacheBlocks) {
+        return new TimedResidentAttentionStage(device.attention(weights, config, arena, plan, blockTokens, cacheBlocks),
+                clock.attentionNanos());
     }
 
     @Override
-    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena) {
-        ExpertLoader loader = device.experts(weights, config, arena);
+    public ExpertLoader experts(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan) {
+        ExpertLoader loader = device.experts(weights, config, arena, plan);
         return new ExpertLoader() {
             @Override
             public ExpertStage load(Map<Integer, int[]> routedByLayer) {
