@@ -29,7 +29,7 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
     private final TensorSource weights;
     private final ModelConfig config;
     private final Arena arena;
-    private final QuantizationPlan plan;
+    private final QuantizationPlan quantizationPlan;
     /** experts[layer][id], ids as in {@link ExpertRoutes}; null where not hosted here. */
     private final GpuExpert[][] experts;
 
@@ -39,7 +39,7 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
         this.weights = weights;
         this.config = config;
         this.arena = arena;
-        this.plan = plan;
+        this.quantizationPlan = plan;
         this.experts = experts;
     }
 
@@ -57,8 +57,8 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
      * Only the routed experts {@code routedByLayer} names for each MoE layer, plus every shared
      * expert and dense MLP: an expert worker uploads nothing else. Routed and shared experts are
      * stored as {@code plan} says of experts, dense MLPs as it says of attention and dense layers (as
-     * on the CPU: quantized on the host, uploaded packed). {@code weights} and {@code arena} must outlive the stage,
-     * which reads from them again when {@link #host} adds experts.
+     * on the CPU: quantized on the host, uploaded packed). {@code weights} and {@code arena} must
+     * outlive the stage, which reads from them again when {@link #host} adds experts.
      */
     public static CudaExpertStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, Map<Integer, int[]> routedByLayer,
                                        QuantizationPlan plan) {
@@ -92,12 +92,12 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
         queue.begin();
         Rehosting.apply(experts, config, routedByLayer, (layer, id) -> uploadQuantized(queue.gpu(), Expert.load(weights,
                 "model.layers." + layer + ".mlp.experts." + id + ".", config.hiddenSize(), config.moeIntermediateSize(), arena),
-                plan.experts()), expert -> expert.free(queue.gpu()));
+                quantizationPlan.experts()), expert -> expert.free(queue.gpu()));
     }
 
     /** The expert on the device as {@code quantization} stores it; the host's quantized bytes are dropped once uploaded. */
     private static GpuExpert uploadQuantized(Gpu gpu, Expert expert, Quantization quantization) {
-        try (Arena quantized = Arena.ofConfined()) {
+        try (Arena quantized = Arena.ofShared()) {
             return GpuExpert.upload(gpu, expert.quantized(quantization, quantized));
         }
     }
