@@ -68,18 +68,18 @@ public final class MlaAttention {
         float[] qANorm = null;
         Weight qBProj = null;
         if (config.hasQLora()) {
-            qAProj = Weight.of(weights.tensor(p + "q_a_proj.weight", config.qLoraRank(), hidden), arena);
+            qAProj = Weight.load(weights, p + "q_a_proj.weight", config.qLoraRank(), hidden, arena);
             qANorm = Weight.toFloats(weights.tensor(p + "q_a_layernorm.weight", config.qLoraRank()));
-            qBProj = Weight.of(weights.tensor(p + "q_b_proj.weight", qWidth, config.qLoraRank()), arena);
+            qBProj = Weight.load(weights, p + "q_b_proj.weight", qWidth, config.qLoraRank(), arena);
         } else {
-            qProj = Weight.of(weights.tensor(p + "q_proj.weight", qWidth, hidden), arena);
+            qProj = Weight.load(weights, p + "q_proj.weight", qWidth, hidden, arena);
         }
         return new MlaAttention(config, qProj, qAProj, qANorm, qBProj,
-                Weight.of(weights.tensor(p + "kv_a_proj_with_mqa.weight", config.latentCacheWidth(), hidden), arena),
+                Weight.load(weights, p + "kv_a_proj_with_mqa.weight", config.latentCacheWidth(), hidden, arena),
                 Weight.toFloats(weights.tensor(p + "kv_a_layernorm.weight", config.kvLoraRank())),
-                Weight.of(weights.tensor(p + "kv_b_proj.weight",
-                        (long) heads * (config.qkNopeHeadDim() + config.vHeadDim()), config.kvLoraRank()), arena),
-                Weight.of(weights.tensor(p + "o_proj.weight", hidden, (long) heads * config.vHeadDim()), arena),
+                Weight.load(weights, p + "kv_b_proj.weight",
+                        (long) heads * (config.qkNopeHeadDim() + config.vHeadDim()), config.kvLoraRank(), arena),
+                Weight.load(weights, p + "o_proj.weight", hidden, (long) heads * config.vHeadDim(), arena),
                 rope);
     }
 
