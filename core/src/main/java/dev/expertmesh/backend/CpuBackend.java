@@ -59,16 +59,6 @@ public class CpuBackend implements Backend {
                                    int rowStart, int rowEnd) {
         int cols = w.cols();
         int rows = w.rows();
-        if (w.format() instanceof WeightFormat.Int4Grouped || w.format() instanceof WeightFormat.Fp8Block) {
-            // Each token's row sum is the same blockwise dot product whatever the batch: the weight row
-            // stays in L1 for the batch's tokens.
-            for (int r = rowStart; r < rowEnd; r++) {
-                for (int b = 0; b < batch; b++) {
-                    out[outOffset + b * rows + r] = dotRow(w, r, x, xOffset + b * cols);
-                }
-            }
-            return;
-        }
         for (int r = rowStart; r < rowEnd; r++) {
             int b = 0;
             if (batch == 1) {
@@ -233,12 +223,166 @@ public class CpuBackend implements Backend {
     }
 
     /**
-     * W[row] against four consecutive x rows: each weight vector is loaded once for all four. Every
-     * row is summed in exactly {@link #dotRow}'s order (even and odd vectors in two accumulators,
-     * then the vector tail, the reduction, the scalar tail), so a token's result does not depend on
-     * how many tokens share the step; the eight independent accumulators also hide FMA latency.
+     * W[row] against four consecutive x rows: each weight vector is loaded (and decoded) once for all
+     * four. Every row is summed in exactly {@link #dotRow}'s order, so a token's result does not
+     * depend on how many tokens share the step.
      */
     private static void dotRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
+        float[] sums = switch (w.format()) {
+            case WeightFormat.Int4Grouped q -> int4Row4(w, q, row, x, xOffset);
+            case WeightFormat.Fp8Block q -> fp8Row4(w, q, row, x, xOffset);
+            default -> null;
+        };
+        if (sums == null) {
+            denseRow4(w, row, x, xOffset, cols, out, outIndex, outStride);
+            return;
+        }
+        for (int k = 0; k < BATCH_BLOCK; k++) {
+            out[outIndex + k * outStride] = sums[k];
+        }
+    }
+
+    /** {@link #int4Row} for four x rows: group by group, each group's four dot products scaled and summed in its order. */
+    private static float[] int4Row4(Weight w, WeightFormat.Int4Grouped q, int row, float[] x, int xOffset) {
+        int cols = w.cols();
+        long rowBase = row * WeightFormat.Int4Grouped.rowBytes(cols);
+        boolean vectorGroups = q.groupSize() % (2 * F.length()) == 0;
+        float[] sums = new float[BATCH_BLOCK];
+        float[] group = new float[BATCH_BLOCK];
+        for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
+            int from = g * q.groupSize();
+            int to = Math.min(cols, from + q.groupSize());
+            int4Group4(w.data(), rowBase, x, xOffset, from, vectorGroups ? to : from, to, cols, group);
+            float scale = q.scale(row, g, cols);
+            for (int k = 0; k < BATCH_BLOCK; k++) {
+                sums[k] += group[k] * scale;
+            }
+        }
+        return sums;
+    }
+
+    /** {@link #int4Group} for four x rows {@code cols} apart, into {@code sums}: the nibbles unpacked once for all four. */
+    private static void int4Group4(MemorySegment data, long rowBase, float[] x, int xOffset, int from, int vectorTo, int to, int cols,
+                                   float[] sums) {
+        int lanes = F.length();
+        int x1 = xOffset + cols;
+        int x2 = xOffset + 2 * cols;
+        int x3 = xOffset + 3 * cols;
+        FloatVector even0 = FloatVector.zero(F);
+        FloatVector even1 = FloatVector.zero(F);
+        FloatVector even2 = FloatVector.zero(F);
+        FloatVector even3 = FloatVector.zero(F);
+        FloatVector odd0 = FloatVector.zero(F);
+        FloatVector odd1 = FloatVector.zero(F);
+        FloatVector odd2 = FloatVector.zero(F);
+        FloatVector odd3 = FloatVector.zero(F);
+        int c = from;
+        for (; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
+            IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, rowBase + c / 2, LE)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            FloatVector low = (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
+            FloatVector high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS)
+                    .convert(VectorOperators.I2F, 0);
+            even0 = low.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
+            even1 = low.fma(FloatVector.fromArray(F, x, x1 + c), even1);
+            even2 = low.fma(FloatVector.fromArray(F, x, x2 + c), even2);
+            even3 = low.fma(FloatVector.fromArray(F, x, x3 + c), even3);
+            odd0 = high.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd0);
+            odd1 = high.fma(FloatVector.fromArray(F, x, x1 + c + lanes), odd1);
+            odd2 = high.fma(FloatVector.fromArray(F, x, x2 + c + lanes), odd2);
+            odd3 = high.fma(FloatVector.fromArray(F, x, x3 + c + lanes), odd3);
+        }
+        float s0 = sumLanes(even0.add(odd0));
+        float s1 = sumLanes(even1.add(odd1));
+        float s2 = sumLanes(even2.add(odd2));
+        float s3 = sumLanes(even3.add(odd3));
+        for (; c < to; c++) {
+            int level = int4Level(data, rowBase, c);
+            int xc = deinterleavedIndex(c, cols);
+            s0 += level * x[xOffset + xc];
+            s1 += level * x[x1 + xc];
+            s2 += level * x[x2 + xc];
+            s3 += level * x[x3 + xc];
+        }
+        sums[0] = s0;
+        sums[1] = s1;
+        sums[2] = s2;
+        sums[3] = s3;
+    }
+
+    /** {@link #fp8Row} for four x rows: block by block, each block's four dot products scaled and summed in its order. */
+    private static float[] fp8Row4(Weight w, WeightFormat.Fp8Block q, int row, float[] x, int xOffset) {
+        int cols = w.cols();
+        long rowStart = (long) row * cols;
+        float[] sums = new float[BATCH_BLOCK];
+        float[] block = new float[BATCH_BLOCK];
+        for (int from = 0; from < cols; from += q.blockCols()) {
+            int to = Math.min(cols, from + q.blockCols());
+            fp8Block4(w.data(), rowStart, x, xOffset, from, to, cols, block);
+            float scale = q.scale(row, from, cols);
+            for (int k = 0; k < BATCH_BLOCK; k++) {
+                sums[k] += block[k] * scale;
+            }
+        }
+        return sums;
+    }
+
+    /** {@link #fp8Block} for four x rows {@code cols} apart, into {@code sums}: the codes decoded once for all four. */
+    private static void fp8Block4(MemorySegment data, long rowStart, float[] x, int xOffset, int from, int to, int cols, float[] sums) {
+        int lanes = F.length();
+        int x1 = xOffset + cols;
+        int x2 = xOffset + 2 * cols;
+        int x3 = xOffset + 3 * cols;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F);
+        FloatVector b1 = FloatVector.zero(F);
+        FloatVector b2 = FloatVector.zero(F);
+        FloatVector b3 = FloatVector.zero(F);
+        int c = from;
+        for (; c + 2 * lanes <= to; c += 2 * lanes) {
+            FloatVector wa = e4m3(data, rowStart + c);
+            FloatVector wb = e4m3(data, rowStart + c + lanes);
+            a0 = wa.fma(FloatVector.fromArray(F, x, xOffset + c), a0);
+            a1 = wa.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+            a2 = wa.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+            a3 = wa.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+            b0 = wb.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), b0);
+            b1 = wb.fma(FloatVector.fromArray(F, x, x1 + c + lanes), b1);
+            b2 = wb.fma(FloatVector.fromArray(F, x, x2 + c + lanes), b2);
+            b3 = wb.fma(FloatVector.fromArray(F, x, x3 + c + lanes), b3);
+        }
+        for (; c + lanes <= to; c += lanes) {
+            FloatVector wa = e4m3(data, rowStart + c);
+            a0 = wa.fma(FloatVector.fromArray(F, x, xOffset + c), a0);
+            a1 = wa.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+            a2 = wa.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+            a3 = wa.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+        }
+        float s0 = sumLanes(a0.add(b0));
+        float s1 = sumLanes(a1.add(b1));
+        float s2 = sumLanes(a2.add(b2));
+        float s3 = sumLanes(a3.add(b3));
+        for (; c < to; c++) {
+            float wc = E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c));
+            s0 += wc * x[xOffset + c];
+            s1 += wc * x[x1 + c];
+            s2 += wc * x[x2 + c];
+            s3 += wc * x[x3 + c];
+        }
+        sums[0] = s0;
+        sums[1] = s1;
+        sums[2] = s2;
+        sums[3] = s3;
+    }
+
+    /**
+     * {@link #denseRow} for four x rows: even and odd vectors in two accumulators each, then the
+     * vector tail, the reduction, the scalar tail; the eight independent accumulators also hide FMA latency.
+     */
+    private static void denseRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
         MemorySegment data = w.data();
         WeightFormat format = w.format();
         long rowStart = (long) row * cols;
