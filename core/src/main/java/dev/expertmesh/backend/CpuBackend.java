@@ -492,17 +492,40 @@ public class CpuBackend implements Backend {
         }
     }
 
-    /** out += x[r]·scale(r, g)·q over each row's groups: the scale applied once per group to x[r]. */
+    /**
+     * out = Σ_r x[r]·scale(r, g)·q[r] over each row's groups, the scale applied once per group to
+     * x[r]. Summed in the de-interleaved column order (see {@link #deinterleaved}), in which a byte
+     * vector's low and high nibbles land on whole vectors, then put back in column order.
+     */
     private static void int4Transposed(Weight w, WeightFormat.Int4Grouped q, float[] x, int xOffset, float[] out, int outOffset) {
         int cols = w.cols();
+        int lanes = F.length();
+        boolean vectorGroups = q.groupSize() % (2 * lanes) == 0;
+        MemorySegment data = w.data();
+        float[] sum = new float[cols];
         for (int r = 0; r < w.rows(); r++) {
             long rowBase = r * WeightFormat.Int4Grouped.rowBytes(cols);
             for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
                 float scaledX = x[xOffset + r] * q.scale(r, g, cols);
-                for (int c = g * q.groupSize(), to = Math.min(cols, c + q.groupSize()); c < to; c++) {
-                    out[outOffset + c] += int4Level(w.data(), rowBase, c) * scaledX;
+                FloatVector xr = FloatVector.broadcast(F, scaledX);
+                int c = g * q.groupSize();
+                int to = Math.min(cols, c + q.groupSize());
+                for (int vectorTo = vectorGroups ? to : c; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
+                    IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, rowBase + c / 2, LE)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    FloatVector low = (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
+                    FloatVector high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS)
+                            .convert(VectorOperators.I2F, 0);
+                    low.fma(xr, FloatVector.fromArray(F, sum, c)).intoArray(sum, c);
+                    high.fma(xr, FloatVector.fromArray(F, sum, c + lanes)).intoArray(sum, c + lanes);
+                }
+                for (; c < to; c++) {
+                    sum[deinterleavedIndex(c, cols)] += int4Level(data, rowBase, c) * scaledX;
                 }
             }
+        }
+        for (int c = 0; c < cols; c++) {
+            out[outOffset + c] = sum[deinterleavedIndex(c, cols)];
         }
     }
 
