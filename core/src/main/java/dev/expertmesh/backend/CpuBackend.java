@@ -21,8 +21,10 @@ import java.util.stream.IntStream;
  * The CPU backend: Vector API kernels, matrix products split by output rows over the common
  * fork-join pool. BF16 weights are widened in registers (a BF16 value is the top half of an fp32),
  * so a matrix-vector product streams 2 bytes per weight from memory; INT8 weights are widened the
- * same way and their row's scale applied once to the row's sum, 1 byte per weight. Open for backends that move
- * some operations elsewhere (the GPU's large products) and keep the rest here.
+ * same way and their row's scale applied once to the row's sum, 1 byte per weight; FP8 e4m3 codes
+ * (1 byte) and INT4 nibbles (half a byte) are decoded in registers and each block's or group's scale
+ * applied once to its partial sum. No dequantized copy of a matrix is made. Open for backends that
+ * move some operations elsewhere (the GPU's large products) and keep the rest here.
  */
 public class CpuBackend implements Backend {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -135,41 +137,53 @@ public class CpuBackend implements Backend {
         return chunkStart + (within % 2 == 0 ? within / 2 : F.length() + within / 2);
     }
 
-    /** An INT4 row against de-interleaved x: each group's dot product of q and x, times the group's scale. */
+    /**
+     * An INT4 row against de-interleaved x: each group's vector partial sum of q·x times the group's
+     * scale (as a vector, so that lanes are added across once a row, not once a group), then the
+     * groups' scalar tails, each times its scale.
+     */
     private static float int4Row(Weight w, WeightFormat.Int4Grouped q, int row, float[] x, int xOffset) {
         int cols = w.cols();
+        int lanes = F.length();
+        MemorySegment data = w.data();
         long rowBase = row * WeightFormat.Int4Grouped.rowBytes(cols);
-        int chunk = 2 * F.length();
-        boolean vectorGroups = q.groupSize() % chunk == 0;
-        float sum = 0;
+        boolean vectorGroups = q.groupSize() % (2 * lanes) == 0;
+        FloatVector total = FloatVector.zero(F);
+        float tails = 0;
         for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
-            int from = g * q.groupSize();
-            int to = Math.min(cols, from + q.groupSize());
-            sum += int4Group(w.data(), rowBase, x, xOffset, from, vectorGroups ? to : from, to, cols) * q.scale(row, g, cols);
+            int c = g * q.groupSize();
+            int to = Math.min(cols, c + q.groupSize());
+            float scale = q.scale(row, g, cols);
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
+            for (int vectorTo = vectorGroups ? to : c; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
+                IntVector packed = nibbles(data, rowBase + c / 2);
+                even = low(packed).fma(FloatVector.fromArray(F, x, xOffset + c), even);
+                odd = high(packed).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd);
+            }
+            total = even.add(odd).fma(FloatVector.broadcast(F, scale), total);
+            float tail = 0;
+            for (; c < to; c++) {
+                tail += int4Level(data, rowBase, c) * x[xOffset + deinterleavedIndex(c, cols)];
+            }
+            tails += tail * scale;
         }
-        return sum;
+        return sumLanes(total) + tails;
     }
 
-    /** Σ q·x over columns [from, to): whole chunks below {@code vectorTo} with vectors, the rest one by one. */
-    private static float int4Group(MemorySegment data, long rowBase, float[] x, int xOffset, int from, int vectorTo, int to, int cols) {
-        int lanes = F.length();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
-        int c = from;
-        for (; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
-            IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, rowBase + c / 2, LE)
-                    .convertShape(VectorOperators.B2I, I, 0);
-            FloatVector low = (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
-            FloatVector high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS)
-                    .convert(VectorOperators.I2F, 0);
-            even = low.fma(FloatVector.fromArray(F, x, xOffset + c), even);
-            odd = high.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd);
-        }
-        float sum = sumLanes(even.add(odd));
-        for (; c < to; c++) {
-            sum += int4Level(data, rowBase, c) * x[xOffset + deinterleavedIndex(c, cols)];
-        }
-        return sum;
+    /** F.length() bytes of packed nibbles from {@code index}, widened to ints. */
+    private static IntVector nibbles(MemorySegment data, long index) {
+        return (IntVector) ByteVector.fromMemorySegment(B, data, index, LE).convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /** The levels of the even columns (low nibbles). */
+    private static FloatVector low(IntVector packed) {
+        return (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
+    }
+
+    /** The levels of the odd columns (high nibbles). */
+    private static FloatVector high(IntVector packed) {
+        return (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
     }
 
     private static int int4Level(MemorySegment data, long rowBase, int c) {
@@ -177,35 +191,38 @@ public class CpuBackend implements Backend {
         return ((c % 2 == 0 ? packed : packed >> 4) & 0xF) - NIBBLE_BIAS;
     }
 
-    /** An FP8 row: each block's dot product of the e4m3 values and x, times the block's scale. */
+    /**
+     * An FP8 row: each block's vector partial sum of the e4m3 values times x, times the block's scale
+     * (as a vector, lanes added across once a row), then the blocks' scalar tails, each times its scale.
+     */
     private static float fp8Row(Weight w, WeightFormat.Fp8Block q, int row, float[] x, int xOffset) {
         int cols = w.cols();
+        int lanes = F.length();
+        MemorySegment data = w.data();
         long rowStart = (long) row * cols;
-        float sum = 0;
+        FloatVector total = FloatVector.zero(F);
+        float tails = 0;
         for (int from = 0; from < cols; from += q.blockCols()) {
             int to = Math.min(cols, from + q.blockCols());
-            sum += fp8Block(w.data(), rowStart, x, xOffset, from, to) * q.scale(row, from, cols);
+            float scale = q.scale(row, from, cols);
+            FloatVector acc0 = FloatVector.zero(F);
+            FloatVector acc1 = FloatVector.zero(F);
+            int c = from;
+            for (; c + 2 * lanes <= to; c += 2 * lanes) {
+                acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+                acc1 = e4m3(data, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
+            }
+            for (; c + lanes <= to; c += lanes) {
+                acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+            }
+            total = acc0.add(acc1).fma(FloatVector.broadcast(F, scale), total);
+            float tail = 0;
+            for (; c < to; c++) {
+                tail += E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c)) * x[xOffset + c];
+            }
+            tails += tail * scale;
         }
-        return sum;
-    }
-
-    private static float fp8Block(MemorySegment data, long rowStart, float[] x, int xOffset, int from, int to) {
-        int lanes = F.length();
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int c = from;
-        for (; c + 2 * lanes <= to; c += 2 * lanes) {
-            acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
-            acc1 = e4m3(data, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
-        }
-        for (; c + lanes <= to; c += lanes) {
-            acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
-        }
-        float sum = sumLanes(acc0.add(acc1));
-        for (; c < to; c++) {
-            sum += E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c)) * x[xOffset + c];
-        }
-        return sum;
+        return sumLanes(total) + tails;
     }
 
     /**
@@ -242,140 +259,138 @@ public class CpuBackend implements Backend {
         }
     }
 
-    /** {@link #int4Row} for four x rows: group by group, each group's four dot products scaled and summed in its order. */
+    /** {@link #int4Row} for four x rows {@code cols} apart: the nibbles unpacked once for all four, each summed in its order. */
     private static float[] int4Row4(Weight w, WeightFormat.Int4Grouped q, int row, float[] x, int xOffset) {
         int cols = w.cols();
-        long rowBase = row * WeightFormat.Int4Grouped.rowBytes(cols);
-        boolean vectorGroups = q.groupSize() % (2 * F.length()) == 0;
-        float[] sums = new float[BATCH_BLOCK];
-        float[] group = new float[BATCH_BLOCK];
-        for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
-            int from = g * q.groupSize();
-            int to = Math.min(cols, from + q.groupSize());
-            int4Group4(w.data(), rowBase, x, xOffset, from, vectorGroups ? to : from, to, cols, group);
-            float scale = q.scale(row, g, cols);
-            for (int k = 0; k < BATCH_BLOCK; k++) {
-                sums[k] += group[k] * scale;
-            }
-        }
-        return sums;
-    }
-
-    /** {@link #int4Group} for four x rows {@code cols} apart, into {@code sums}: the nibbles unpacked once for all four. */
-    private static void int4Group4(MemorySegment data, long rowBase, float[] x, int xOffset, int from, int vectorTo, int to, int cols,
-                                   float[] sums) {
         int lanes = F.length();
+        MemorySegment data = w.data();
+        long rowBase = row * WeightFormat.Int4Grouped.rowBytes(cols);
+        boolean vectorGroups = q.groupSize() % (2 * lanes) == 0;
         int x1 = xOffset + cols;
         int x2 = xOffset + 2 * cols;
         int x3 = xOffset + 3 * cols;
-        FloatVector even0 = FloatVector.zero(F);
-        FloatVector even1 = FloatVector.zero(F);
-        FloatVector even2 = FloatVector.zero(F);
-        FloatVector even3 = FloatVector.zero(F);
-        FloatVector odd0 = FloatVector.zero(F);
-        FloatVector odd1 = FloatVector.zero(F);
-        FloatVector odd2 = FloatVector.zero(F);
-        FloatVector odd3 = FloatVector.zero(F);
-        int c = from;
-        for (; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
-            IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, rowBase + c / 2, LE)
-                    .convertShape(VectorOperators.B2I, I, 0);
-            FloatVector low = (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
-            FloatVector high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS)
-                    .convert(VectorOperators.I2F, 0);
-            even0 = low.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
-            even1 = low.fma(FloatVector.fromArray(F, x, x1 + c), even1);
-            even2 = low.fma(FloatVector.fromArray(F, x, x2 + c), even2);
-            even3 = low.fma(FloatVector.fromArray(F, x, x3 + c), even3);
-            odd0 = high.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd0);
-            odd1 = high.fma(FloatVector.fromArray(F, x, x1 + c + lanes), odd1);
-            odd2 = high.fma(FloatVector.fromArray(F, x, x2 + c + lanes), odd2);
-            odd3 = high.fma(FloatVector.fromArray(F, x, x3 + c + lanes), odd3);
+        FloatVector total0 = FloatVector.zero(F);
+        FloatVector total1 = FloatVector.zero(F);
+        FloatVector total2 = FloatVector.zero(F);
+        FloatVector total3 = FloatVector.zero(F);
+        float[] tails = new float[BATCH_BLOCK];
+        for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
+            int c = g * q.groupSize();
+            int to = Math.min(cols, c + q.groupSize());
+            float scale = q.scale(row, g, cols);
+            FloatVector even0 = FloatVector.zero(F);
+            FloatVector even1 = FloatVector.zero(F);
+            FloatVector even2 = FloatVector.zero(F);
+            FloatVector even3 = FloatVector.zero(F);
+            FloatVector odd0 = FloatVector.zero(F);
+            FloatVector odd1 = FloatVector.zero(F);
+            FloatVector odd2 = FloatVector.zero(F);
+            FloatVector odd3 = FloatVector.zero(F);
+            for (int vectorTo = vectorGroups ? to : c; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
+                IntVector packed = nibbles(data, rowBase + c / 2);
+                FloatVector low = low(packed);
+                FloatVector high = high(packed);
+                even0 = low.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
+                even1 = low.fma(FloatVector.fromArray(F, x, x1 + c), even1);
+                even2 = low.fma(FloatVector.fromArray(F, x, x2 + c), even2);
+                even3 = low.fma(FloatVector.fromArray(F, x, x3 + c), even3);
+                odd0 = high.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd0);
+                odd1 = high.fma(FloatVector.fromArray(F, x, x1 + c + lanes), odd1);
+                odd2 = high.fma(FloatVector.fromArray(F, x, x2 + c + lanes), odd2);
+                odd3 = high.fma(FloatVector.fromArray(F, x, x3 + c + lanes), odd3);
+            }
+            total0 = even0.add(odd0).fma(FloatVector.broadcast(F, scale), total0);
+            total1 = even1.add(odd1).fma(FloatVector.broadcast(F, scale), total1);
+            total2 = even2.add(odd2).fma(FloatVector.broadcast(F, scale), total2);
+            total3 = even3.add(odd3).fma(FloatVector.broadcast(F, scale), total3);
+            float t0 = 0;
+            float t1 = 0;
+            float t2 = 0;
+            float t3 = 0;
+            for (; c < to; c++) {
+                int level = int4Level(data, rowBase, c);
+                int xc = deinterleavedIndex(c, cols);
+                t0 += level * x[xOffset + xc];
+                t1 += level * x[x1 + xc];
+                t2 += level * x[x2 + xc];
+                t3 += level * x[x3 + xc];
+            }
+            tails[0] += t0 * scale;
+            tails[1] += t1 * scale;
+            tails[2] += t2 * scale;
+            tails[3] += t3 * scale;
         }
-        float s0 = sumLanes(even0.add(odd0));
-        float s1 = sumLanes(even1.add(odd1));
-        float s2 = sumLanes(even2.add(odd2));
-        float s3 = sumLanes(even3.add(odd3));
-        for (; c < to; c++) {
-            int level = int4Level(data, rowBase, c);
-            int xc = deinterleavedIndex(c, cols);
-            s0 += level * x[xOffset + xc];
-            s1 += level * x[x1 + xc];
-            s2 += level * x[x2 + xc];
-            s3 += level * x[x3 + xc];
-        }
-        sums[0] = s0;
-        sums[1] = s1;
-        sums[2] = s2;
-        sums[3] = s3;
+        return new float[]{sumLanes(total0) + tails[0], sumLanes(total1) + tails[1], sumLanes(total2) + tails[2],
+                sumLanes(total3) + tails[3]};
     }
 
-    /** {@link #fp8Row} for four x rows: block by block, each block's four dot products scaled and summed in its order. */
+    /** {@link #fp8Row} for four x rows {@code cols} apart: the codes decoded once for all four, each summed in its order. */
     private static float[] fp8Row4(Weight w, WeightFormat.Fp8Block q, int row, float[] x, int xOffset) {
         int cols = w.cols();
-        long rowStart = (long) row * cols;
-        float[] sums = new float[BATCH_BLOCK];
-        float[] block = new float[BATCH_BLOCK];
-        for (int from = 0; from < cols; from += q.blockCols()) {
-            int to = Math.min(cols, from + q.blockCols());
-            fp8Block4(w.data(), rowStart, x, xOffset, from, to, cols, block);
-            float scale = q.scale(row, from, cols);
-            for (int k = 0; k < BATCH_BLOCK; k++) {
-                sums[k] += block[k] * scale;
-            }
-        }
-        return sums;
-    }
-
-    /** {@link #fp8Block} for four x rows {@code cols} apart, into {@code sums}: the codes decoded once for all four. */
-    private static void fp8Block4(MemorySegment data, long rowStart, float[] x, int xOffset, int from, int to, int cols, float[] sums) {
         int lanes = F.length();
+        MemorySegment data = w.data();
+        long rowStart = (long) row * cols;
         int x1 = xOffset + cols;
         int x2 = xOffset + 2 * cols;
         int x3 = xOffset + 3 * cols;
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F);
-        FloatVector b1 = FloatVector.zero(F);
-        FloatVector b2 = FloatVector.zero(F);
-        FloatVector b3 = FloatVector.zero(F);
-        int c = from;
-        for (; c + 2 * lanes <= to; c += 2 * lanes) {
-            FloatVector wa = e4m3(data, rowStart + c);
-            FloatVector wb = e4m3(data, rowStart + c + lanes);
-            a0 = wa.fma(FloatVector.fromArray(F, x, xOffset + c), a0);
-            a1 = wa.fma(FloatVector.fromArray(F, x, x1 + c), a1);
-            a2 = wa.fma(FloatVector.fromArray(F, x, x2 + c), a2);
-            a3 = wa.fma(FloatVector.fromArray(F, x, x3 + c), a3);
-            b0 = wb.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), b0);
-            b1 = wb.fma(FloatVector.fromArray(F, x, x1 + c + lanes), b1);
-            b2 = wb.fma(FloatVector.fromArray(F, x, x2 + c + lanes), b2);
-            b3 = wb.fma(FloatVector.fromArray(F, x, x3 + c + lanes), b3);
+        FloatVector total0 = FloatVector.zero(F);
+        FloatVector total1 = FloatVector.zero(F);
+        FloatVector total2 = FloatVector.zero(F);
+        FloatVector total3 = FloatVector.zero(F);
+        float[] tails = new float[BATCH_BLOCK];
+        for (int from = 0; from < cols; from += q.blockCols()) {
+            int to = Math.min(cols, from + q.blockCols());
+            float scale = q.scale(row, from, cols);
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            FloatVector b0 = FloatVector.zero(F);
+            FloatVector b1 = FloatVector.zero(F);
+            FloatVector b2 = FloatVector.zero(F);
+            FloatVector b3 = FloatVector.zero(F);
+            int c = from;
+            for (; c + 2 * lanes <= to; c += 2 * lanes) {
+                FloatVector wa = e4m3(data, rowStart + c);
+                FloatVector wb = e4m3(data, rowStart + c + lanes);
+                a0 = wa.fma(FloatVector.fromArray(F, x, xOffset + c), a0);
+                a1 = wa.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+                a2 = wa.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+                a3 = wa.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+                b0 = wb.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), b0);
+                b1 = wb.fma(FloatVector.fromArray(F, x, x1 + c + lanes), b1);
+                b2 = wb.fma(FloatVector.fromArray(F, x, x2 + c + lanes), b2);
+                b3 = wb.fma(FloatVector.fromArray(F, x, x3 + c + lanes), b3);
+            }
+            for (; c + lanes <= to; c += lanes) {
+                FloatVector wa = e4m3(data, rowStart + c);
+                a0 = wa.fma(FloatVector.fromArray(F, x, xOffset + c), a0);
+                a1 = wa.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+                a2 = wa.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+                a3 = wa.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+            }
+            total0 = a0.add(b0).fma(FloatVector.broadcast(F, scale), total0);
+            total1 = a1.add(b1).fma(FloatVector.broadcast(F, scale), total1);
+            total2 = a2.add(b2).fma(FloatVector.broadcast(F, scale), total2);
+            total3 = a3.add(b3).fma(FloatVector.broadcast(F, scale), total3);
+            float t0 = 0;
+            float t1 = 0;
+            float t2 = 0;
+            float t3 = 0;
+            for (; c < to; c++) {
+                float wc = E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c));
+                t0 += wc * x[xOffset + c];
+                t1 += wc * x[x1 + c];
+                t2 += wc * x[x2 + c];
+                t3 += wc * x[x3 + c];
+            }
+            tails[0] += t0 * scale;
+            tails[1] += t1 * scale;
+            tails[2] += t2 * scale;
+            tails[3] += t3 * scale;
         }
-        for (; c + lanes <= to; c += lanes) {
-            FloatVector wa = e4m3(data, rowStart + c);
-            a0 = wa.fma(FloatVector.fromArray(F, x, xOffset + c), a0);
-            a1 = wa.fma(FloatVector.fromArray(F, x, x1 + c), a1);
-            a2 = wa.fma(FloatVector.fromArray(F, x, x2 + c), a2);
-            a3 = wa.fma(FloatVector.fromArray(F, x, x3 + c), a3);
-        }
-        float s0 = sumLanes(a0.add(b0));
-        float s1 = sumLanes(a1.add(b1));
-        float s2 = sumLanes(a2.add(b2));
-        float s3 = sumLanes(a3.add(b3));
-        for (; c < to; c++) {
-            float wc = E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c));
-            s0 += wc * x[xOffset + c];
-            s1 += wc * x[x1 + c];
-            s2 += wc * x[x2 + c];
-            s3 += wc * x[x3 + c];
-        }
-        sums[0] = s0;
-        sums[1] = s1;
-        sums[2] = s2;
-        sums[3] = s3;
+        return new float[]{sumLanes(total0) + tails[0], sumLanes(total1) + tails[1], sumLanes(total2) + tails[2],
+                sumLanes(total3) + tails[3]};
     }
 
     /**
@@ -511,13 +526,9 @@ public class CpuBackend implements Backend {
                 int c = g * q.groupSize();
                 int to = Math.min(cols, c + q.groupSize());
                 for (int vectorTo = vectorGroups ? to : c; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
-                    IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, rowBase + c / 2, LE)
-                            .convertShape(VectorOperators.B2I, I, 0);
-                    FloatVector low = (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
-                    FloatVector high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS)
-                            .convert(VectorOperators.I2F, 0);
-                    low.fma(xr, FloatVector.fromArray(F, sum, c)).intoArray(sum, c);
-                    high.fma(xr, FloatVector.fromArray(F, sum, c + lanes)).intoArray(sum, c + lanes);
+                    IntVector packed = nibbles(data, rowBase + c / 2);
+                    low(packed).fma(xr, FloatVector.fromArray(F, sum, c)).intoArray(sum, c);
+                    high(packed).fma(xr, FloatVector.fromArray(F, sum, c + lanes)).intoArray(sum, c + lanes);
                 }
                 for (; c < to; c++) {
                     sum[deinterleavedIndex(c, cols)] += int4Level(data, rowBase, c) * scaledX;
