@@ -68,7 +68,7 @@ class ExpertMeshCommandTest {
 
         Run int9 = Commands.run("generate", "--model", model, "--prompt-ids", "0,5,9", "--max-tokens", "6", "--quantize", "int9");
         assertThat(int9.exitCode()).isEqualTo(2);
-        assertThat(int9.err().strip()).isEqualTo("error: --quantize int9: choose one of none, int8");
+        assertThat(int9.err().strip()).isEqualTo("error: --quantize int9: choose one of none, int8, int4-g64, int4-g128, fp8");
     }
 
     @Test
