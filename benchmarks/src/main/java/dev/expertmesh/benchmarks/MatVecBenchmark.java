@@ -25,8 +25,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * CpuBackend's matrix-vector product (batch 1, a decode step's case) on DeepSeek-V2-Lite's shapes,
- * with BF16 weights or the INT8 ones {@code --quantize int8} makes of them.
+ * CpuBackend's matrix-vector product (batch 1 and 8, a decode step's cases) on DeepSeek-V2-Lite's
+ * shapes, with BF16 weights or those each {@code --quantize} format makes of them.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,9 +44,13 @@ public class MatVecBenchmark {
     @Param({"2048x2048", "1408x2048", "10944x2048", "102400x2048"})
     public String shape;
 
-    /** As {@code --quantize} names it: none (BF16) or int8. */
-    @Param({"none", "int8"})
+    /** As {@code --quantize} names it: none (BF16), int8, int4-g64, int4-g128 or fp8. */
+    @Param({"none", "int8", "int4-g64", "int4-g128", "fp8"})
     public String quantize;
+
+    /** Tokens multiplied by each weight matrix at once. */
+    @Param({"1", "8"})
+    public int batch;
 
     private final CpuBackend backend = new CpuBackend();
     private Arena arena;
@@ -70,11 +74,11 @@ public class MatVecBenchmark {
             stored += copy.data().byteSize();
         }
         copies = pool.toArray(Weight[]::new);
-        x = new float[cols];
-        for (int c = 0; c < cols; c++) {
+        x = new float[batch * cols];
+        for (int c = 0; c < x.length; c++) {
             x[c] = (float) random.nextDouble(-1, 1);
         }
-        y = new float[rows];
+        y = new float[batch * rows];
     }
 
     /** A random BF16 matrix as {@code quantization} stores it; a quantized copy keeps no BF16 one. */
@@ -101,8 +105,8 @@ public class MatVecBenchmark {
     public float[] matVec(BytesStreamed streamed) {
         Weight w = copies[next];
         next = (next + 1) % copies.length;
-        backend.matmul(w, x, 0, 1, y, 0);
-        streamed.add(w.data().byteSize());
+        backend.matmul(w, x, 0, batch, y, 0);
+        streamed.add(w.data().byteSize() + w.format().scaleBytes());
         return y;
     }
 }

@@ -87,7 +87,7 @@ public final class MlaAttention {
     }
 
     private static Weight projection(TensorSource weights, String name, long rows, long cols, Arena arena, Quantization quantization) {
-        return quantization.apply(Weight.of(weights.tensor(name, rows, cols), arena), arena);
+        return quantization.apply(Weight.load(weights, name, rows, cols, arena), arena);
     }
 
     /**

@@ -21,8 +21,10 @@ import java.util.stream.IntStream;
  * The CPU backend: Vector API kernels, matrix products split by output rows over the common
  * fork-join pool. BF16 weights are widened in registers (a BF16 value is the top half of an fp32),
  * so a matrix-vector product streams 2 bytes per weight from memory; INT8 weights are widened the
- * same way and their row's scale applied once to the row's sum, 1 byte per weight. Open for backends that move
- * some operations elsewhere (the GPU's large products) and keep the rest here.
+ * same way and their row's scale applied once to the row's sum, 1 byte per weight; FP8 e4m3 codes
+ * (1 byte) and INT4 nibbles (half a byte) are decoded in registers and each block's or group's scale
+ * applied once to its partial sum. No dequantized copy of a matrix is made. Open for backends that
+ * move some operations elsewhere (the GPU's large products) and keep the rest here.
  */
 public class CpuBackend implements Backend {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -59,16 +61,6 @@ public class CpuBackend implements Backend {
                                    int rowStart, int rowEnd) {
         int cols = w.cols();
         int rows = w.rows();
-        if (w.format() instanceof WeightFormat.Int4Grouped || w.format() instanceof WeightFormat.Fp8Block) {
-            // Each token's row sum is the same blockwise dot product whatever the batch: the weight row
-            // stays in L1 for the batch's tokens.
-            for (int r = rowStart; r < rowEnd; r++) {
-                for (int b = 0; b < batch; b++) {
-                    out[outOffset + b * rows + r] = dotRow(w, r, x, xOffset + b * cols);
-                }
-            }
-            return;
-        }
         for (int r = rowStart; r < rowEnd; r++) {
             int b = 0;
             if (batch == 1) {
@@ -145,41 +137,53 @@ public class CpuBackend implements Backend {
         return chunkStart + (within % 2 == 0 ? within / 2 : F.length() + within / 2);
     }
 
-    /** An INT4 row against de-interleaved x: each group's dot product of q and x, times the group's scale. */
+    /**
+     * An INT4 row against de-interleaved x: each group's vector partial sum of q·x times the group's
+     * scale (as a vector, so that lanes are added across once a row, not once a group), then the
+     * groups' scalar tails, each times its scale.
+     */
     private static float int4Row(Weight w, WeightFormat.Int4Grouped q, int row, float[] x, int xOffset) {
         int cols = w.cols();
+        int lanes = F.length();
+        MemorySegment data = w.data();
         long rowBase = row * WeightFormat.Int4Grouped.rowBytes(cols);
-        int chunk = 2 * F.length();
-        boolean vectorGroups = q.groupSize() % chunk == 0;
-        float sum = 0;
+        boolean vectorGroups = q.groupSize() % (2 * lanes) == 0;
+        FloatVector total = FloatVector.zero(F);
+        float tails = 0;
         for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
-            int from = g * q.groupSize();
-            int to = Math.min(cols, from + q.groupSize());
-            sum += int4Group(w.data(), rowBase, x, xOffset, from, vectorGroups ? to : from, to, cols) * q.scale(row, g, cols);
+            int c = g * q.groupSize();
+            int to = Math.min(cols, c + q.groupSize());
+            float scale = q.scale(row, g, cols);
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
+            for (int vectorTo = vectorGroups ? to : c; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
+                IntVector packed = nibbles(data, rowBase + c / 2);
+                even = low(packed).fma(FloatVector.fromArray(F, x, xOffset + c), even);
+                odd = high(packed).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd);
+            }
+            total = even.add(odd).fma(FloatVector.broadcast(F, scale), total);
+            float tail = 0;
+            for (; c < to; c++) {
+                tail += int4Level(data, rowBase, c) * x[xOffset + deinterleavedIndex(c, cols)];
+            }
+            tails += tail * scale;
         }
-        return sum;
+        return sumLanes(total) + tails;
     }
 
-    /** Σ q·x over columns [from, to): whole chunks below {@code vectorTo} with vectors, the rest one by one. */
-    private static float int4Group(MemorySegment data, long rowBase, float[] x, int xOffset, int from, int vectorTo, int to, int cols) {
-        int lanes = F.length();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
-        int c = from;
-        for (; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
-            IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, rowBase + c / 2, LE)
-                    .convertShape(VectorOperators.B2I, I, 0);
-            FloatVector low = (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
-            FloatVector high = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS)
-                    .convert(VectorOperators.I2F, 0);
-            even = low.fma(FloatVector.fromArray(F, x, xOffset + c), even);
-            odd = high.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd);
-        }
-        float sum = sumLanes(even.add(odd));
-        for (; c < to; c++) {
-            sum += int4Level(data, rowBase, c) * x[xOffset + deinterleavedIndex(c, cols)];
-        }
-        return sum;
+    /** F.length() bytes of packed nibbles from {@code index}, widened to ints. */
+    private static IntVector nibbles(MemorySegment data, long index) {
+        return (IntVector) ByteVector.fromMemorySegment(B, data, index, LE).convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /** The levels of the even columns (low nibbles). */
+    private static FloatVector low(IntVector packed) {
+        return (FloatVector) packed.and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
+    }
+
+    /** The levels of the odd columns (high nibbles). */
+    private static FloatVector high(IntVector packed) {
+        return (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(NIBBLE_BIAS).convert(VectorOperators.I2F, 0);
     }
 
     private static int int4Level(MemorySegment data, long rowBase, int c) {
@@ -187,35 +191,38 @@ public class CpuBackend implements Backend {
         return ((c % 2 == 0 ? packed : packed >> 4) & 0xF) - NIBBLE_BIAS;
     }
 
-    /** An FP8 row: each block's dot product of the e4m3 values and x, times the block's scale. */
+    /**
+     * An FP8 row: each block's vector partial sum of the e4m3 values times x, times the block's scale
+     * (as a vector, lanes added across once a row), then the blocks' scalar tails, each times its scale.
+     */
     private static float fp8Row(Weight w, WeightFormat.Fp8Block q, int row, float[] x, int xOffset) {
         int cols = w.cols();
+        int lanes = F.length();
+        MemorySegment data = w.data();
         long rowStart = (long) row * cols;
-        float sum = 0;
+        FloatVector total = FloatVector.zero(F);
+        float tails = 0;
         for (int from = 0; from < cols; from += q.blockCols()) {
             int to = Math.min(cols, from + q.blockCols());
-            sum += fp8Block(w.data(), rowStart, x, xOffset, from, to) * q.scale(row, from, cols);
+            float scale = q.scale(row, from, cols);
+            FloatVector acc0 = FloatVector.zero(F);
+            FloatVector acc1 = FloatVector.zero(F);
+            int c = from;
+            for (; c + 2 * lanes <= to; c += 2 * lanes) {
+                acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+                acc1 = e4m3(data, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
+            }
+            for (; c + lanes <= to; c += lanes) {
+                acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
+            }
+            total = acc0.add(acc1).fma(FloatVector.broadcast(F, scale), total);
+            float tail = 0;
+            for (; c < to; c++) {
+                tail += E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c)) * x[xOffset + c];
+            }
+            tails += tail * scale;
         }
-        return sum;
-    }
-
-    private static float fp8Block(MemorySegment data, long rowStart, float[] x, int xOffset, int from, int to) {
-        int lanes = F.length();
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int c = from;
-        for (; c + 2 * lanes <= to; c += 2 * lanes) {
-            acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
-            acc1 = e4m3(data, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
-        }
-        for (; c + lanes <= to; c += lanes) {
-            acc0 = e4m3(data, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
-        }
-        float sum = sumLanes(acc0.add(acc1));
-        for (; c < to; c++) {
-            sum += E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c)) * x[xOffset + c];
-        }
-        return sum;
+        return sumLanes(total) + tails;
     }
 
     /**
@@ -233,12 +240,164 @@ public class CpuBackend implements Backend {
     }
 
     /**
-     * W[row] against four consecutive x rows: each weight vector is loaded once for all four. Every
-     * row is summed in exactly {@link #dotRow}'s order (even and odd vectors in two accumulators,
-     * then the vector tail, the reduction, the scalar tail), so a token's result does not depend on
-     * how many tokens share the step; the eight independent accumulators also hide FMA latency.
+     * W[row] against four consecutive x rows: each weight vector is loaded (and decoded) once for all
+     * four. Every row is summed in exactly {@link #dotRow}'s order, so a token's result does not
+     * depend on how many tokens share the step.
      */
     private static void dotRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
+        float[] sums = switch (w.format()) {
+            case WeightFormat.Int4Grouped q -> int4Row4(w, q, row, x, xOffset);
+            case WeightFormat.Fp8Block q -> fp8Row4(w, q, row, x, xOffset);
+            default -> null;
+        };
+        if (sums == null) {
+            denseRow4(w, row, x, xOffset, cols, out, outIndex, outStride);
+            return;
+        }
+        for (int k = 0; k < BATCH_BLOCK; k++) {
+            out[outIndex + k * outStride] = sums[k];
+        }
+    }
+
+    /** {@link #int4Row} for four x rows {@code cols} apart: the nibbles unpacked once for all four, each summed in its order. */
+    private static float[] int4Row4(Weight w, WeightFormat.Int4Grouped q, int row, float[] x, int xOffset) {
+        int cols = w.cols();
+        int lanes = F.length();
+        MemorySegment data = w.data();
+        long rowBase = row * WeightFormat.Int4Grouped.rowBytes(cols);
+        boolean vectorGroups = q.groupSize() % (2 * lanes) == 0;
+        int x1 = xOffset + cols;
+        int x2 = xOffset + 2 * cols;
+        int x3 = xOffset + 3 * cols;
+        FloatVector total0 = FloatVector.zero(F);
+        FloatVector total1 = FloatVector.zero(F);
+        FloatVector total2 = FloatVector.zero(F);
+        FloatVector total3 = FloatVector.zero(F);
+        float[] tails = new float[BATCH_BLOCK];
+        for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
+            int c = g * q.groupSize();
+            int to = Math.min(cols, c + q.groupSize());
+            float scale = q.scale(row, g, cols);
+            FloatVector even0 = FloatVector.zero(F);
+            FloatVector even1 = FloatVector.zero(F);
+            FloatVector even2 = FloatVector.zero(F);
+            FloatVector even3 = FloatVector.zero(F);
+            FloatVector odd0 = FloatVector.zero(F);
+            FloatVector odd1 = FloatVector.zero(F);
+            FloatVector odd2 = FloatVector.zero(F);
+            FloatVector odd3 = FloatVector.zero(F);
+            for (int vectorTo = vectorGroups ? to : c; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
+                IntVector packed = nibbles(data, rowBase + c / 2);
+                FloatVector low = low(packed);
+                FloatVector high = high(packed);
+                even0 = low.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
+                even1 = low.fma(FloatVector.fromArray(F, x, x1 + c), even1);
+                even2 = low.fma(FloatVector.fromArray(F, x, x2 + c), even2);
+                even3 = low.fma(FloatVector.fromArray(F, x, x3 + c), even3);
+                odd0 = high.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd0);
+                odd1 = high.fma(FloatVector.fromArray(F, x, x1 + c + lanes), odd1);
+                odd2 = high.fma(FloatVector.fromArray(F, x, x2 + c + lanes), odd2);
+                odd3 = high.fma(FloatVector.fromArray(F, x, x3 + c + lanes), odd3);
+            }
+            total0 = even0.add(odd0).fma(FloatVector.broadcast(F, scale), total0);
+            total1 = even1.add(odd1).fma(FloatVector.broadcast(F, scale), total1);
+            total2 = even2.add(odd2).fma(FloatVector.broadcast(F, scale), total2);
+            total3 = even3.add(odd3).fma(FloatVector.broadcast(F, scale), total3);
+            float t0 = 0;
+            float t1 = 0;
+            float t2 = 0;
+            float t3 = 0;
+            for (; c < to; c++) {
+                int level = int4Level(data, rowBase, c);
+                int xc = deinterleavedIndex(c, cols);
+                t0 += level * x[xOffset + xc];
+                t1 += level * x[x1 + xc];
+                t2 += level * x[x2 + xc];
+                t3 += level * x[x3 + xc];
+            }
+            tails[0] += t0 * scale;
+            tails[1] += t1 * scale;
+            tails[2] += t2 * scale;
+            tails[3] += t3 * scale;
+        }
+        return new float[]{sumLanes(total0) + tails[0], sumLanes(total1) + tails[1], sumLanes(total2) + tails[2],
+                sumLanes(total3) + tails[3]};
+    }
+
+    /** {@link #fp8Row} for four x rows {@code cols} apart: the codes decoded once for all four, each summed in its order. */
+    private static float[] fp8Row4(Weight w, WeightFormat.Fp8Block q, int row, float[] x, int xOffset) {
+        int cols = w.cols();
+        int lanes = F.length();
+        MemorySegment data = w.data();
+        long rowStart = (long) row * cols;
+        int x1 = xOffset + cols;
+        int x2 = xOffset + 2 * cols;
+        int x3 = xOffset + 3 * cols;
+        FloatVector total0 = FloatVector.zero(F);
+        FloatVector total1 = FloatVector.zero(F);
+        FloatVector total2 = FloatVector.zero(F);
+        FloatVector total3 = FloatVector.zero(F);
+        float[] tails = new float[BATCH_BLOCK];
+        for (int from = 0; from < cols; from += q.blockCols()) {
+            int to = Math.min(cols, from + q.blockCols());
+            float scale = q.scale(row, from, cols);
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            FloatVector b0 = FloatVector.zero(F);
+            FloatVector b1 = FloatVector.zero(F);
+            FloatVector b2 = FloatVector.zero(F);
+            FloatVector b3 = FloatVector.zero(F);
+            int c = from;
+            for (; c + 2 * lanes <= to; c += 2 * lanes) {
+                FloatVector wa = e4m3(data, rowStart + c);
+                FloatVector wb = e4m3(data, rowStart + c + lanes);
+                a0 = wa.fma(FloatVector.fromArray(F, x, xOffset + c), a0);
+                a1 = wa.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+                a2 = wa.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+                a3 = wa.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+                b0 = wb.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), b0);
+                b1 = wb.fma(FloatVector.fromArray(F, x, x1 + c + lanes), b1);
+                b2 = wb.fma(FloatVector.fromArray(F, x, x2 + c + lanes), b2);
+                b3 = wb.fma(FloatVector.fromArray(F, x, x3 + c + lanes), b3);
+            }
+            for (; c + lanes <= to; c += lanes) {
+                FloatVector wa = e4m3(data, rowStart + c);
+                a0 = wa.fma(FloatVector.fromArray(F, x, xOffset + c), a0);
+                a1 = wa.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+                a2 = wa.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+                a3 = wa.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+            }
+            total0 = a0.add(b0).fma(FloatVector.broadcast(F, scale), total0);
+            total1 = a1.add(b1).fma(FloatVector.broadcast(F, scale), total1);
+            total2 = a2.add(b2).fma(FloatVector.broadcast(F, scale), total2);
+            total3 = a3.add(b3).fma(FloatVector.broadcast(F, scale), total3);
+            float t0 = 0;
+            float t1 = 0;
+            float t2 = 0;
+            float t3 = 0;
+            for (; c < to; c++) {
+                float wc = E4m3.toFloat(data.get(ValueLayout.JAVA_BYTE, rowStart + c));
+                t0 += wc * x[xOffset + c];
+                t1 += wc * x[x1 + c];
+                t2 += wc * x[x2 + c];
+                t3 += wc * x[x3 + c];
+            }
+            tails[0] += t0 * scale;
+            tails[1] += t1 * scale;
+            tails[2] += t2 * scale;
+            tails[3] += t3 * scale;
+        }
+        return new float[]{sumLanes(total0) + tails[0], sumLanes(total1) + tails[1], sumLanes(total2) + tails[2],
+                sumLanes(total3) + tails[3]};
+    }
+
+    /**
+     * {@link #denseRow} for four x rows: even and odd vectors in two accumulators each, then the
+     * vector tail, the reduction, the scalar tail; the eight independent accumulators also hide FMA latency.
+     */
+    private static void denseRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
         MemorySegment data = w.data();
         WeightFormat format = w.format();
         long rowStart = (long) row * cols;
@@ -348,17 +507,36 @@ public class CpuBackend implements Backend {
         }
     }
 
-    /** out += x[r]·scale(r, g)·q over each row's groups: the scale applied once per group to x[r]. */
+    /**
+     * out = Σ_r x[r]·scale(r, g)·q[r] over each row's groups, the scale applied once per group to
+     * x[r]. Summed in the de-interleaved column order (see {@link #deinterleaved}), in which a byte
+     * vector's low and high nibbles land on whole vectors, then put back in column order.
+     */
     private static void int4Transposed(Weight w, WeightFormat.Int4Grouped q, float[] x, int xOffset, float[] out, int outOffset) {
         int cols = w.cols();
+        int lanes = F.length();
+        boolean vectorGroups = q.groupSize() % (2 * lanes) == 0;
+        MemorySegment data = w.data();
+        float[] sum = new float[cols];
         for (int r = 0; r < w.rows(); r++) {
             long rowBase = r * WeightFormat.Int4Grouped.rowBytes(cols);
             for (int g = 0, groups = q.groupsPerRow(cols); g < groups; g++) {
                 float scaledX = x[xOffset + r] * q.scale(r, g, cols);
-                for (int c = g * q.groupSize(), to = Math.min(cols, c + q.groupSize()); c < to; c++) {
-                    out[outOffset + c] += int4Level(w.data(), rowBase, c) * scaledX;
+                FloatVector xr = FloatVector.broadcast(F, scaledX);
+                int c = g * q.groupSize();
+                int to = Math.min(cols, c + q.groupSize());
+                for (int vectorTo = vectorGroups ? to : c; c + 2 * lanes <= vectorTo; c += 2 * lanes) {
+                    IntVector packed = nibbles(data, rowBase + c / 2);
+                    low(packed).fma(xr, FloatVector.fromArray(F, sum, c)).intoArray(sum, c);
+                    high(packed).fma(xr, FloatVector.fromArray(F, sum, c + lanes)).intoArray(sum, c + lanes);
+                }
+                for (; c < to; c++) {
+                    sum[deinterleavedIndex(c, cols)] += int4Level(data, rowBase, c) * scaledX;
                 }
             }
+        }
+        for (int c = 0; c < cols; c++) {
+            out[outOffset + c] = sum[deinterleavedIndex(c, cols)];
         }
     }
 

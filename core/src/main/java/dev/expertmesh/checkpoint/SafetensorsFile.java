@@ -105,13 +105,9 @@ public final class SafetensorsFile implements AutoCloseable {
     private static TensorInfo parseEntry(Path path, String name, JsonNode entry, long dataStart) {
         String where = path + ": tensor " + name;
         DType dtype = DType.fromSafetensorsName(entry.path("dtype").asText());
-        if (dtype == null && entry.path("dtype").asText().startsWith("F8")) {
-            throw new CheckpointException(where + ": FP8 weights (" + entry.path("dtype").asText() + ") are not supported yet;"
-                    + " convert the checkpoint to BF16 first (DeepSeek-V3: inference/fp8_cast_bf16.py in DeepSeek's repository)");
-        }
         if (dtype == null) {
             throw new CheckpointException(where + ": unsupported dtype '" + entry.path("dtype").asText()
-                    + "' (ExpertMesh reads BF16, F16, F32, I32, I64)");
+                    + "' (ExpertMesh reads BF16, F16, F32, F8_E4M3, I32, I64)");
         }
         JsonNode shapeNode = entry.path("shape");
         JsonNode offsets = entry.path("data_offsets");

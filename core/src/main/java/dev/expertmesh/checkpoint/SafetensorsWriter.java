@@ -14,30 +14,45 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Writes F32 tensors as a .safetensors file that Hugging Face's safetensors library reads. */
+/** Writes tensors as a .safetensors file that Hugging Face's safetensors library reads. */
 public final class SafetensorsWriter {
     private static final int WRITE_CHUNK_FLOATS = 1 << 20;
-    private final Map<String, float[]> data = new LinkedHashMap<>();
-    private final Map<String, long[]> shapes = new LinkedHashMap<>();
+
+    /** A tensor to write: F32 values kept as floats (logits may be large), other dtypes as their bytes. */
+    private record Entry(DType dtype, long[] shape, float[] floats, byte[] bytes) {
+        long byteSize() {
+            return floats != null ? (long) floats.length * Float.BYTES : bytes.length;
+        }
+    }
+
+    private final Map<String, Entry> entries = new LinkedHashMap<>();
 
     public SafetensorsWriter addF32(String name, float[] values, long... shape) {
         if (Arrays.stream(shape).reduce(1, Math::multiplyExact) != values.length) {
             throw new IllegalArgumentException(name + ": " + values.length + " values do not fill shape " + Arrays.toString(shape));
         }
-        data.put(name, values);
-        shapes.put(name, shape);
+        entries.put(name, new Entry(DType.F32, shape, values, null));
+        return this;
+    }
+
+    /** A tensor's little-endian bytes as they are, e.g. F8_E4M3 codes one byte an element. */
+    public SafetensorsWriter add(String name, DType dtype, byte[] bytes, long... shape) {
+        if (Arrays.stream(shape).reduce(1, Math::multiplyExact) * dtype.byteSize() != bytes.length) {
+            throw new IllegalArgumentException(name + ": " + bytes.length + " bytes do not fill " + dtype + " shape " + Arrays.toString(shape));
+        }
+        entries.put(name, new Entry(dtype, shape, null, bytes));
         return this;
     }
 
     public void write(Path path) throws IOException {
         ObjectNode header = new ObjectMapper().createObjectNode();
         long offset = 0;
-        for (var e : data.entrySet()) {
-            long bytes = (long) e.getValue().length * Float.BYTES;
+        for (var e : entries.entrySet()) {
+            long bytes = e.getValue().byteSize();
             ObjectNode entry = header.putObject(e.getKey());
-            entry.put("dtype", "F32");
+            entry.put("dtype", e.getValue().dtype().name());
             var shape = entry.putArray("shape");
-            for (long d : shapes.get(e.getKey())) {
+            for (long d : e.getValue().shape()) {
                 shape.add(d);
             }
             entry.putArray("data_offsets").add(offset).add(offset + bytes);
@@ -52,11 +67,15 @@ public final class SafetensorsWriter {
             out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
             out.write(headerBytes);
             ByteBuffer buf = ByteBuffer.allocate(WRITE_CHUNK_FLOATS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            for (float[] values : data.values()) {
-                for (int from = 0; from < values.length; from += WRITE_CHUNK_FLOATS) {
-                    int n = Math.min(WRITE_CHUNK_FLOATS, values.length - from);
+            for (Entry e : entries.values()) {
+                if (e.floats() == null) {
+                    out.write(e.bytes());
+                    continue;
+                }
+                for (int from = 0; from < e.floats().length; from += WRITE_CHUNK_FLOATS) {
+                    int n = Math.min(WRITE_CHUNK_FLOATS, e.floats().length - from);
                     buf.clear();
-                    buf.asFloatBuffer().put(values, from, n);
+                    buf.asFloatBuffer().put(e.floats(), from, n);
                     out.write(buf.array(), 0, n * Float.BYTES);
                 }
             }

@@ -101,10 +101,10 @@ public final class DeepseekModel {
                 routers[layer] = Router.load(weights, config, layer, arena);
             }
         }
-        Weight embed = Weight.of(weights.tensor("model.embed_tokens.weight", config.vocabSize(), hidden), arena);
+        Weight embed = Weight.load(weights, "model.embed_tokens.weight", config.vocabSize(), hidden, arena);
         Weight lmHead = config.tieWordEmbeddings()
                 ? embed
-                : Weight.of(weights.tensor("lm_head.weight", config.vocabSize(), hidden), arena);
+                : Weight.load(weights, "lm_head.weight", config.vocabSize(), hidden, arena);
         return new DeepseekModel(config, backend, embed, attention, postNorms, routers, experts,
                 Weight.toFloats(weights.tensor("model.norm.weight", hidden)), lmHead, microBatches);
     }

@@ -3,6 +3,7 @@ package dev.expertmesh.model;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.expertmesh.tensor.Weight;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -84,6 +85,7 @@ public record ModelConfig(
         if (!act.equals("silu")) {
             throw new InvalidConfigException("hidden_act '" + act + "' is not supported (DeepSeek uses silu)");
         }
+        checkFp8BlockSize(root.path("quantization_config").path("weight_block_size"));
         int heads = json.positive("num_attention_heads");
         int kvHeads = json.integer("num_key_value_heads", heads);
         if (kvHeads != heads) {
@@ -123,6 +125,21 @@ public record ModelConfig(
                 json.bool("tie_word_embeddings", false));
         config.validate();
         return config;
+    }
+
+    /**
+     * FP8 checkpoints' scales are read per 128 x 128 block (Weight.load), DeepSeek-V3's
+     * weight_block_size; a checkpoint made with other blocks would be read wrong, so it is refused.
+     */
+    private static void checkFp8BlockSize(JsonNode blockSize) {
+        if (blockSize.isMissingNode() || blockSize.isNull()) {
+            return;
+        }
+        if (!blockSize.isArray() || blockSize.size() != 2 || blockSize.get(0).asInt() != Weight.FP8_BLOCK
+                || blockSize.get(1).asInt() != Weight.FP8_BLOCK) {
+            throw new InvalidConfigException("quantization_config.weight_block_size " + blockSize + " is not supported: FP8 weights"
+                    + " are read in DeepSeek-V3's blocks of [" + Weight.FP8_BLOCK + ", " + Weight.FP8_BLOCK + "]");
+        }
     }
 
     private static YarnScaling parseYarn(JsonNode ropeScaling) {

@@ -13,9 +13,9 @@ public record Expert(Weight gate, Weight up, Weight down) {
     /** Loads {@code prefix}gate_proj / up_proj / down_proj, checking shapes against hidden and intermediate sizes. */
     public static Expert load(TensorSource weights, String prefix, int hidden, int intermediate, Arena arena) {
         return new Expert(
-                Weight.of(weights.tensor(prefix + "gate_proj.weight", intermediate, hidden), arena),
-                Weight.of(weights.tensor(prefix + "up_proj.weight", intermediate, hidden), arena),
-                Weight.of(weights.tensor(prefix + "down_proj.weight", hidden, intermediate), arena));
+                Weight.load(weights, prefix + "gate_proj.weight", intermediate, hidden, arena),
+                Weight.load(weights, prefix + "up_proj.weight", intermediate, hidden, arena),
+                Weight.load(weights, prefix + "down_proj.weight", hidden, intermediate, arena));
     }
 
     /** This expert with its three matrices stored as {@code quantization} says, new bytes in {@code arena}. */

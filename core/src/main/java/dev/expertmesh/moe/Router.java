@@ -22,7 +22,7 @@ public record Router(Weight gate, ScoringFunction scoring, Routing routing, int 
         float[] bias = config.topkMethod() == RoutingMethod.NOAUX_TC
                 ? Weight.toFloats(weights.tensor(p + "e_score_correction_bias", experts))
                 : null;
-        return new Router(Weight.of(weights.tensor(p + "weight", experts, config.hiddenSize()), arena),
+        return new Router(Weight.load(weights, p + "weight", experts, config.hiddenSize(), arena),
                 config.scoringFunc(), Routing.of(config, bias), config.numExpertsPerTok(),
                 config.normTopkProb(), (float) config.routedScalingFactor());
     }

@@ -14,7 +14,7 @@ import java.lang.foreign.ValueLayout;
  * nearest even. The scales are what the checkpoint calls {@code weight_scale_inv}.
  */
 public final class Fp8BlockQuantizer {
-    public static final int BLOCK = 128;
+    private static final int BLOCK = Weight.FP8_BLOCK;
 
     private Fp8BlockQuantizer() {
     }

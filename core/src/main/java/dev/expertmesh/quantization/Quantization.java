@@ -66,8 +66,8 @@ public enum Quantization {
             case WeightFormat.F32 f -> false;
             case WeightFormat.Int8PerChannel q -> this == INT8;
             case WeightFormat.Int4Grouped q -> this == INT4_G64 && q.groupSize() == 64 || this == INT4_G128 && q.groupSize() == 128;
-            case WeightFormat.Fp8Block q -> this == FP8 && q.blockRows() == Fp8BlockQuantizer.BLOCK
-                    && q.blockCols() == Fp8BlockQuantizer.BLOCK;
+            case WeightFormat.Fp8Block q -> this == FP8 && q.blockRows() == Weight.FP8_BLOCK
+                    && q.blockCols() == Weight.FP8_BLOCK;
         };
     }
 }

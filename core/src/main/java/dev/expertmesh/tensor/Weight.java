@@ -1,12 +1,15 @@
 package dev.expertmesh.tensor;
 
+import dev.expertmesh.checkpoint.CheckpointException;
 import dev.expertmesh.checkpoint.DType;
 import dev.expertmesh.checkpoint.Tensor;
+import dev.expertmesh.checkpoint.TensorSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * A row-major weight matrix [rows, cols] off the Java heap (usually a mapped checkpoint region, or
@@ -16,6 +19,10 @@ import java.nio.ByteOrder;
 public record Weight(String name, MemorySegment data, WeightFormat format, int rows, int cols) {
     public static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     public static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Rows and columns of the blocks an F8_E4M3 checkpoint weight shares a scale over. */
+    public static final int FP8_BLOCK = 128;
+    /** What the name of an F8_E4M3 weight's block scales adds to the weight's. */
+    public static final String FP8_SCALE_SUFFIX = "_scale_inv";
 
     public Weight {
         if (data.byteSize() != format.byteSize(rows, cols)) {
@@ -70,6 +77,37 @@ public record Weight(String name, MemorySegment data, WeightFormat format, int r
             }
             default -> throw new IllegalArgumentException(tensor.name() + ": " + tensor.dtype() + " is not a floating-point weight");
         };
+    }
+
+    /**
+     * The [rows, cols] matrix {@code name} of a linear layer, the one way core loads a matrix. An
+     * F8_E4M3 tensor (DeepSeek-V3's published weights) is used as it is, with its companion
+     * {@code <name>_scale_inv}: F32 scales [ceil(rows / 128), ceil(cols / 128)], one per 128 × 128
+     * block, the only weight_block_size DeepSeek publishes. Other dtypes go through {@link #of}.
+     */
+    public static Weight load(TensorSource weights, String name, long rows, long cols, Arena arena) {
+        Tensor tensor = weights.tensor(name, rows, cols);
+        if (tensor.dtype() != DType.F8_E4M3) {
+            return of(tensor, arena);
+        }
+        String scaleName = name + FP8_SCALE_SUFFIX;
+        long[] scaleShape = {ceilDiv(rows, FP8_BLOCK), ceilDiv(cols, FP8_BLOCK)};
+        Tensor scales;
+        try {
+            scales = weights.tensor(scaleName, scaleShape);
+        } catch (CheckpointException e) {
+            throw new CheckpointException(name + " is F8_E4M3 and needs its " + FP8_BLOCK + " x " + FP8_BLOCK + " block scales "
+                    + scaleName + " (F32 " + Arrays.toString(scaleShape) + "): " + e.getMessage(), e);
+        }
+        if (scales.dtype() != DType.F32) {
+            throw new CheckpointException(scaleName + ": the block scales of an F8_E4M3 weight are F32, not " + scales.dtype());
+        }
+        return new Weight(name, tensor.data(), new WeightFormat.Fp8Block(FP8_BLOCK, FP8_BLOCK, 0, scales.data()),
+                (int) rows, (int) cols);
+    }
+
+    private static long ceilDiv(long n, long d) {
+        return (n + d - 1) / d;
     }
 
     /** Rows [start, start + count) as a weight of their own, sharing this one's memory. */

@@ -99,6 +99,12 @@ class ModelConfigTest {
     }
 
     @Test
+    void fp8BlocksOtherThanDeepSeekV3sAreRefused() {
+        assertRejected("deepseek-v3", c -> ((ObjectNode) c.get("quantization_config")).putArray("weight_block_size").add(64).add(64),
+                "quantization_config.weight_block_size [64,64] is not supported", "[128, 128]");
+    }
+
+    @Test
     void parsesDeepSeekV3AsPublishedQuantizationConfigIncluded() {
         // fp8_cast_bf16.py converts the weights but leaves config.json as it is: the weights' dtypes decide.
         ModelConfig c = ModelConfig.parse(published("deepseek-v3"));

@@ -51,14 +51,14 @@ record GpuMla(DeviceBuffer inputNorm, DeviceWeight qProj, DeviceWeight qAProj, D
     private static DeviceWeight matrix(Gpu gpu, TensorSource weights, String name, long rows, long cols, Arena arena,
                                        Quantization quantization) {
         try (Arena quantized = Arena.ofShared()) {
-            return DeviceWeight.upload(gpu, quantization.apply(Weight.of(weights.tensor(name, rows, cols), arena), quantized));
+            return DeviceWeight.upload(gpu, quantization.apply(Weight.load(weights, name, rows, cols, arena), quantized));
         }
     }
 
     private static DeviceWeight kvBProj(Gpu gpu, TensorSource weights, String name, long rows, long cols, Arena arena,
                                         Quantization quantization) {
         try (Arena quantized = Arena.ofShared()) {
-            return DeviceWeight.asBf16(gpu, quantization.apply(Weight.of(weights.tensor(name, rows, cols), arena), quantized));
+            return DeviceWeight.asBf16(gpu, quantization.apply(Weight.load(weights, name, rows, cols, arena), quantized));
         }
     }
 
