@@ -11,6 +11,7 @@ import dev.expertmesh.checkpoint.SafetensorsWriter;
 import dev.expertmesh.checkpoint.Tensor;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.quantization.Fp8BlockQuantizer;
+import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.tensor.Weight;
 import dev.expertmesh.tensor.WeightFormat;
@@ -30,6 +31,7 @@ import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * A DeepSeek-V3 FP8 checkpoint as Hugging Face publishes it (every linear weight of attention and
@@ -76,6 +78,25 @@ class Fp8CheckpointTest {
         // Bounds: 2x on KL, 3 more flips on top-1.
         assertThat(agreement.meanKl()).as("mean KL divergence (nats)").isGreaterThan(0).isLessThan(0.074);
         assertThat(agreement.top1()).as("top-1 agreement").isGreaterThanOrEqualTo(0.69);
+    }
+
+    @Test
+    void theFp8FileComputesWhatTheBf16ModelQuantizedToFp8AtLoadComputes() {
+        Path bf16Dir = Fixtures.model(MODEL);
+        try (Engine fromFile = Engine.create(ModelConfig.load(fp8Dir), Checkpoint.open(fp8Dir), new CpuBackend(), "fp8 " + MODEL, QuantizationPlan.NONE);
+             Engine atLoad = Engine.create(ModelConfig.load(bf16Dir), Checkpoint.open(bf16Dir), new CpuBackend(), MODEL,
+                     QuantizationPlan.of(Quantization.FP8, true));
+             var golden = Fixtures.golden(MODEL)) {
+            for (int p = 0; golden.has("p" + p + ".input_ids"); p++) {
+                int[] ids = golden.ints("p" + p + ".input_ids");
+                float[] expected = atLoad.score(ids, LayerObserver.NONE);
+                float[] actual = fromFile.score(ids, LayerObserver.NONE);
+                // The same quantizer made both, so only the order of float additions may differ.
+                for (int i = 0; i < expected.length; i++) {
+                    assertThat(actual[i]).as("p%d logit %d", p, i).isCloseTo(expected[i], within(1e-6f + 1e-6f * Math.abs(expected[i])));
+                }
+            }
+        }
     }
 
     @Test
