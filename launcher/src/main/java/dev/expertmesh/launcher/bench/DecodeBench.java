@@ -13,6 +13,7 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.transport.TransportOptions;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -57,7 +58,7 @@ public final class DecodeBench {
         try (ComputeDevice compute = DeviceStages.open(device);
              RandomWeights weights = new RandomWeights(SEED);
              DecodeRig rig = settings.cluster()
-                     ? new ClusterRig(compute, weights, config, settings.cacheBlocks())
+                     ? new ClusterRig(compute, weights, config, settings.cacheBlocks(), TransportOptions.DEFAULT)
                      : new InProcessRig(compute, weights, config, settings.cacheBlocks())) {
             DecodeStepTraffic traffic = new DecodeStepTraffic(distinct(weights.made()));
             List<DecodeRow> rows = new ArrayList<>();
