@@ -3,12 +3,16 @@ package dev.expertmesh;
 import dev.expertmesh.checkpoint.SafetensorsFile;
 import dev.expertmesh.checkpoint.Tensor;
 import dev.expertmesh.tensor.Weight;
+import dev.expertmesh.tokenizer.Tokenizer;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * The tiny fixture models under testdata/ and their transformers float64 reference outputs
@@ -28,6 +32,20 @@ public final class Fixtures {
                     + "; run the tests through Maven from the repository root");
         }
         return path;
+    }
+
+    /**
+     * The start of the project's own prose (testdata/text) under the tiny fixtures' tokenizer: the
+     * chunks of {@code context} tokens that give at least the 2048 scored positions eval asks for.
+     */
+    public static int[] proseTokens(int context) {
+        int chunks = (2048 + context / 2 - 2) / (context / 2 - 1);
+        try (Tokenizer tokenizer = Tokenizer.load(testdata().resolve("tokenizers").resolve("tiny"))) {
+            return Arrays.copyOf(tokenizer.encode(Files.readString(testdata().resolve("text").resolve("expertmesh-prose.txt"))),
+                    chunks * context);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public static Path model(String name) {

@@ -3,6 +3,7 @@ package dev.expertmesh.benchmarks;
 import dev.expertmesh.backend.CpuBackend;
 import dev.expertmesh.benchmark.DecodeBatch;
 import dev.expertmesh.benchmark.DecodeStepTraffic;
+import dev.expertmesh.checkpoint.TensorInfo;
 import dev.expertmesh.benchmark.RoutedExperts;
 import dev.expertmesh.demo.RandomWeights;
 import dev.expertmesh.demo.V2LiteShape;
@@ -53,7 +54,7 @@ public class DecodeStepBenchmark {
         ModelConfig config = V2LiteShape.withLayers(LAYERS);
         engine = Engine.create(config, weights, new CpuBackend(), "random weights in DeepSeek-V2-Lite's shapes", QuantizationPlan.NONE);
         model = engine.model();
-        traffic = new DecodeStepTraffic(weights.made());
+        traffic = new DecodeStepTraffic(weights.made(), TensorInfo::byteSize);
         sequences = new DecodeBatch(batch, PROMPT_LENGTH, config.vocabSize());
     }
 

@@ -4,6 +4,7 @@ import dev.expertmesh.checkpoint.TensorInfo;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -11,7 +12,8 @@ import java.util.regex.Pattern;
  * Weight bytes one decode step reads, summed over the model's tensors: every tensor once,
  * except that a routed expert is read only if its layer chose it for some token of the step (the
  * expert stage streams each chosen expert once, whatever the number of its tokens) and the
- * embedding only one row per token.
+ * embedding only one row per token. A tensor's bytes are those it takes once loaded (quantized
+ * experts take fewer than the checkpoint's).
  */
 public final class DecodeStepTraffic {
     private static final Pattern ROUTED_EXPERT = Pattern.compile("model\\.layers\\.(\\d+)\\.mlp\\.experts\\.(\\d+)\\..*");
@@ -25,15 +27,16 @@ public final class DecodeStepTraffic {
     private record ExpertTensor(int layer, int expert, long bytes) {
     }
 
-    public DecodeStepTraffic(List<TensorInfo> tensors) {
+    public DecodeStepTraffic(List<TensorInfo> tensors, ToLongFunction<TensorInfo> loadedBytes) {
         for (TensorInfo t : tensors) {
+            long bytes = loadedBytes.applyAsLong(t);
             Matcher expert = ROUTED_EXPERT.matcher(t.name());
             if (t.name().equals(EMBEDDING)) {
-                embeddingRowBytes = t.byteSize() / t.shape()[0];
+                embeddingRowBytes = bytes / t.shape()[0];
             } else if (expert.matches()) {
-                expertTensors.add(new ExpertTensor(Integer.parseInt(expert.group(1)), Integer.parseInt(expert.group(2)), t.byteSize()));
+                expertTensors.add(new ExpertTensor(Integer.parseInt(expert.group(1)), Integer.parseInt(expert.group(2)), bytes));
             } else {
-                alwaysReadBytes += t.byteSize();
+                alwaysReadBytes += bytes;
             }
         }
     }

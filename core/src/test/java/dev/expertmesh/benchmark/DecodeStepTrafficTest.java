@@ -16,7 +16,7 @@ class DecodeStepTrafficTest {
             bf16("model.layers.0.mlp.experts.0.up_proj.weight", 2, 4),
             bf16("model.layers.0.mlp.experts.1.up_proj.weight", 2, 4),
             bf16("model.layers.0.mlp.experts.2.up_proj.weight", 2, 4),
-            bf16("lm_head.weight", 10, 4)));
+            bf16("lm_head.weight", 10, 4)), TensorInfo::byteSize);
 
     private static TensorInfo bf16(String name, long rows, long cols) {
         return new TensorInfo(name, null, DType.BF16, new long[]{rows, cols}, 0, rows * cols * 2);

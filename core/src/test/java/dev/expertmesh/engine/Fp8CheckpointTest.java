@@ -9,6 +9,8 @@ import dev.expertmesh.checkpoint.CheckpointException;
 import dev.expertmesh.checkpoint.DType;
 import dev.expertmesh.checkpoint.SafetensorsWriter;
 import dev.expertmesh.checkpoint.Tensor;
+import dev.expertmesh.evaluation.EvaluationResult;
+import dev.expertmesh.evaluation.TextEvaluation;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.quantization.Fp8BlockQuantizer;
 import dev.expertmesh.quantization.Quantization;
@@ -40,6 +42,7 @@ import static org.assertj.core.api.Assertions.within;
  */
 class Fp8CheckpointTest {
     private static final String MODEL = "tiny-v3";
+    private static final int CONTEXT = 128;
     /** The linear layers DeepSeek-V3 stores in FP8: attention projections and MLP/expert projections. */
     private static final Pattern LINEAR = Pattern.compile(".*\\.(self_attn\\.(q|q_a|q_b|kv_a|kv_b|o)_proj(_with_mqa)?|mlp\\..*(gate|up|down)_proj)\\.weight");
 
@@ -61,10 +64,11 @@ class Fp8CheckpointTest {
     void theEngineComputesWithTheFilesFp8WeightsAndStaysCloseToTheBf16Model() {
         Path bf16Dir = Fixtures.model(MODEL);
         FormatRecordingBackend backend = new FormatRecordingBackend();
-        QuantizedExpertsTest.Agreement agreement;
+        EvaluationResult agreement;
         try (Engine reference = Engine.create(ModelConfig.load(bf16Dir), Checkpoint.open(bf16Dir), new CpuBackend(), MODEL, QuantizationPlan.NONE);
              Engine fp8 = Engine.create(ModelConfig.load(fp8Dir), Checkpoint.open(fp8Dir), backend, "fp8 " + MODEL, QuantizationPlan.NONE)) {
-            agreement = QuantizedExpertsTest.agreement(reference, fp8, MODEL);
+            agreement = TextEvaluation.run(Fixtures.proseTokens(CONTEXT), CONTEXT, reference, fp8, TextEvaluation.Progress.NONE);
+            fp8.score(new int[]{5}, LayerObserver.NONE);
         }
 
         Map<String, WeightFormat> formats = backend.formats;
@@ -73,11 +77,11 @@ class Fp8CheckpointTest {
         assertThat(formats.keySet()).as("attention's per-head kv_b_proj slices, one starting inside a block")
                 .contains("model.layers.0.self_attn.kv_b_proj.weight[160:192]")
                 .contains(DAMAGED, "model.layers.0.mlp.down_proj.weight", "model.layers.3.self_attn.o_proj.weight");
-        // Measured: mean KL 0.0368 nats, top-1 138 of 194 (71.1%), every linear layer FP8 (attention
-        // included, which moves the fixture's near-tied logits more than FP8 experts alone, KL 1.06e-3).
-        // Bounds: 2x on KL, 3 more flips on top-1.
-        assertThat(agreement.meanKl()).as("mean KL divergence (nats)").isGreaterThan(0).isLessThan(0.074);
-        assertThat(agreement.top1()).as("top-1 agreement").isGreaterThanOrEqualTo(0.69);
+        // Measured on 2079 positions: mean KL 0.0294 nats, top-1 72.2%, every linear layer FP8 (attention
+        // included, which moves the fixture's near-tied logits more than FP8 experts alone, KL 1.06e-3 on
+        // tiny-v2-lite). Bounds: 2x on KL, 2 points on top-1 (another CPU's vector width sums in another order).
+        assertThat(agreement.meanKl()).as("mean KL divergence (nats)").isGreaterThan(0).isLessThan(0.059);
+        assertThat(agreement.top1Agreement()).as("top-1 agreement").isGreaterThanOrEqualTo(0.70);
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.expertmesh.cuda.device.Device;
 import dev.expertmesh.demo.V2LiteShape;
 import dev.expertmesh.launcher.bench.DecodeBench;
 import dev.expertmesh.launcher.bench.DecodeReport;
+import dev.expertmesh.quantization.Quantization;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -16,7 +17,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "decode", mixinStandardHelpOptions = true,
         description = "Decode throughput of a model in DeepSeek-V2-Lite's exact shape with random bf16 weights made in memory: "
-                + "for each batch size, tokens/s, the time of a step and where it goes (attention, experts, transport on a "
+                + "for each batch size and expert format, tokens/s, the time of a step and where it goes (attention, experts, transport on a "
                 + "cluster, the rest), and the weight bytes a step streams over its time next to the device's copy bandwidth.")
 final class BenchDecodeCommand implements Callable<Integer> {
     enum Format { table, json }
@@ -44,6 +45,12 @@ final class BenchDecodeCommand implements Callable<Integer> {
             + "workers and 1 attention worker over Flight on loopback, each step one micro-batch.")
     boolean cluster;
 
+    @Option(names = "--quantize", defaultValue = "none", split = ",", paramLabel = "FORMAT",
+            description = "Formats to store routed and shared experts in, comma-separated (none, int8, ...: those --quantize "
+                    + "takes), each on a model loaded for it; none is measured first as the baseline of the others' ratios, "
+                    + "named or not; on a --cluster, every expert worker stores its experts so. Default: ${DEFAULT-VALUE}.")
+    List<String> formats;
+
     @Option(names = "--format", defaultValue = "table", paramLabel = "FORMAT", description = "table or json (one line). Default: ${DEFAULT-VALUE}.")
     Format format;
 
@@ -52,7 +59,8 @@ final class BenchDecodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DecodeBench.Settings settings = new DecodeBench.Settings(layers, context, steps, batches, cluster);
+        DecodeBench.Settings settings = new DecodeBench.Settings(layers, context, steps, batches, cluster,
+                formats.stream().map(Quantization::parse).toList());
         DecodeReport report = DecodeBench.run(Device.select(device), settings);
         PrintWriter out = spec.commandLine().getOut();
         out.print(format == Format.json ? new ObjectMapper().writeValueAsString(report) + "\n" : report.table());

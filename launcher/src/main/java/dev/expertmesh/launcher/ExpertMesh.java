@@ -17,7 +17,7 @@ import java.nio.file.NoSuchFileException;
 /** The {@code expertmesh} command. */
 @Command(name = "expertmesh", mixinStandardHelpOptions = true, versionProvider = ExpertMesh.Version.class,
         description = "Expert-parallel inference for DeepSeek-V2-Lite, DeepSeek-V2 and DeepSeek-V3.",
-        subcommands = {GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class, LocalCommand.class,
+        subcommands = {GenerateCommand.class, ScoreCommand.class, EvalCommand.class, TokenizeCommand.class, LocalCommand.class,
                 CoordinatorCommand.class, ExpertWorkerCommand.class, AttentionWorkerCommand.class, StatusCommand.class, BenchCommand.class, BalanceCommand.class,
                 HealthCommand.class, CertsCommand.class, CommandLine.HelpCommand.class})
 public final class ExpertMesh {

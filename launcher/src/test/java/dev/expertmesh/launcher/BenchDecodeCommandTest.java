@@ -2,7 +2,10 @@ package dev.expertmesh.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.expertmesh.demo.V2LiteShape;
 import dev.expertmesh.launcher.Commands.Run;
+import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.Quantization;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -36,12 +39,56 @@ class BenchDecodeCommandTest {
         }
     }
 
-    private static JsonNode decode(boolean cluster) throws Exception {
-        List<String> args = new ArrayList<>(QUICK);
-        if (cluster) {
-            args.add("--cluster");
+    @Test
+    void eachFormatHasARowPerBatchAndItsExpertsBytes() throws Exception {
+        JsonNode report = decode("--quantize", "int8");
+        JsonNode experts = report.get("experts");
+        assertThat(experts).hasSize(2);
+        assertThat(experts.get(0).get("format").asText()).isEqualTo("none");
+        assertThat(experts.get(1).get("format").asText()).isEqualTo("int8");
+        long bf16 = experts.get(0).get("bytes").asLong();
+        long int8 = experts.get(1).get("bytes").asLong();
+        ModelConfig shape = V2LiteShape.withLayers(2);
+        long hidden = shape.hiddenSize();
+        long intermediate = shape.moeIntermediateSize();
+        // gate and up [intermediate, hidden], down [hidden, intermediate]; INT8 keeps a byte and, per output row, an fp32 scale
+        assertThat(bf16).isEqualTo(3 * hidden * intermediate * 2);
+        assertThat(int8).isEqualTo(3 * hidden * intermediate + 4 * (2 * intermediate + hidden));
+        assertThat(experts.get(1).get("vsNone").asDouble()).isEqualTo((double) int8 / bf16);
+        JsonNode rows = report.get("rows");
+        assertThat(rows).hasSize(4);
+        List<String> formats = new ArrayList<>();
+        rows.forEach(row -> formats.add(row.get("format").asText() + "@" + row.get("batch").asInt()));
+        assertThat(formats).containsExactly("none@1", "none@2", "int8@1", "int8@2");
+        for (int i = 0; i < 2; i++) {
+            JsonNode none = rows.get(i);
+            JsonNode quantized = rows.get(i + 2);
+            assertThat(none.get("tokensPerSecondVsNone").asDouble()).isEqualTo(1.0);
+            assertThat(quantized.get("tokensPerSecondVsNone").asDouble())
+                    .isCloseTo(quantized.get("tokensPerSecond").asDouble() / none.get("tokensPerSecond").asDouble(), withPercentage(1e-6));
+            assertThat(quantized.get("weightGbPerStep").asDouble()).isPositive().isLessThan(none.get("weightGbPerStep").asDouble());
         }
-        Run r = Commands.run(args.toArray(String[]::new));
+    }
+
+    @Test
+    void anUnknownFormatIsAClearError() {
+        Run unknown = Commands.run(withQuick("--quantize", "int8,int3"));
+        assertThat(unknown.exitCode()).isEqualTo(2);
+        assertThat(unknown.err().strip()).isEqualTo("error: --quantize int3: choose one of " + Quantization.choices());
+    }
+
+    private static JsonNode decode(boolean cluster) throws Exception {
+        return cluster ? decode("--cluster") : decode();
+    }
+
+    private static String[] withQuick(String... more) {
+        List<String> args = new ArrayList<>(QUICK);
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
+    }
+
+    private static JsonNode decode(String... more) throws Exception {
+        Run r = Commands.run(withQuick(more));
         assertThat(r.exitCode()).as(r.err()).isZero();
         return new ObjectMapper().readTree(r.out());
     }
@@ -51,6 +98,7 @@ class BenchDecodeCommandTest {
         assertThat(report.get("copyGbPerSecond").asDouble()).isPositive();
         JsonNode rows = report.get("rows");
         assertThat(rows).hasSize(2);
+        assertThat(report.get("experts")).hasSize(1);
         for (int i = 0; i < rows.size(); i++) {
             JsonNode row = rows.get(i);
             int batch = i + 1;

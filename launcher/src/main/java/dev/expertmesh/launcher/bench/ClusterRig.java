@@ -24,11 +24,11 @@ import java.util.List;
 /**
  * The local command's roles in this JVM on one device, without the control plane: two expert
  * workers with the routed experts striped over them, one attention worker, and a coordinator's
- * model connected to them over Flight on loopback with the default (bf16) transport. A step is one
+ * model connected to them over Flight on loopback with the given transport. A step is one
  * micro-batch, so that attention, experts and transport follow each other and their times add up.
  * The workers time their computing, the coordinator its waits on them; the difference is transport.
  */
-final class ClusterRig implements DecodeRig {
+public final class ClusterRig implements DecodeRig {
     private static final String HOST = "127.0.0.1";
     private static final int EXPERT_WORKERS = 2;
     private static final long EPOCH = 1;
@@ -42,7 +42,9 @@ final class ClusterRig implements DecodeRig {
     private RemoteExpertStage experts;
     private final DeepseekModel model;
 
-    ClusterRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks) {
+    /** {@code transport}'s micro-batches are set to one. */
+    public ClusterRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks, TransportOptions transport,
+                      QuantizationPlan plan) {
         try {
             List<ExpertPeer> expertPeers = new ArrayList<>();
             for (int w = 0; w < EXPERT_WORKERS; w++) {
@@ -50,17 +52,17 @@ final class ClusterRig implements DecodeRig {
                 expertWorkers.add(clock);
                 HostedExperts hosted = HostedExperts.striped(config, w, EXPERT_WORKERS);
                 ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config,
-                        new TimedDevice(device, clock), QuantizationPlan.NONE, hosted, EPOCH);
+                        new TimedDevice(device, clock), plan, hosted, EPOCH);
                 workers.add(server);
                 expertPeers.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
             }
             AttentionWorkerServer attentionServer = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config,
-                    new TimedDevice(device, attentionWorker), QuantizationPlan.NONE, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
+                    new TimedDevice(device, attentionWorker), plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
             workers.add(attentionServer);
-            TransportOptions transport = TransportOptions.DEFAULT.withMicroBatches(1);
-            attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())), transport,
-                    (lost, since) -> { });
-            experts = new RemoteExpertStage(config, DispatchPlan.of(config, EPOCH, expertPeers), transport, ExpertFailover.REPLICAS);
+            TransportOptions oneMicroBatch = transport.withMicroBatches(1);
+            attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())),
+                    oneMicroBatch, (lost, since) -> { });
+            experts = new RemoteExpertStage(config, DispatchPlan.of(config, EPOCH, expertPeers), oneMicroBatch, ExpertFailover.REPLICAS);
             model = DeepseekModel.load(weights, config, device.backend(), arena,
                     new TimedAttentionStage(attention, coordinator.attentionNanos()),
                     new TimedExpertStage(experts, coordinator.expertNanos()), 1);

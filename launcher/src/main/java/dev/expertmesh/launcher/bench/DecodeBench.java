@@ -13,23 +13,33 @@ import dev.expertmesh.engine.ComputeDevice;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.LayerObserver;
 import dev.expertmesh.model.ModelConfig;
+import dev.expertmesh.quantization.Quantization;
+import dev.expertmesh.quantization.QuantizationPlan;
+import dev.expertmesh.transport.TransportOptions;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Decode throughput of a model in DeepSeek-V2-Lite's exact shape with random bf16 weights: for each
- * batch size, that many sequences prefilled to the context, one step to warm up, then the timed steps.
+ * format its experts are quantized to (unquantized first, the baseline of the others) and each batch
+ * size, that many sequences prefilled to the context, one step to warm up, then the timed steps.
  */
 public final class DecodeBench {
     private static final long SEED = 42;
 
-    /** What to measure: the model's depth, the tokens cached per sequence, the timed steps, the batch sizes. */
-    public record Settings(int layers, int context, int steps, List<Integer> batches, boolean cluster) {
+    /**
+     * What to measure: the model's depth, the tokens cached per sequence, the timed steps, the batch
+     * sizes, where, and the formats (none is measured first whether named or not).
+     */
+    public record Settings(int layers, int context, int steps, List<Integer> batches, boolean cluster, List<Quantization> formats) {
         public Settings {
             if (layers < 1 || layers > V2LiteShape.LAYERS) {
                 throw new IllegalArgumentException("--layers " + layers + ": DeepSeek-V2-Lite has " + V2LiteShape.LAYERS + " decoder layers; give 1 to " + V2LiteShape.LAYERS);
@@ -38,6 +48,7 @@ public final class DecodeBench {
                 throw new IllegalArgumentException("--context, --steps and every --batch size must be at least 1");
             }
             batches = List.copyOf(batches);
+            formats = Stream.concat(Stream.of(Quantization.NONE), formats.stream()).distinct().toList();
         }
 
         /** Latent cache blocks the largest batch needs through its warm-up and timed steps. */
@@ -54,22 +65,48 @@ public final class DecodeBench {
     public static DecodeReport run(Device device, Settings settings) {
         double copyBandwidth = CopyBandwidth.of(device);
         ModelConfig config = V2LiteShape.withLayers(settings.layers());
-        try (ComputeDevice compute = DeviceStages.open(device);
-             RandomWeights weights = new RandomWeights(SEED);
+        List<DecodeReport.ExpertMemory> experts = new ArrayList<>();
+        List<DecodeRow> rows = new ArrayList<>();
+        try (ComputeDevice compute = DeviceStages.open(device)) {
+            for (Quantization format : settings.formats()) {
+                LoadedBytes loaded = new LoadedBytes(format);
+                experts.add(new DecodeReport.ExpertMemory(format.label(), loaded.routedExpert(config),
+                        (double) loaded.routedExpert(config) / new LoadedBytes(Quantization.NONE).routedExpert(config)));
+                rows.addAll(measure(compute, config, format, loaded, settings));
+            }
+        }
+        return new DecodeReport(device.toString(), settings.cluster() ? "local cluster" : "one process", settings.layers(),
+                settings.context(), settings.steps(), copyBandwidth, experts, againstNone(rows));
+    }
+
+    /** Every batch size with the experts in one format, on a model loaded for it. */
+    private static List<DecodeRow> measure(ComputeDevice compute, ModelConfig config, Quantization format, LoadedBytes loaded,
+                                           Settings settings) {
+        QuantizationPlan plan = QuantizationPlan.of(format, false);
+        try (RandomWeights weights = new RandomWeights(SEED);
              DecodeRig rig = settings.cluster()
-                     ? new ClusterRig(compute, weights, config, settings.cacheBlocks())
-                     : new InProcessRig(compute, weights, config, settings.cacheBlocks())) {
-            DecodeStepTraffic traffic = new DecodeStepTraffic(distinct(weights.made()));
+                     ? new ClusterRig(compute, weights, config, settings.cacheBlocks(), TransportOptions.DEFAULT, plan)
+                     : new InProcessRig(compute, weights, config, settings.cacheBlocks(), plan)) {
+            DecodeStepTraffic traffic = new DecodeStepTraffic(distinct(weights.made()), loaded);
             List<DecodeRow> rows = new ArrayList<>();
             for (int batch : settings.batches()) {
-                rows.add(measure(rig, traffic, config, batch, settings));
+                rows.add(measure(rig, traffic, config, format, batch, settings));
             }
-            return new DecodeReport(device.toString(), settings.cluster() ? "local cluster" : "one process", settings.layers(),
-                    settings.context(), settings.steps(), copyBandwidth, rows);
+            return rows;
         }
     }
 
-    private static DecodeRow measure(DecodeRig rig, DecodeStepTraffic traffic, ModelConfig config, int batch, Settings settings) {
+    /** Each row's tokens/s set against the unquantized row of its batch size, the first of each batch. */
+    private static List<DecodeRow> againstNone(List<DecodeRow> rows) {
+        Map<Integer, DecodeRow> none = new HashMap<>();
+        for (DecodeRow r : rows) {
+            none.putIfAbsent(r.batch(), r);
+        }
+        return rows.stream().map(r -> r.against(none.get(r.batch()))).toList();
+    }
+
+    private static DecodeRow measure(DecodeRig rig, DecodeStepTraffic traffic, ModelConfig config, Quantization format, int batch,
+                                     Settings settings) {
         DeepseekModel model = rig.model();
         DecodeBatch sequences = new DecodeBatch(batch, settings.context(), config.vocabSize());
         sequences.prefill(model);
@@ -85,7 +122,7 @@ public final class DecodeBench {
             }
             long elapsed = System.nanoTime() - start;
             long weightBytes = routed.stream().mapToLong(r -> traffic.bytes(r, batch)).sum();
-            return DecodeRow.of(batch, settings.steps(), elapsed, rig.split(), weightBytes);
+            return DecodeRow.of(format.label(), batch, settings.steps(), elapsed, rig.split(), weightBytes);
         } finally {
             sequences.release(model);
         }

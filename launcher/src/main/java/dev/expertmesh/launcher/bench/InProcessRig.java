@@ -12,7 +12,11 @@ import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 
-/** The whole model in this process on one device, each step one micro-batch, as the single-process engine runs it. */
+/**
+ * The whole model in this process on one device, each step one micro-batch, as the single-process
+ * engine runs it; routed and shared experts stored as a quantization says (on the CPU: the device
+ * stages take no quantization yet).
+ */
 final class InProcessRig implements DecodeRig {
     private final StageClock clock = new StageClock();
     private final Arena arena = Arena.ofShared();
@@ -20,10 +24,10 @@ final class InProcessRig implements DecodeRig {
     private final ExpertLoader experts;
     private final DeepseekModel model;
 
-    InProcessRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks) {
+    InProcessRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks, QuantizationPlan plan) {
         TimedDevice timed = new TimedDevice(device, clock);
-        attention = timed.attention(weights, config, arena, QuantizationPlan.NONE, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
-        experts = timed.experts(weights, config, arena, QuantizationPlan.NONE);
+        attention = timed.attention(weights, config, arena, plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
+        experts = timed.experts(weights, config, arena, plan);
         HostedExperts everyExpert = HostedExperts.striped(config, 0, 1);
         model = DeepseekModel.load(weights, config, device.backend(), arena, attention, experts.load(everyExpert.routedByLayer()), 1);
     }
