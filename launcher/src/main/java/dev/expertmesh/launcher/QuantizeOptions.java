@@ -18,9 +18,10 @@ final class QuantizeOptions {
 
     @Option(names = "--quantize", paramLabel = "FORMAT", completionCandidates = Formats.class,
             description = "How routed and shared experts are stored once loaded: ${COMPLETION-CANDIDATES}. none keeps them as "
-                    + "the checkpoint has them; int8 is symmetric with one scale per output row (half BF16's bytes). An expert "
+                    + "the checkpoint has them; int8 has one scale per output row (half BF16's bytes), fp8 is e4m3 with one scale "
+                    + "per 128x128 block (DeepSeek-V3's), int4-gN one scale per N columns of a row (about a quarter). An expert "
                     + "worker quantizes only the experts it hosts (and those later placements add); the coordinator's "
-                    + "embeddings, routers and lm_head never are. CPU only for now. Default: none.")
+                    + "embeddings, routers and lm_head never are. Default: none.")
     String quantize;
 
     @Option(names = "--quantize-attention", arity = "0..1", paramLabel = "true|false", description = "Store the attention projections and the dense layers' MLPs as "
