@@ -225,14 +225,130 @@ static void linear_int8(void **p, int gx, int gy) { linear(p, 2, int8_element); 
 static void linear_int4(void **p, int gx, int gy) { linear(p, 3, int4_element); }
 static void linear_fp8(void **p, int gx, int gy) { linear(p, 5, fp8_element); }
 
+/* moe.cu's moe_align: each expert's routes together, experts in id order, a token's routes in row order. */
+static void moe_align(void **p, int gx, int gy) {
+    const int *ids = ARG(0, const int *); int routes = ARG(1, int); int experts = ARG(2, int);
+    int *offsets = ARG(3, int *); int *sorted = ARG(4, int *); int *slots = ARG(5, int *);
+    offsets[0] = 0;
+    for (int e = 0; e < experts; e++) {
+        int n = 0;
+        for (int i = 0; i < routes; i++) n += ids[i] == e;
+        offsets[e + 1] = offsets[e] + n;
+    }
+    for (int i = 0; i < routes; i++) slots[i] = -1;
+    for (int e = 0; e < experts; e++)
+        for (int i = 0, at = offsets[e]; i < routes; i++)
+            if (ids[i] == e) {
+                sorted[at] = i;
+                slots[i] = at++;
+            }
+}
+
+/* moe.cu's moe_linear_bf16: out[p][o] = sum_c x[row(p)][c]·W_e[o][c] for each position p of expert e's routes. */
+static void moe_linear_bf16(void **p, int gx, int gy) {
+    const bf16 *const *w = ARG(0, const bf16 *const *); const int *offsets = ARG(1, const int *);
+    const int *sorted = ARG(2, const int *); const bf16 *x = ARG(3, const bf16 *); int xs = ARG(4, int); int gather_k = ARG(5, int);
+    float *out = ARG(6, float *); int os = ARG(7, int); int outs = ARG(8, int); int cols = ARG(9, int); int experts = ARG(10, int);
+    for (int e = 0; e < experts; e++)
+        for (int at = offsets[e]; at < offsets[e + 1]; at++) {
+            const bf16 *row = x + (long) (gather_k > 0 ? sorted[at] / gather_k : at) * xs;
+            for (int o = 0; o < outs; o++) {
+                float sum = 0;
+                for (int c = 0; c < cols; c++) sum += b2f(w[e][(long) o * cols + c]) * b2f(row[c]);
+                out[(long) at * os + o] = sum;
+            }
+        }
+}
+
+/* embedding.cu's embed: the token's bf16 row widened. */
+static void embed(void **p, int gx, int gy) {
+    const int *tokens = ARG(0, const int *); const bf16 *table = ARG(1, const bf16 *); float *out = ARG(2, float *);
+    int rows = ARG(3, int); int hidden = ARG(4, int);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < hidden; c++) out[(long) r * hidden + c] = b2f(table[(long) tokens[r] * hidden + c]);
+}
+
+/* CpuBackend.topK: insertion into a sorted buffer of k, ties to the lower index. */
+static void topk(const float *x, int n, int k, int *out) {
+    int filled = 0;
+    for (int i = 0; i < n; i++) {
+        float v = x[i];
+        if (filled == k && !(v > x[out[k - 1]])) continue;
+        int j = filled == k ? k - 1 : filled++;
+        while (j > 0 && v > x[out[j - 1]]) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = i;
+    }
+}
+
+/* router.cu's route_topk, written from Router.route and Routing's three methods. */
+static void route_topk(void **p, int gx, int gy) {
+    const float *logits = ARG(0, const float *); const float *bias = ARG(1, const float *); int *ids = ARG(2, int *);
+    float *weights = ARG(3, float *); int rows = ARG(4, int); int experts = ARG(5, int); int k = ARG(6, int);
+    int method = ARG(7, int); int groups = ARG(8, int); int topk_groups = ARG(9, int); int scoring = ARG(10, int);
+    int normalize = ARG(11, int); float scaling = ARG(12, float);
+    float scores[256], choice[256], group_scores[256];
+    int chosen[256], kept[256];
+    for (int r = 0; r < rows; r++) {
+        const float *x = logits + (long) r * experts;
+        if (scoring == 0) {
+            float max = -INFINITY, sum = 0;
+            for (int e = 0; e < experts; e++) max = x[e] > max ? x[e] : max;
+            for (int e = 0; e < experts; e++) sum += scores[e] = (float) exp((double) (x[e] - max));
+            float inverse = 1.f / sum;
+            for (int e = 0; e < experts; e++) scores[e] *= inverse;
+        } else {
+            for (int e = 0; e < experts; e++) scores[e] = (float) (1.0 / (1.0 + exp(-(double) x[e])));
+        }
+        for (int e = 0; e < experts; e++) choice[e] = method == 2 ? scores[e] + bias[e] : scores[e];
+        if (method != 0) {
+            int size = experts / groups;
+            for (int g = 0; g < groups; g++) {
+                if (method == 1) {
+                    float best = -INFINITY;
+                    for (int e = g * size; e < (g + 1) * size; e++) best = choice[e] > best ? choice[e] : best;
+                    group_scores[g] = best;
+                } else {
+                    int two[2];
+                    topk(choice + g * size, size, 2, two);
+                    group_scores[g] = choice[g * size + two[0]] + choice[g * size + two[1]];
+                }
+            }
+            topk(group_scores, groups, topk_groups, kept);
+            for (int e = 0; e < experts; e++) {
+                int in = 0;
+                for (int j = 0; j < topk_groups; j++) in |= kept[j] == e / size;
+                if (!in) choice[e] = 0.f;
+            }
+        }
+        topk(choice, experts, k, chosen);
+        float sum = 0;
+        for (int j = 0; j < k; j++) sum += scores[chosen[j]];
+        float scale = normalize ? scaling / (sum + 1e-20f) : scaling;
+        for (int j = 0; j < k; j++) {
+            ids[(long) r * k + j] = chosen[j];
+            weights[(long) r * k + j] = scores[chosen[j]] * scale;
+        }
+    }
+}
+
+/* sampling.cu's argmax: the highest logit, ties to the lower id. */
+static void argmax(void **p, int gx, int gy) {
+    const float *logits = ARG(0, const float *); int *out = ARG(1, int *); int rows = ARG(2, int); int vocab = ARG(3, int);
+    for (int r = 0; r < rows; r++) topk(logits + (long) r * vocab, vocab, 1, out + r);
+}
+
 static const struct { const char *name; kernel run; } KERNELS[] = {
     {"rms_norm", rms_norm}, {"rms_norm_f32", rms_norm_f32}, {"yarn_rope", yarn_rope}, {"silu_mul", silu_mul},
     {"moe_gather", moe_gather}, {"moe_combine", moe_combine}, {"cache_write", cache_write}, {"mla_decode", mla_decode},
     {"mla_prefill", mla_prefill}, {"add_f32", add_f32}, {"f32_to_bf16", f32_to_bf16}, {"bf16_to_f32", bf16_to_f32},
-    {"linear_int8", linear_int8}, {"linear_int4", linear_int4}, {"linear_fp8", linear_fp8},
+    {"linear_int8", linear_int8}, {"linear_int4", linear_int4}, {"linear_fp8", linear_fp8}, {"moe_align", moe_align},
+    {"moe_linear_bf16", moe_linear_bf16}, {"embed", embed}, {"route_topk", route_topk}, {"argmax", argmax},
 };
 
-/* Kernels the engine never launches (embed, route_topk, argmax, ...) resolve to this, which fails the launch. */
+/* Kernels the engine never launches resolve to this, which fails the launch. */
 static void not_emulated(void **p, int gx, int gy) {
 }
 
@@ -252,7 +368,15 @@ int cuStreamDestroy_v2(void *stream) { return 0; }
 int cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) { *pointer = (unsigned long long) (size_t) calloc(1, bytes); return 0; }
 int cuMemFree_v2(unsigned long long pointer) { free((void *) (size_t) pointer); return 0; }
 int cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t n, void *s) { memcpy((void *) (size_t) dst, src, n); return 0; }
-int cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t n, void *s) { memcpy(dst, (void *) (size_t) src, n); return 0; }
+/* Device-to-host copies so far: what the device-resident loop's tests count (one a decode step). */
+static long long dtoh_copies;
+long long emulated_dtoh_copies(void) { return dtoh_copies; }
+
+int cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t n, void *s) {
+    dtoh_copies++;
+    memcpy(dst, (void *) (size_t) src, n);
+    return 0;
+}
 int cuMemcpyDtoDAsync_v2(unsigned long long dst, unsigned long long src, size_t n, void *s) {
     memmove((void *) (size_t) dst, (void *) (size_t) src, n);
     return 0;

@@ -27,6 +27,8 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
     private static final int PREFILL_ROWS_PER_BLOCK = 16;
     private final ModelConfig config;
     private final GpuQueue queue;
+    /** Whether closing the stage closes the queue (not when it shares the queue of a device-resident loop). */
+    private final boolean ownsQueue;
     private final GpuMla[] layers;
     /** caches[layer]: [blocks, blockTokens, width] bf16. */
     private final DeviceBuffer[] caches;
@@ -35,10 +37,11 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
     private final int ropePairs;
     private final float ropeScale;
 
-    private CudaAttentionStage(ModelConfig config, GpuQueue queue, GpuMla[] layers, DeviceBuffer[] caches, CacheBlocks blocks,
-                               DeviceBuffer inverseFrequencies, int ropePairs, float ropeScale) {
+    private CudaAttentionStage(ModelConfig config, GpuQueue queue, boolean ownsQueue, GpuMla[] layers, DeviceBuffer[] caches,
+                               CacheBlocks blocks, DeviceBuffer inverseFrequencies, int ropePairs, float ropeScale) {
         this.config = config;
         this.queue = queue;
+        this.ownsQueue = ownsQueue;
         this.layers = layers;
         this.caches = caches;
         this.blocks = blocks;
@@ -53,6 +56,18 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
      */
     public static CudaAttentionStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
                                           int blockTokens, int totalBlocks) {
+        return load(new GpuQueue(gpu), true, weights, config, arena, plan, blockTokens, totalBlocks);
+    }
+
+    /** As {@link #load(Gpu, TensorSource, ModelConfig, Arena, QuantizationPlan, int, int)}, its work on {@code queue}, which its owner closes. */
+    static CudaAttentionStage onQueue(GpuQueue queue, TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
+                                      int blockTokens, int totalBlocks) {
+        return load(queue, false, weights, config, arena, plan, blockTokens, totalBlocks);
+    }
+
+    private static CudaAttentionStage load(GpuQueue queue, boolean ownsQueue, TensorSource weights, ModelConfig config, Arena arena,
+                                           QuantizationPlan plan, int blockTokens, int totalBlocks) {
+        Gpu gpu = queue.gpu();
         int n = config.numHiddenLayers();
         GpuMla[] layers = new GpuMla[n];
         DeviceBuffer[] caches = new DeviceBuffer[n];
@@ -71,7 +86,7 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         for (int i = 0; i < frequencies.length; i++) {
             frequencies[i] = (float) Math.atan2(sin[i], cos[i]);
         }
-        return new CudaAttentionStage(config, new GpuQueue(gpu), layers, caches, new CacheBlocks(n, blockTokens, totalBlocks),
+        return new CudaAttentionStage(config, queue, ownsQueue, layers, caches, new CacheBlocks(n, blockTokens, totalBlocks),
                 gpu.upload(frequencies), rope.pairs(), scale);
     }
 
@@ -88,15 +103,35 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
     /** The layer's attention output for the rows, with the residual added on the device when {@code withResidual}. */
     private float[] run(int layer, List<SequenceChunk> chunks, float[] hidden, boolean withResidual) {
         queue.begin();
+        DeviceBuffer x = queue.upload("hidden", hidden);
+        DeviceBuffer out = queue.floats("out", hidden.length);
+        attention(layer, chunks, x.address(), hidden.length / config.hiddenSize(), out.address());
+        if (withResidual) {
+            queue.addInto(out.address(), x.address(), hidden.length);
+        }
+        return queue.downloadFloats(out.address(), hidden.length);
+    }
+
+    /**
+     * Adds the layer's attention output for the rows of {@code hidden} (fp32 [rows, hidden] in device
+     * memory) to them, on the stage's queue: the device-resident loop's entry, nothing crosses to the host.
+     */
+    synchronized void addAttention(int layer, List<SequenceChunk> chunks, long hidden, int rows) {
+        long n = (long) rows * config.hiddenSize();
+        DeviceBuffer out = queue.floats("out", n);
+        attention(layer, chunks, hidden, rows, out.address());
+        queue.addInto(hidden, out.address(), n);
+    }
+
+    /** out [rows, hidden] = the layer's attention output for the rows x [rows, hidden], both fp32 in device memory. */
+    private void attention(int layer, List<SequenceChunk> chunks, long x, int rows, long out) {
         int dim = config.hiddenSize();
-        int rows = hidden.length / dim;
         int[] positions = new int[rows];
         int[] slots = new int[rows];
         placeRows(layer, chunks, positions, slots);
         GpuMla w = layers[layer];
         float eps = (float) config.rmsNormEps();
-        DeviceBuffer x = queue.upload("hidden", hidden);
-        DeviceBuffer normed = queue.bf16s("normed", hidden.length);
+        DeviceBuffer normed = queue.bf16s("normed", (long) rows * dim);
         queue.launch("rms_norm", rows, 1, 256, x, dim, w.inputNorm(), normed, dim, dim, eps);
         DeviceBuffer positionsOnDevice = queue.upload("positions", positions);
         DeviceBuffer q = queries(w, normed, rows, positionsOnDevice);
@@ -108,16 +143,12 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         queue.launch("yarn_rope", rows, 1, ropeBlock(), latent, width, 0, 1, rank, positionsOnDevice, inverseFrequencies,
                 ropePairs, ropeScale, rows);
         queue.launch("cache_write", rows, 1, 256, latent, width, queue.upload("slots", slots), caches[layer], rows, width);
-        DeviceBuffer attended = queue.floats("attended", (long) rows * config.numAttentionHeads() * config.vHeadDim());
+        long attendedValues = (long) rows * config.numAttentionHeads() * config.vHeadDim();
+        DeviceBuffer attended = queue.floats("attended", attendedValues);
         attend(layer, chunks, q, attended);
-        DeviceBuffer attendedBf16 = queue.bf16s("attended_bf16", (long) rows * config.numAttentionHeads() * config.vHeadDim());
-        queue.toBf16(attended.address(), attendedBf16.address(), (long) rows * config.numAttentionHeads() * config.vHeadDim());
-        DeviceBuffer out = queue.floats("out", hidden.length);
-        queue.linear(w.oProj(), attendedBf16.address(), config.numAttentionHeads() * config.vHeadDim(), rows, out.address());
-        if (withResidual) {
-            queue.addInto(out.address(), x.address(), hidden.length);
-        }
-        return queue.downloadFloats(out.address(), hidden.length);
+        DeviceBuffer attendedBf16 = queue.bf16s("attended_bf16", attendedValues);
+        queue.toBf16(attended.address(), attendedBf16.address(), attendedValues);
+        queue.linear(w.oProj(), attendedBf16.address(), config.numAttentionHeads() * config.vHeadDim(), rows, out);
     }
 
     /** Counts the chunks' positions written (see {@link CacheBlocks#write}), then gives each row its position and cache slot. */
@@ -292,7 +323,9 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
             queue.gpu().free(caches[layer]);
         }
         queue.gpu().free(inverseFrequencies);
-        queue.close();
+        if (ownsQueue) {
+            queue.close();
+        }
         blocks.releaseAll();
     }
 }

@@ -3,6 +3,7 @@ package dev.expertmesh.cuda.stage;
 import dev.expertmesh.checkpoint.Checkpoint;
 import dev.expertmesh.checkpoint.TensorSource;
 import dev.expertmesh.cuda.runtime.Gpu;
+import dev.expertmesh.cuda.runtime.GpuQueue;
 import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.engine.Engine;
 import dev.expertmesh.engine.LayerObserver;
@@ -16,8 +17,10 @@ import java.nio.file.Path;
 
 /**
  * The single-process engine on one GPU, assembled as core's Engine assembles the CPU one: the
- * same DeepseekModel loop around a CUDA attention stage, a CUDA expert stage, and a CUDA backend for
- * the routers and lm_head.
+ * same DeepseekModel around a CUDA attention stage, a CUDA expert stage, and a CUDA backend for
+ * the routers and lm_head. When the experts are bf16 (the grouped products read no other format)
+ * the model runs its unobserved steps through a {@link DeviceResidentLoop} over the same stages,
+ * so the hidden state never leaves the device; quantized experts keep the host loop.
  */
 public final class CudaEngines {
     private static final Logger log = LoggerFactory.getLogger(CudaEngines.class);
@@ -42,20 +45,27 @@ public final class CudaEngines {
         Arena arena = Arena.ofShared();
         Gpu gpu = null;
         CudaBackend backend = null;
+        GpuQueue queue = null;
         CudaAttentionStage attention = null;
         CudaExpertStage experts = null;
+        DeviceResidentLoop loop = null;
         try {
             gpu = Gpu.open(ordinal);
             backend = new CudaBackend(gpu);
-            attention = CudaAttentionStage.load(gpu, weights, config, arena, plan, BLOCK_TOKENS, CACHE_BLOCKS);
-            experts = CudaExpertStage.load(gpu, weights, config, arena, plan);
+            queue = new GpuQueue(gpu);
+            attention = CudaAttentionStage.onQueue(queue, weights, config, arena, plan, BLOCK_TOKENS, CACHE_BLOCKS);
+            experts = CudaExpertStage.onQueue(queue, weights, config, arena, plan);
             DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, attention, experts, 1);
-            log.info("Loaded {} onto cuda:{} in {} ms, {}", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000,
-                    plan.label());
-            AutoCloseable[] parts = {experts, attention, backend, gpu, arena, weights};
+            if (experts.groupsEveryLayer()) {
+                loop = DeviceResidentLoop.load(queue, weights, config, arena, attention, experts);
+                model = model.onDevice(loop);
+            }
+            log.info("Loaded {} onto cuda:{} in {} ms, {}, {}", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000,
+                    plan.label(), loop != null ? "activations on the device" : "quantized experts: activations cross to the host each stage");
+            AutoCloseable[] parts = {loop, experts, attention, queue, backend, gpu, arena, weights};
             return Engine.around(model, () -> closeAll(parts), LayerObserver.NONE);
         } catch (RuntimeException | Error e) {
-            closeAll(new AutoCloseable[]{experts, attention, backend, gpu, arena, weights});
+            closeAll(new AutoCloseable[]{loop, experts, attention, queue, backend, gpu, arena, weights});
             throw e;
         }
     }

@@ -1,9 +1,12 @@
 // Token dispatch around the routed experts of a DeepSeekMoE layer (DeepSeek-V2 §2.2):
 // moe_gather packs the rows routed to one expert into a contiguous bf16 batch for its GEMMs, and
 // moe_combine adds each token's k expert outputs, weighted by the gate values g_{i,t}, to its row:
-// h'_t = h_t + Σ_j g_{j,t}·FFN_j(u_t).
+// h'_t = h_t + Σ_j g_{j,t}·FFN_j(u_t). For a step that stays on the device, moe_align sorts the
+// routes route_topk chose by expert (as vLLM's moe_align_block_size does) and moe_linear_bf16 runs
+// every expert's product over its routes in one launch, reading the grouping from device memory:
+// no host round trip, so the whole layer can be captured in a graph.
 //
-// Kernels: moe_gather, moe_combine.
+// Kernels: moe_gather, moe_combine, moe_align, moe_linear_bf16.
 // Mirrors: LocalExpertStage.forward: the System.arraycopy into `gathered` (moe_gather) and the
 // backend.axpy(weights[i], expertOut, ...) into `out` (moe_combine). Each product is fused into the
 // running sum (fmaf), as CpuBackend.axpy's vector loop fuses it; the sum runs over a token's slots
@@ -62,5 +65,96 @@ extern "C" __global__ void moe_combine(const float* __restrict__ expert_out, con
             }
         }
         dst[c] = acc;
+    }
+}
+
+// Groups the routes by expert: offsets[e]..offsets[e+1] are the positions of expert e's routes in
+// sorted_routes (experts in id order, each one's routes in route order, so a token's rows keep
+// their order), sorted_routes[position] = the route (row·top_k + j), route_slots[route] = its
+// position, or −1 for a route to no expert (id < 0). The counts are each one thread's, the prefix
+// sum thread 0's: experts <= 1024, and a step's routes are a few thousand at most.
+// Grid 1, block 1024.
+extern "C" __global__ void moe_align(const int* __restrict__ expert_ids, int routes, int experts, int* __restrict__ offsets,
+                                     int* __restrict__ sorted_routes, int* __restrict__ route_slots) {
+    __shared__ int starts[1025];
+    for (int e = threadIdx.x; e < experts; e += blockDim.x) {
+        int n = 0;
+        for (int i = 0; i < routes; i++) {
+            n += expert_ids[i] == e;
+        }
+        starts[e + 1] = n;
+    }
+    for (int i = threadIdx.x; i < routes; i += blockDim.x) {
+        route_slots[i] = -1;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        starts[0] = 0;
+        for (int e = 0; e < experts; e++) {
+            starts[e + 1] += starts[e];
+        }
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e <= experts; e += blockDim.x) {
+        offsets[e] = starts[e];
+    }
+    for (int e = threadIdx.x; e < experts; e += blockDim.x) {
+        int at = starts[e];
+        for (int i = 0; i < routes; i++) {
+            if (expert_ids[i] == e) {
+                sorted_routes[at] = i;
+                route_slots[i] = at++;
+            }
+        }
+    }
+}
+
+#define GROUPED_WARPS 4
+#define GROUPED_TOKENS 8
+
+// out[p][o] = Σ_c x[row(p)][c]·W_e[o][c] for every position p in offsets[e]..offsets[e+1] of every
+// expert e: a grouped GEMM over the routes moe_align sorted, each expert's weight rows read once
+// per GROUPED_TOKENS of its routes. row(p) = sorted_routes[p] / gather_k when gather_k > 0 (the
+// gate and up products read the token's row of x), else p (the down product reads the activations
+// in sorted order). weights[e] points at expert e's bf16 [out_rows, cols] matrix, row-major.
+// Accumulates in fp32, as cuBLAS's bf16 GEMMs do.
+// Grid (ceil(out_rows / GROUPED_WARPS), experts), block 32·GROUPED_WARPS: a warp an output row.
+extern "C" __global__ void moe_linear_bf16(const __nv_bfloat16* const* __restrict__ weights, const int* __restrict__ offsets,
+                                           const int* __restrict__ sorted_routes, const __nv_bfloat16* __restrict__ x,
+                                           int x_stride, int gather_k, float* __restrict__ out, int out_stride, int out_rows,
+                                           int cols, int experts) {
+    int e = blockIdx.y;
+    int o = blockIdx.x * GROUPED_WARPS + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (e >= experts || o >= out_rows) {
+        return;
+    }
+    int begin = offsets[e];
+    int end = offsets[e + 1];
+    const __nv_bfloat16* w = weights[e] + (long long) o * cols;
+    for (int first = begin; first < end; first += GROUPED_TOKENS) {
+        int n = min(GROUPED_TOKENS, end - first);
+        const __nv_bfloat16* rows[GROUPED_TOKENS];
+        float acc[GROUPED_TOKENS];
+        for (int t = 0; t < GROUPED_TOKENS; t++) {
+            int p = first + min(t, n - 1);
+            rows[t] = x + (long long) (gather_k > 0 ? sorted_routes[p] / gather_k : p) * x_stride;
+            acc[t] = 0.f;
+        }
+        for (int c = lane; c < cols; c += 32) {
+            float weight = __bfloat162float(w[c]);
+            for (int t = 0; t < GROUPED_TOKENS; t++) {
+                acc[t] = fmaf(weight, __bfloat162float(rows[t][c]), acc[t]);
+            }
+        }
+        for (int t = 0; t < GROUPED_TOKENS; t++) {
+            float v = acc[t];
+            for (int offset = 16; offset > 0; offset >>= 1) {
+                v += __shfl_xor_sync(0xffffffffu, v, offset);
+            }
+            if (lane == 0 && t < n) {
+                out[(long long) (first + t) * out_stride + o] = v;
+            }
+        }
     }
 }

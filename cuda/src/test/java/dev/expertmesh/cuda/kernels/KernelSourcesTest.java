@@ -44,7 +44,7 @@ class KernelSourcesTest {
             Map.entry("rope.cu", Set.of("yarn_rope")),
             Map.entry("silu_mul.cu", Set.of("silu_mul")),
             Map.entry("router.cu", Set.of("route_topk")),
-            Map.entry("moe.cu", Set.of("moe_gather", "moe_combine")),
+            Map.entry("moe.cu", Set.of("moe_gather", "moe_combine", "moe_align", "moe_linear_bf16")),
             Map.entry("cache.cu", Set.of("cache_write")),
             Map.entry("mla_decode.cu", Set.of("mla_decode")),
             Map.entry("mla_prefill.cu", Set.of("mla_prefill")),
