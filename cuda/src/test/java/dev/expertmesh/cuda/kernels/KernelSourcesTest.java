@@ -48,7 +48,7 @@ class KernelSourcesTest {
             Map.entry("cache.cu", Set.of("cache_write")),
             Map.entry("mla_decode.cu", Set.of("mla_decode")),
             Map.entry("mla_prefill.cu", Set.of("mla_prefill")),
-            Map.entry("sampling.cu", Set.of("argmax", "top_p_sample")),
+            Map.entry("sampling.cu", Set.of("argmax")),
             Map.entry("elementwise.cu", Set.of("add_f32", "f32_to_bf16", "bf16_to_f32")),
             Map.entry("quantized_linear.cu", Set.of("linear_int8", "linear_int4", "linear_fp8")));
     private static final Pattern INCLUDE = Pattern.compile("^\\s*#\\s*include\\s*(\\S+)", Pattern.MULTILINE);
