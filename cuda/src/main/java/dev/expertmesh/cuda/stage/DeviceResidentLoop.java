@@ -99,11 +99,13 @@ final class DeviceResidentLoop implements DeviceLoop, AutoCloseable {
         int dim = config.hiddenSize();
         int rows = tokenIds.length;
         float eps = (float) config.rmsNormEps();
+        DeviceBuffer tokens = queue.upload("loop_tokens", tokenIds);
+        CudaAttentionStage.Placement placement = attention.placeStep(chunks);
         DeviceBuffer hidden = queue.floats("loop_hidden", (long) rows * dim);
-        queue.launch("embed", rows, 1, 256, queue.upload("loop_tokens", tokenIds), embedTokens.data(), hidden, rows, dim);
+        queue.launch("embed", rows, 1, 256, tokens, embedTokens.data(), hidden, rows, dim);
         DeviceBuffer normed = queue.bf16s("loop_normed", (long) rows * dim);
         for (int layer = 0; layer < config.numHiddenLayers(); layer++) {
-            attention.addAttention(layer, chunks, hidden.address(), rows);
+            attention.addAttention(layer, chunks, placement, hidden.address(), rows);
             queue.launch("rms_norm", rows, 1, 256, hidden, dim, postAttentionNorms[layer], normed, dim, dim, eps);
             DeviceRouter router = routers[layer];
             if (router == null) {
