@@ -12,7 +12,8 @@
 # groups of 64 and 128, FP8 128x128 blocks, row slices inside a block, batches 1, 3 and 11; DeviceStagesTest:
 # the engine with INT8 experts against the CPU engine with the same INT8 experts; DeviceResidentLoopTest:
 # the device-resident loop's embed, route_topk, moe_align, moe_linear_bf16 and argmax against the CPU engine
-# and core's Router, its one-download step counted on the emulated driver only).
+# and core's Router, decode steps captured as CUDA graphs against plain launches; the one-download step and
+# the graph launches are counted on the emulated driver only).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

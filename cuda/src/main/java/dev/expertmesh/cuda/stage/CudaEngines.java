@@ -28,6 +28,8 @@ public final class CudaEngines {
     public static final int BLOCK_TOKENS = 64;
     /** Cache blocks of a single-process engine: 64k tokens, about 2 GB for DeepSeek-V2-Lite. */
     public static final int CACHE_BLOCKS = 1024;
+    /** Set to {@code off} to run every decode step as plain launches instead of CUDA graphs. */
+    public static final String GRAPHS_VARIABLE = "EXPERTMESH_CUDA_GRAPHS";
 
     private CudaEngines() {
     }
@@ -38,9 +40,24 @@ public final class CudaEngines {
 
     /**
      * An engine over {@code weights} on cuda:{@code ordinal}, its weights stored as {@code plan} says;
-     * closing it frees the device and closes the weights.
+     * closing it frees the device and closes the weights. Greedy decode steps run as CUDA graphs
+     * unless the environment sets {@value #GRAPHS_VARIABLE}=off.
      */
     public static Engine create(ModelConfig config, TensorSource weights, int ordinal, QuantizationPlan plan) {
+        return create(config, weights, ordinal, plan, decodeGraphs(System.getenv(GRAPHS_VARIABLE)));
+    }
+
+    static boolean decodeGraphs(String setting) {
+        if (setting == null || setting.equals("on")) {
+            return true;
+        }
+        if (setting.equals("off")) {
+            return false;
+        }
+        throw new IllegalArgumentException(GRAPHS_VARIABLE + " is on or off (unset: on), not '" + setting + "'");
+    }
+
+    static Engine create(ModelConfig config, TensorSource weights, int ordinal, QuantizationPlan plan, boolean decodeGraphs) {
         long start = System.nanoTime();
         Arena arena = Arena.ofShared();
         Gpu gpu = null;
@@ -57,11 +74,12 @@ public final class CudaEngines {
             experts = CudaExpertStage.onQueue(queue, weights, config, arena, plan);
             DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, attention, experts, 1);
             if (experts.groupsEveryLayer()) {
-                loop = DeviceResidentLoop.load(queue, weights, config, arena, attention, experts);
+                loop = DeviceResidentLoop.load(queue, weights, config, arena, attention, experts, decodeGraphs);
                 model = model.onDevice(loop);
             }
             log.info("Loaded {} onto cuda:{} in {} ms, {}, {}", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000,
-                    plan.label(), loop != null ? "activations on the device" : "quantized experts: activations cross to the host each stage");
+                    plan.label(), loop == null ? "quantized experts: activations cross to the host each stage"
+                            : decodeGraphs ? "activations on the device, decode steps as CUDA graphs" : "activations on the device");
             AutoCloseable[] parts = {loop, experts, attention, queue, backend, gpu, arena, weights};
             return Engine.around(model, () -> closeAll(parts), LayerObserver.NONE);
         } catch (RuntimeException | Error e) {

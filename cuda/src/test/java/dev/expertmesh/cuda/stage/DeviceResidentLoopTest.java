@@ -14,6 +14,7 @@ import dev.expertmesh.engine.TokenSink;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.Router;
+import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.sampling.SamplingParams;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -148,15 +149,49 @@ class DeviceResidentLoopTest {
         assumeAGpu();
         Path dir = Fixtures.model("tiny-v2-lite");
         try (Engine gpu = CudaEngines.load(dir, 0); var golden = Fixtures.golden("tiny-v2-lite"); Arena arena = Arena.ofConfined()) {
-            Optional<MemorySegment> counter = SymbolLookup.libraryLookup("libcuda.so.1", arena).find("emulated_dtoh_copies");
-            assumeTrue(counter.isPresent(), "counts the emulated driver's copies to the host; this is a real driver");
-            MethodHandle copies = Linker.nativeLinker().downcallHandle(counter.get(), FunctionDescriptor.of(JAVA_LONG));
-            List<GenerationRequest> requests = List.of("p1", "p2").stream().map(p -> new GenerationRequest(golden.ints(p + ".input_ids"),
-                    SamplingParams.GREEDY, 6)).toList();
+            MethodHandle copies = emulatorCounter(arena, "emulated_dtoh_copies");
+            List<GenerationRequest> requests = greedyRequests(golden, 6);
             long before = (long) copies.invokeExact();
             List<Generation> generations = gpu.generate(requests, TokenSink.NONE);
             long steps = generations.stream().mapToInt(g -> g.tokenIds().length).max().orElseThrow();
             assertThat((long) copies.invokeExact() - before).as("copies to the host in %d steps", steps).isEqualTo(steps);
         }
+    }
+
+    /** The emulated driver replays a captured graph node by node: the same numbers as plain launches, bit for bit. */
+    @Test
+    void decodeStepsAsGraphsChooseWhatPlainLaunchesChoose() throws Throwable {
+        assumeAGpu();
+        Path dir = Fixtures.model("tiny-v2-lite");
+        ModelConfig config = ModelConfig.load(dir);
+        try (Engine graphs = CudaEngines.create(config, Checkpoint.open(dir), 0, QuantizationPlan.NONE, true);
+             Engine plain = CudaEngines.create(config, Checkpoint.open(dir), 0, QuantizationPlan.NONE, false);
+             var golden = Fixtures.golden("tiny-v2-lite"); Arena arena = Arena.ofConfined()) {
+            MethodHandle launches = emulatorCounter(arena, "emulated_graph_launches");
+            List<GenerationRequest> requests = greedyRequests(golden, 8);
+            long before = (long) launches.invokeExact();
+            List<Generation> expected = plain.generate(requests, TokenSink.NONE);
+            assertThat((long) launches.invokeExact()).as("graph launches without graphs").isEqualTo(before);
+            List<Generation> actual = graphs.generate(requests, TokenSink.NONE);
+            for (int i = 0; i < requests.size(); i++) {
+                assertThat(actual.get(i).tokenIds()).as("request %d", i).containsExactly(expected.get(i).tokenIds());
+            }
+            // The prefill and the first decode step of the batch run plainly (the second is captured then), the rest as graphs.
+            long decodeSteps = expected.stream().mapToInt(g -> g.tokenIds().length).max().orElseThrow() - 1;
+            assertThat((long) launches.invokeExact() - before).as("graph launches in %d decode steps", decodeSteps)
+                    .isEqualTo(decodeSteps - 1);
+        }
+    }
+
+    private static List<GenerationRequest> greedyRequests(Fixtures.Golden golden, int maxTokens) {
+        return List.of("p1", "p2").stream().map(p -> new GenerationRequest(golden.ints(p + ".input_ids"), SamplingParams.GREEDY,
+                maxTokens)).toList();
+    }
+
+    /** A counter only emulated_cuda.c exports; skips the calling test on a real driver. */
+    private static MethodHandle emulatorCounter(Arena arena, String name) {
+        Optional<MemorySegment> counter = SymbolLookup.libraryLookup("libcuda.so.1", arena).find(name);
+        assumeTrue(counter.isPresent(), name + " counts on the emulated driver only; this is a real driver");
+        return Linker.nativeLinker().downcallHandle(counter.get(), FunctionDescriptor.of(JAVA_LONG));
     }
 }
