@@ -260,6 +260,23 @@ static void moe_linear_bf16(void **p, int gx, int gy) {
         }
 }
 
+/* quantized_linear.cu's moe_linear_int8: moe_linear_bf16 with W_e[o][c] = scales[e][o]·q[e][o·cols + c]. */
+static void moe_linear_int8(void **p, int gx, int gy) {
+    const int8_t *const *q = ARG(0, const int8_t *const *); const float *const *scales = ARG(1, const float *const *);
+    const int *offsets = ARG(2, const int *); const int *sorted = ARG(3, const int *); const bf16 *x = ARG(4, const bf16 *);
+    int xs = ARG(5, int); int gather_k = ARG(6, int); float *out = ARG(7, float *); int os = ARG(8, int); int outs = ARG(9, int);
+    int cols = ARG(10, int); int experts = ARG(11, int);
+    for (int e = 0; e < experts; e++)
+        for (int at = offsets[e]; at < offsets[e + 1]; at++) {
+            const bf16 *row = x + (long) (gather_k > 0 ? sorted[at] / gather_k : at) * xs;
+            for (int o = 0; o < outs; o++) {
+                float sum = 0;
+                for (int c = 0; c < cols; c++) sum += scales[e][o] * q[e][(long) o * cols + c] * b2f(row[c]);
+                out[(long) at * os + o] = sum;
+            }
+        }
+}
+
 /* embedding.cu's embed: the token's bf16 row widened. */
 static void embed(void **p, int gx, int gy) {
     const int *tokens = ARG(0, const int *); const bf16 *table = ARG(1, const bf16 *); float *out = ARG(2, float *);
@@ -351,7 +368,8 @@ static const struct { const char *name; kernel run; const char *parameters; } KE
     {"add_f32", add_f32, "ppp"}, {"f32_to_bf16", f32_to_bf16, "ppp"}, {"bf16_to_f32", bf16_to_f32, "ppp"},
     {"linear_int8", linear_int8, "pppipiiii"}, {"linear_int4", linear_int4, "ppipipiiii"},
     {"linear_fp8", linear_fp8, "ppiiipipiiii"}, {"moe_align", moe_align, "piippp"},
-    {"moe_linear_bf16", moe_linear_bf16, "ppppiipiiii"}, {"embed", embed, "pppii"},
+    {"moe_linear_bf16", moe_linear_bf16, "ppppiipiiii"}, {"moe_linear_int8", moe_linear_int8, "pppppiipiiii"},
+    {"embed", embed, "pppii"},
     {"route_topk", route_topk, "ppppiiiiiiiif"}, {"argmax", argmax, "ppii"},
 };
 

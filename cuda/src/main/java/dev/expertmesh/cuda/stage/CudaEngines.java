@@ -18,9 +18,9 @@ import java.nio.file.Path;
 /**
  * The single-process engine on one GPU, assembled as core's Engine assembles the CPU one: the
  * same DeepseekModel around a CUDA attention stage, a CUDA expert stage, and a CUDA backend for
- * the routers and lm_head. When the experts are bf16 (the grouped products read no other format)
+ * the routers and lm_head. When the experts are bf16 or INT8 (the formats with a grouped product)
  * the model runs its unobserved steps through a {@link DeviceResidentLoop} over the same stages,
- * so the hidden state never leaves the device; quantized experts keep the host loop.
+ * so the hidden state never leaves the device; INT4 and FP8 experts keep the host loop.
  */
 public final class CudaEngines {
     private static final Logger log = LoggerFactory.getLogger(CudaEngines.class);
@@ -78,7 +78,7 @@ public final class CudaEngines {
                 model = model.onDevice(loop);
             }
             log.info("Loaded {} onto cuda:{} in {} ms, {}, {}", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000,
-                    plan.label(), loop == null ? "quantized experts: activations cross to the host each stage"
+                    plan.label(), loop == null ? "INT4 or FP8 experts: activations cross to the host each stage"
                             : decodeGraphs ? "activations on the device, decode steps as CUDA graphs" : "activations on the device");
             AutoCloseable[] parts = {loop, experts, attention, queue, backend, gpu, arena, weights};
             return Engine.around(model, () -> closeAll(parts), LayerObserver.NONE);

@@ -10,7 +10,6 @@ import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.quantization.QuantizationPlan;
-import dev.expertmesh.tensor.WeightFormat;
 
 import java.lang.foreign.Arena;
 import java.util.Arrays;
@@ -24,11 +23,12 @@ import java.util.stream.IntStream;
  * contiguous, each expert runs its gate and up products (side by side in one buffer), silu_mul and
  * its down product (a loop over the experts with rows, in id order), and moe_combine adds every
  * row's weighted expert outputs in route order. The device-resident loop calls {@link #addExperts}
- * instead, with the routes in device memory: moe_align groups them and moe_linear_bf16 runs every
- * expert's products in one launch each, so the host never sees the routes.
+ * instead, with the routes in device memory: moe_align groups them and a grouped product
+ * (moe_linear_bf16, or moe_linear_int8 for INT8 experts) runs every expert's projection in one
+ * launch, so the host never sees the routes.
  */
 public final class CudaExpertStage implements ExpertStage, AutoCloseable {
-    /** Output rows a block of moe_linear_bf16 computes: one a warp (GROUPED_WARPS in moe.cu). */
+    /** Output rows a block of the grouped products computes: one a warp (GROUPED_WARPS in moe.cu, WARPS_PER_BLOCK in quantized_linear.cu). */
     private static final int GROUPED_WARPS = 4;
     private final GpuQueue queue;
     /** Whether closing the stage closes the queue (not when it shares the queue of a device-resident loop). */
@@ -186,7 +186,7 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
      * Adds the layer's MLP output for its rows to {@code hidden} (fp32 [rows, hidden], device memory),
      * on the stage's queue: {@code normed} [rows, hidden] bf16 is the MLP's input, {@code expertIds}
      * and {@code routeWeights} [rows, top_k] the routes route_topk chose (ignored in a dense layer).
-     * The routed experts must all be here and bf16 (moe_linear_bf16 reads no other format).
+     * The routed experts must all be here, and all bf16 or all INT8 (see {@link GroupedExperts}).
      */
     synchronized void addExperts(int layer, long normed, int rows, long expertIds, long routeWeights, long hidden) {
         int dim = config.hiddenSize();
@@ -215,20 +215,36 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
         DeviceBuffer slots = queue.scratch("grouped_slots", (long) routes * Integer.BYTES);
         queue.launch("moe_align", 1, 1, 1024, expertIds, routes, routed, offsets, sorted, slots);
         DeviceBuffer gateUp = queue.floats("grouped_gate_up", (long) routes * 2 * inter);
-        queue.launch("moe_linear_bf16", blocksOfRows(inter), routed, 32 * GROUPED_WARPS, group.gates(), offsets, sorted, normed, dim,
-                k, gateUp, 2 * inter, inter, dim, routed);
-        queue.launch("moe_linear_bf16", blocksOfRows(inter), routed, 32 * GROUPED_WARPS, group.ups(), offsets, sorted, normed, dim,
-                k, gateUp.at((long) inter * Float.BYTES), 2 * inter, inter, dim, routed);
+        Grouping grouping = new Grouping(offsets.address(), sorted.address(), routed);
+        groupedLinear(group.gates(), grouping, normed, dim, k, gateUp.address(), 2 * inter, inter);
+        groupedLinear(group.ups(), grouping, normed, dim, k, gateUp.at((long) inter * Float.BYTES), 2 * inter, inter);
         DeviceBuffer activated = queue.bf16s("grouped_activated", (long) routes * inter);
         queue.launch("silu_mul", routes, 1, 256, gateUp, activated, routes, inter);
         DeviceBuffer expertOut = queue.floats("grouped_out", (long) routes * dim);
-        queue.launch("moe_linear_bf16", blocksOfRows(dim), routed, 32 * GROUPED_WARPS, group.downs(), offsets, sorted, activated,
-                inter, 0, expertOut, dim, dim, inter, routed);
+        groupedLinear(group.downs(), grouping, activated.address(), inter, 0, expertOut.address(), dim, dim);
         queue.launch("moe_combine", rows, 1, 256, expertOut, slots, routeWeights, hidden, rows, k, dim);
     }
 
-    private static int blocksOfRows(int outputRows) {
-        return (outputRows + GROUPED_WARPS - 1) / GROUPED_WARPS;
+    /** Where moe_align left a layer's routes grouped by expert: offsets [experts + 1] and sorted routes. */
+    private record Grouping(long offsets, long sorted, int experts) {
+    }
+
+    /**
+     * out[p] (rows {@code outStride} floats apart) = x[row(p)]·W_eᵀ for every expert e and position p of
+     * its routes, W_e [outputs, cols] one projection, x packed bf16 rows of {@code cols}; row(p) is the
+     * route's token when {@code gatherK} > 0 (x holds a row per token), else p (a row per sorted route).
+     */
+    private void groupedLinear(GroupedExperts.Matrices w, Grouping grouping, long x, int cols, int gatherK, long out, int outStride,
+                               int outputs) {
+        int grid = (outputs + GROUPED_WARPS - 1) / GROUPED_WARPS;
+        int block = 32 * GROUPED_WARPS;
+        if (w.scales() == null) {
+            queue.launch(w.kernel(), grid, grouping.experts(), block, w.data(), grouping.offsets(), grouping.sorted(), x, cols,
+                    gatherK, out, outStride, outputs, cols, grouping.experts());
+        } else {
+            queue.launch(w.kernel(), grid, grouping.experts(), block, w.data(), w.scales(), grouping.offsets(), grouping.sorted(), x,
+                    cols, gatherK, out, outStride, outputs, cols, grouping.experts());
+        }
     }
 
     /** out [rows, hidden] = the expert's output for every row of {@code normed}. */
@@ -243,18 +259,11 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
         queue.linear(expert.down(), activated.address(), inter, rows, out);
     }
 
-    /** Whether {@link #addExperts} runs every layer here: every routed expert loaded, and bf16 (not quantized, not FP8 as loaded). */
+    /** Whether {@link #addExperts} runs every layer here: every routed expert loaded, all bf16 or all INT8 in each layer. */
     synchronized boolean groupsEveryLayer() {
         for (int layer = 0; layer < experts.length; layer++) {
-            if (!config.isMoeLayer(layer)) {
-                continue;
-            }
-            for (int id = 0; id < config.nRoutedExperts(); id++) {
-                GpuExpert expert = experts[layer][id];
-                if (expert == null || !(expert.gate().format() instanceof WeightFormat.Bf16)
-                        || !(expert.up().format() instanceof WeightFormat.Bf16) || !(expert.down().format() instanceof WeightFormat.Bf16)) {
-                    return false;
-                }
+            if (config.isMoeLayer(layer) && !GroupedExperts.groups(Arrays.copyOf(experts[layer], config.nRoutedExperts()))) {
+                return false;
             }
         }
         return true;

@@ -28,22 +28,20 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 
 import static dev.expertmesh.cuda.GpuComparison.LOGITS_TOLERANCE;
 import static dev.expertmesh.cuda.GpuComparison.assumeAGpu;
-import static dev.expertmesh.cuda.GpuComparison.decidedSteps;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The device-resident loop of the GPU engine (what CudaEngines runs with bf16 experts) against the
- * CPU engine in the GPU's precision ({@link Bf16GemmBackend}) and against the same engine's host
- * loop (an observed step runs there, through the same stages); its router against core's Router;
+ * same engine's host loop (an observed step runs there, through the same stages), its router against
+ * core's Router in the GPU's precision ({@link Bf16GemmBackend}), its graphs against plain launches,
  * and the step's one download.
  */
 @Tag("gpu")
@@ -58,50 +56,22 @@ class DeviceResidentLoopTest {
     };
 
     /**
-     * tiny-v3 is left out end to end, as in CudaEngineTest: its sigmoid routing over random weights
-     * turns the bf16 cache's noise into other experts (measured: 7% from the CPU engine, 9% from the
-     * host loop on p1); its router is compared exactly below.
+     * CudaEngineTest holds the engine (this loop, with bf16 experts) to the CPU engine's logits and
+     * greedy tokens; here the loop is held to the same engine's host loop, through the same stages.
+     * tiny-v3 is left out, as there: its sigmoid routing over random weights turns bf16 noise into
+     * other experts (measured: 9% between the loops on p1); its router is compared exactly below.
      */
     @ParameterizedTest
     @ValueSource(strings = {"tiny-v2-lite", "tiny-v2"})
-    void logitsMatchTheCpuEngineAndTheHostLoop(String name) {
+    void logitsMatchTheHostLoop(String name) {
         assumeAGpu();
         Path dir = Fixtures.model(name);
-        try (Engine cpu = Engine.load(dir, new Bf16GemmBackend()); Engine gpu = CudaEngines.load(dir, 0);
-             var golden = Fixtures.golden(name)) {
+        try (Engine gpu = CudaEngines.load(dir, 0); var golden = Fixtures.golden(name)) {
             for (String prompt : List.of("p0", "p1", "p2", "p3")) {
                 int[] ids = golden.ints(prompt + ".input_ids");
-                float[] onDevice = gpu.score(ids, LayerObserver.NONE);
-                double fromCpu = Fixtures.relativeError(onDevice, cpu.score(ids, LayerObserver.NONE));
-                double fromHostLoop = Fixtures.relativeError(onDevice, gpu.score(ids, HOST_LOOP));
-                assertThat(fromCpu).as("%s %s: against the CPU engine", name, prompt).isLessThan(LOGITS_TOLERANCE);
-                assertThat(fromHostLoop).as("%s %s: against the host loop", name, prompt).isLessThan(LOGITS_TOLERANCE);
+                assertThat(Fixtures.relativeError(gpu.score(ids, LayerObserver.NONE), gpu.score(ids, HOST_LOOP)))
+                        .as("%s %s: against the host loop", name, prompt).isLessThan(LOGITS_TOLERANCE);
             }
-        }
-    }
-
-    /** Greedy decode with the argmax on the device, several sequences batched, against the CPU engine's tokens. */
-    @ParameterizedTest
-    @ValueSource(strings = {"tiny-v2-lite", "tiny-v2"})
-    void greedyTokensMatchTheCpuEngine(String name) {
-        assumeAGpu();
-        Path dir = Fixtures.model(name);
-        List<String> prompts = List.of("p1", "p2");
-        try (Engine cpu = Engine.load(dir, new Bf16GemmBackend()); Engine gpu = CudaEngines.load(dir, 0);
-             var golden = Fixtures.golden(name)) {
-            List<GenerationRequest> requests = prompts.stream().map(p -> new GenerationRequest(golden.ints(p + ".input_ids"),
-                    SamplingParams.GREEDY, golden.ints(p + ".greedy_tokens").length)).toList();
-            List<Generation> expected = cpu.generate(requests, TokenSink.NONE);
-            List<Generation> actual = gpu.generate(requests, TokenSink.NONE);
-            int decidedInAll = 0;
-            for (int i = 0; i < requests.size(); i++) {
-                int[] tokens = expected.get(i).tokenIds();
-                int decided = decidedSteps(cpu, gpu, requests.get(i).promptIds(), tokens);
-                decidedInAll += decided;
-                assertThat(Arrays.copyOf(actual.get(i).tokenIds(), decided)).as("%s %s greedy tokens", name, prompts.get(i))
-                        .containsExactly(Arrays.copyOf(tokens, decided));
-            }
-            assertThat(decidedInAll).as("%s: greedy steps whose top-1 margin exceeds the engines' difference", name).isPositive();
         }
     }
 
