@@ -71,16 +71,32 @@ extern "C" __global__ void moe_combine(const float* __restrict__ expert_out, con
 // Groups the routes by expert: offsets[e]..offsets[e+1] are the positions of expert e's routes in
 // sorted_routes (experts in id order, each one's routes in route order, so a token's rows keep
 // their order), sorted_routes[position] = the route (row·top_k + j), route_slots[route] = its
-// position, or −1 for a route to no expert (id < 0). The counts are each one thread's, the prefix
-// sum thread 0's: experts <= 1024, and a step's routes are a few thousand at most.
+// position, or −1 for a route to no expert (id < 0). Each expert's thread counts and then places its
+// routes, reading the ids from shared memory when they fit (a decode step's always do); the prefix
+// sum is thread 0's. experts <= MAX_ALIGN_EXPERTS.
 // Grid 1, block 1024.
+#define MAX_ALIGN_EXPERTS 1024
+#define MAX_SHARED_ROUTES 4096
+
 extern "C" __global__ void moe_align(const int* __restrict__ expert_ids, int routes, int experts, int* __restrict__ offsets,
                                      int* __restrict__ sorted_routes, int* __restrict__ route_slots) {
-    __shared__ int starts[1025];
+    __shared__ int starts[MAX_ALIGN_EXPERTS + 1];
+    __shared__ int shared_ids[MAX_SHARED_ROUTES];
+    if (experts > MAX_ALIGN_EXPERTS) {
+        __trap();
+    }
+    const int* ids = expert_ids;
+    if (routes <= MAX_SHARED_ROUTES) {
+        for (int i = threadIdx.x; i < routes; i += blockDim.x) {
+            shared_ids[i] = expert_ids[i];
+        }
+        __syncthreads();
+        ids = shared_ids;
+    }
     for (int e = threadIdx.x; e < experts; e += blockDim.x) {
         int n = 0;
         for (int i = 0; i < routes; i++) {
-            n += expert_ids[i] == e;
+            n += ids[i] == e;
         }
         starts[e + 1] = n;
     }
@@ -101,7 +117,7 @@ extern "C" __global__ void moe_align(const int* __restrict__ expert_ids, int rou
     for (int e = threadIdx.x; e < experts; e += blockDim.x) {
         int at = starts[e];
         for (int i = 0; i < routes; i++) {
-            if (expert_ids[i] == e) {
+            if (ids[i] == e) {
                 sorted_routes[at] = i;
                 route_slots[i] = at++;
             }
@@ -111,6 +127,54 @@ extern "C" __global__ void moe_align(const int* __restrict__ expert_ids, int rou
 
 #define GROUPED_WARPS 4
 #define GROUPED_TOKENS 8
+
+// acc[t] += Σ over this lane's columns of w[c]·rows[t][c]: 8 bf16 a load (16 bytes) when every row
+// is 16-byte aligned and cols a multiple of 8 (DeepSeek's hidden and intermediate sizes are), else one.
+static __device__ __forceinline__ void dot_rows(const __nv_bfloat16* __restrict__ w, const __nv_bfloat16* const* rows, int cols,
+                                                int lane, float* acc, bool vectorized) {
+    if (vectorized) {
+        const uint4* w8 = reinterpret_cast<const uint4*>(w);
+        for (int c8 = lane; c8 < cols / 8; c8 += 32) {
+            uint4 packed = w8[c8];
+            const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&packed);
+            float2 w01 = __bfloat1622float2(wp[0]);
+            float2 w23 = __bfloat1622float2(wp[1]);
+            float2 w45 = __bfloat1622float2(wp[2]);
+            float2 w67 = __bfloat1622float2(wp[3]);
+#pragma unroll
+            for (int t = 0; t < GROUPED_TOKENS; t++) {
+                uint4 xs = reinterpret_cast<const uint4*>(rows[t])[c8];
+                const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xs);
+                float2 x01 = __bfloat1622float2(xp[0]);
+                float2 x23 = __bfloat1622float2(xp[1]);
+                float2 x45 = __bfloat1622float2(xp[2]);
+                float2 x67 = __bfloat1622float2(xp[3]);
+                float a = acc[t];
+                a = fmaf(w01.x, x01.x, a);
+                a = fmaf(w01.y, x01.y, a);
+                a = fmaf(w23.x, x23.x, a);
+                a = fmaf(w23.y, x23.y, a);
+                a = fmaf(w45.x, x45.x, a);
+                a = fmaf(w45.y, x45.y, a);
+                a = fmaf(w67.x, x67.x, a);
+                a = fmaf(w67.y, x67.y, a);
+                acc[t] = a;
+            }
+        }
+        return;
+    }
+    for (int c = lane; c < cols; c += 32) {
+        float weight = __bfloat162float(w[c]);
+#pragma unroll
+        for (int t = 0; t < GROUPED_TOKENS; t++) {
+            acc[t] = fmaf(weight, __bfloat162float(rows[t][c]), acc[t]);
+        }
+    }
+}
+
+static __device__ __forceinline__ bool aligned_rows(const void* p, long long stride_bytes) {
+    return ((reinterpret_cast<unsigned long long>(p) | (unsigned long long) stride_bytes) & 15) == 0;
+}
 
 // out[p][o] = Σ_c x[row(p)][c]·W_e[o][c] for every position p in offsets[e]..offsets[e+1] of every
 // expert e: a grouped GEMM over the routes moe_align sorted, each expert's weight rows read once
@@ -132,21 +196,19 @@ extern "C" __global__ void moe_linear_bf16(const __nv_bfloat16* const* __restric
     int begin = offsets[e];
     int end = offsets[e + 1];
     const __nv_bfloat16* w = weights[e] + (long long) o * cols;
+    bool vectorized = (cols & 7) == 0 && aligned_rows(w, 0) && aligned_rows(x, (long long) x_stride * 2);
     for (int first = begin; first < end; first += GROUPED_TOKENS) {
         int n = min(GROUPED_TOKENS, end - first);
         const __nv_bfloat16* rows[GROUPED_TOKENS];
         float acc[GROUPED_TOKENS];
+#pragma unroll
         for (int t = 0; t < GROUPED_TOKENS; t++) {
             int p = first + min(t, n - 1);
             rows[t] = x + (long long) (gather_k > 0 ? sorted_routes[p] / gather_k : p) * x_stride;
             acc[t] = 0.f;
         }
-        for (int c = lane; c < cols; c += 32) {
-            float weight = __bfloat162float(w[c]);
-            for (int t = 0; t < GROUPED_TOKENS; t++) {
-                acc[t] = fmaf(weight, __bfloat162float(rows[t][c]), acc[t]);
-            }
-        }
+        dot_rows(w, rows, cols, lane, acc, vectorized);
+#pragma unroll
         for (int t = 0; t < GROUPED_TOKENS; t++) {
             float v = acc[t];
             for (int offset = 16; offset > 0; offset >>= 1) {
