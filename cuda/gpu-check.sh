@@ -3,14 +3,18 @@
 #   cuda/gpu-check.sh bundle    here: builds, then packs a JRE and the classes the check loads into .gpu/
 #   cuda/gpu-check.sh [ARGS]    on the GPU machine (carry .gpu): the gpu-tagged tests (the GPU engine against the CPU engine
 #                               on testdata's fixtures), then `expertmesh bench decode` on DeepSeek-V2-Lite's shape on cuda:0
-#                               at batch 1, 8, 32 and 128, in one process and as a local cluster; ARGS go to both bench runs
+#                               at batch 1, 8, 32 and 128, in one process and as a local cluster, and the device-resident
+#                               loop's greedy decode steps (DeviceLoopDecode, 27 layers) at the same batches; ARGS go to both bench runs
 #                               (--layers 4 for a quick one). Output goes to stdout and to $OUT/gpu-check.txt when $OUT is set.
-#                               Exit status 0 when every test passed and both benchmarks ran.
+#                               Exit status 0 when every test passed and every benchmark ran.
 # What only a GPU verifies: the .cu kernels themselves. The emulated GPU runs C stand-ins written from each
 # kernel's definition, so it checks the Java side (buffers, offsets, scales, launch arguments); here the same
 # gpu-tagged tests run the real kernels, among them quantized_linear.cu's (QuantizedLinearTest: INT8, INT4 in
 # groups of 64 and 128, FP8 128x128 blocks, row slices inside a block, batches 1, 3 and 11; DeviceStagesTest:
-# the engine with INT8 experts against the CPU engine with the same INT8 experts).
+# the engine with INT8 experts against the CPU engine with the same INT8 experts; DeviceResidentLoopTest:
+# the device-resident loop's embed, route_topk, moe_align, moe_linear_bf16 and argmax against the CPU engine
+# and core's Router, decode steps captured as CUDA graphs against plain launches; the one-download step and
+# the graph launches are counted on the emulated driver only).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -44,6 +48,7 @@ java=(/tmp/j/jre/bin/java @jvm.options -Dexpertmesh.testdata="$root/testdata" -c
 report="${OUT:-/tmp}/gpu-check.txt"
 status=0
 "${java[@]}" dev.expertmesh.cuda.GpuTests 2>&1 | tee -a "$report" || status=1
+"${java[@]}" dev.expertmesh.cuda.stage.DeviceLoopDecode 27 16 128 1 8 32 128 2>&1 | tee -a "$report" || status=1
 for deployment in "" --cluster; do
   "${java[@]}" dev.expertmesh.launcher.ExpertMesh bench decode --device cuda $deployment "$@" 2>&1 | tee -a "$report" || status=1
 done

@@ -225,14 +225,244 @@ static void linear_int8(void **p, int gx, int gy) { linear(p, 2, int8_element); 
 static void linear_int4(void **p, int gx, int gy) { linear(p, 3, int4_element); }
 static void linear_fp8(void **p, int gx, int gy) { linear(p, 5, fp8_element); }
 
-static const struct { const char *name; kernel run; } KERNELS[] = {
-    {"rms_norm", rms_norm}, {"rms_norm_f32", rms_norm_f32}, {"yarn_rope", yarn_rope}, {"silu_mul", silu_mul},
-    {"moe_gather", moe_gather}, {"moe_combine", moe_combine}, {"cache_write", cache_write}, {"mla_decode", mla_decode},
-    {"mla_prefill", mla_prefill}, {"add_f32", add_f32}, {"f32_to_bf16", f32_to_bf16}, {"bf16_to_f32", bf16_to_f32},
-    {"linear_int8", linear_int8}, {"linear_int4", linear_int4}, {"linear_fp8", linear_fp8},
+/* moe.cu's moe_align: each expert's routes together, experts in id order, a token's routes in row order. */
+static void moe_align(void **p, int gx, int gy) {
+    const int *ids = ARG(0, const int *); int routes = ARG(1, int); int experts = ARG(2, int);
+    int *offsets = ARG(3, int *); int *sorted = ARG(4, int *); int *slots = ARG(5, int *);
+    offsets[0] = 0;
+    for (int e = 0; e < experts; e++) {
+        int n = 0;
+        for (int i = 0; i < routes; i++) n += ids[i] == e;
+        offsets[e + 1] = offsets[e] + n;
+    }
+    for (int i = 0; i < routes; i++) slots[i] = -1;
+    for (int e = 0; e < experts; e++)
+        for (int i = 0, at = offsets[e]; i < routes; i++)
+            if (ids[i] == e) {
+                sorted[at] = i;
+                slots[i] = at++;
+            }
+}
+
+/* moe.cu's moe_linear_bf16: out[p][o] = sum_c x[row(p)][c]·W_e[o][c] for each position p of expert e's routes. */
+static void moe_linear_bf16(void **p, int gx, int gy) {
+    const bf16 *const *w = ARG(0, const bf16 *const *); const int *offsets = ARG(1, const int *);
+    const int *sorted = ARG(2, const int *); const bf16 *x = ARG(3, const bf16 *); int xs = ARG(4, int); int gather_k = ARG(5, int);
+    float *out = ARG(6, float *); int os = ARG(7, int); int outs = ARG(8, int); int cols = ARG(9, int); int experts = ARG(10, int);
+    for (int e = 0; e < experts; e++)
+        for (int at = offsets[e]; at < offsets[e + 1]; at++) {
+            const bf16 *row = x + (long) (gather_k > 0 ? sorted[at] / gather_k : at) * xs;
+            for (int o = 0; o < outs; o++) {
+                float sum = 0;
+                for (int c = 0; c < cols; c++) sum += b2f(w[e][(long) o * cols + c]) * b2f(row[c]);
+                out[(long) at * os + o] = sum;
+            }
+        }
+}
+
+/* quantized_linear.cu's moe_linear_int8: moe_linear_bf16 with W_e[o][c] = scales[e][o]·q[e][o·cols + c]. */
+static void moe_linear_int8(void **p, int gx, int gy) {
+    const int8_t *const *q = ARG(0, const int8_t *const *); const float *const *scales = ARG(1, const float *const *);
+    const int *offsets = ARG(2, const int *); const int *sorted = ARG(3, const int *); const bf16 *x = ARG(4, const bf16 *);
+    int xs = ARG(5, int); int gather_k = ARG(6, int); float *out = ARG(7, float *); int os = ARG(8, int); int outs = ARG(9, int);
+    int cols = ARG(10, int); int experts = ARG(11, int);
+    for (int e = 0; e < experts; e++)
+        for (int at = offsets[e]; at < offsets[e + 1]; at++) {
+            const bf16 *row = x + (long) (gather_k > 0 ? sorted[at] / gather_k : at) * xs;
+            for (int o = 0; o < outs; o++) {
+                float sum = 0;
+                for (int c = 0; c < cols; c++) sum += scales[e][o] * q[e][(long) o * cols + c] * b2f(row[c]);
+                out[(long) at * os + o] = sum;
+            }
+        }
+}
+
+/* embedding.cu's embed: the token's bf16 row widened. */
+static void embed(void **p, int gx, int gy) {
+    const int *tokens = ARG(0, const int *); const bf16 *table = ARG(1, const bf16 *); float *out = ARG(2, float *);
+    int rows = ARG(3, int); int hidden = ARG(4, int);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < hidden; c++) out[(long) r * hidden + c] = b2f(table[(long) tokens[r] * hidden + c]);
+}
+
+/* CpuBackend.topK: insertion into a sorted buffer of k, ties to the lower index. */
+static void topk(const float *x, int n, int k, int *out) {
+    int filled = 0;
+    for (int i = 0; i < n; i++) {
+        float v = x[i];
+        if (filled == k && !(v > x[out[k - 1]])) continue;
+        int j = filled == k ? k - 1 : filled++;
+        while (j > 0 && v > x[out[j - 1]]) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = i;
+    }
+}
+
+/* router.cu's route_topk, written from Router.route and Routing's three methods. */
+static void route_topk(void **p, int gx, int gy) {
+    const float *logits = ARG(0, const float *); const float *bias = ARG(1, const float *); int *ids = ARG(2, int *);
+    float *weights = ARG(3, float *); int rows = ARG(4, int); int experts = ARG(5, int); int k = ARG(6, int);
+    int method = ARG(7, int); int groups = ARG(8, int); int topk_groups = ARG(9, int); int scoring = ARG(10, int);
+    int normalize = ARG(11, int); float scaling = ARG(12, float);
+    float scores[256], choice[256], group_scores[256];
+    int chosen[256], kept[256];
+    for (int r = 0; r < rows; r++) {
+        const float *x = logits + (long) r * experts;
+        if (scoring == 0) {
+            float max = -INFINITY, sum = 0;
+            for (int e = 0; e < experts; e++) max = x[e] > max ? x[e] : max;
+            for (int e = 0; e < experts; e++) sum += scores[e] = (float) exp((double) (x[e] - max));
+            float inverse = 1.f / sum;
+            for (int e = 0; e < experts; e++) scores[e] *= inverse;
+        } else {
+            for (int e = 0; e < experts; e++) scores[e] = (float) (1.0 / (1.0 + exp(-(double) x[e])));
+        }
+        for (int e = 0; e < experts; e++) choice[e] = method == 2 ? scores[e] + bias[e] : scores[e];
+        if (method != 0) {
+            int size = experts / groups;
+            for (int g = 0; g < groups; g++) {
+                if (method == 1) {
+                    float best = -INFINITY;
+                    for (int e = g * size; e < (g + 1) * size; e++) best = choice[e] > best ? choice[e] : best;
+                    group_scores[g] = best;
+                } else {
+                    int two[2];
+                    topk(choice + g * size, size, 2, two);
+                    group_scores[g] = choice[g * size + two[0]] + choice[g * size + two[1]];
+                }
+            }
+            topk(group_scores, groups, topk_groups, kept);
+            for (int e = 0; e < experts; e++) {
+                int in = 0;
+                for (int j = 0; j < topk_groups; j++) in |= kept[j] == e / size;
+                if (!in) choice[e] = 0.f;
+            }
+        }
+        topk(choice, experts, k, chosen);
+        float sum = 0;
+        for (int j = 0; j < k; j++) sum += scores[chosen[j]];
+        float scale = normalize ? scaling / (sum + 1e-20f) : scaling;
+        for (int j = 0; j < k; j++) {
+            ids[(long) r * k + j] = chosen[j];
+            weights[(long) r * k + j] = scores[chosen[j]] * scale;
+        }
+    }
+}
+
+/* sampling.cu's argmax: the highest logit, ties to the lower id. */
+static void argmax(void **p, int gx, int gy) {
+    const float *logits = ARG(0, const float *); int *out = ARG(1, int *); int rows = ARG(2, int); int vocab = ARG(3, int);
+    for (int r = 0; r < rows; r++) topk(logits + (long) r * vocab, vocab, 1, out + r);
+}
+
+/*
+ * Each kernel's parameters as the ABI lists them, for a graph to copy at capture: p 8 bytes (a pointer
+ * or a long long), i an int, f a float.
+ */
+static const struct { const char *name; kernel run; const char *parameters; } KERNELS[] = {
+    {"rms_norm", rms_norm, "pippiif"}, {"rms_norm_f32", rms_norm_f32, "pippiif"}, {"yarn_rope", yarn_rope, "piiiippifi"},
+    {"silu_mul", silu_mul, "ppii"}, {"moe_gather", moe_gather, "pppii"}, {"moe_combine", moe_combine, "ppppiii"},
+    {"cache_write", cache_write, "pippii"}, {"mla_decode", mla_decode, "ppppppiiiiif"}, {"mla_prefill", mla_prefill, "ppppiiiiiif"},
+    {"add_f32", add_f32, "ppp"}, {"f32_to_bf16", f32_to_bf16, "ppp"}, {"bf16_to_f32", bf16_to_f32, "ppp"},
+    {"linear_int8", linear_int8, "pppipiiii"}, {"linear_int4", linear_int4, "ppipipiiii"},
+    {"linear_fp8", linear_fp8, "ppiiipipiiii"}, {"moe_align", moe_align, "piippp"},
+    {"moe_linear_bf16", moe_linear_bf16, "ppppiipiiii"}, {"moe_linear_int8", moe_linear_int8, "pppppiipiiii"},
+    {"embed", embed, "pppii"},
+    {"route_topk", route_topk, "ppppiiiiiiiif"}, {"argmax", argmax, "ppii"},
 };
 
-/* Kernels the engine never launches (embed, route_topk, argmax, ...) resolve to this, which fails the launch. */
+/*
+ * Stream capture: while a capture is on, launches, device copies and fills (and fake_cublas.c's GEMMs,
+ * through emulated_record) become nodes of a graph instead of running; launching the graph runs them
+ * in order. What a real capture refuses (a copy from or to the host, a synchronize, a free) fails.
+ */
+typedef void (*node_run)(void *blob);
+typedef struct { node_run run; void *blob; } node;
+typedef struct { node *nodes; int count, capacity, refs; } graph;
+static graph *capturing;
+static long long graph_launches;
+long long emulated_graph_launches(void) { return graph_launches; }
+
+/* Adds a node to the graph being captured and returns 1, or returns 0 when no capture is on. */
+int emulated_record(node_run run, void *blob) {
+    if (!capturing) return 0;
+    if (capturing->count == capturing->capacity) {
+        capturing->capacity = capturing->capacity ? 2 * capturing->capacity : 64;
+        capturing->nodes = realloc(capturing->nodes, sizeof(node) * capturing->capacity);
+    }
+    capturing->nodes[capturing->count++] = (node) {run, blob};
+    return 1;
+}
+
+typedef struct { kernel f; int gx, gy; void *params[32]; unsigned char values[32][8]; } launch_blob;
+static void run_launch(void *b) { launch_blob *l = b; l->f(l->params, l->gx, l->gy); }
+
+static const char *parameters_of(void *f) {
+    for (size_t i = 0; i < sizeof KERNELS / sizeof KERNELS[0]; i++) {
+        if ((void *) KERNELS[i].run == f) return KERNELS[i].parameters;
+    }
+    return NULL;
+}
+
+typedef struct { unsigned long long dst, src; size_t n; } copy_blob;
+static void run_copy(void *b) { copy_blob *c = b; memmove((void *) (size_t) c->dst, (void *) (size_t) c->src, c->n); }
+typedef struct { unsigned long long dst; unsigned char value; size_t n; } fill_blob;
+static void run_fill(void *b) { fill_blob *f = b; memset((void *) (size_t) f->dst, f->value, f->n); }
+typedef struct { size_t c[16]; } copy2d_blob;
+static void copy_rows(const size_t *c) {
+    const char *src = (const char *) c[4];
+    char *dst = (char *) c[11];
+    for (size_t row = 0; row < c[15]; row++) memcpy(dst + row * c[13], src + row * c[6], c[14]);
+}
+static void run_copy2d(void *b) { copy_rows(((copy2d_blob *) b)->c); }
+
+static void *copy_of(const void *value, size_t bytes) {
+    void *blob = malloc(bytes);
+    memcpy(blob, value, bytes);
+    return blob;
+}
+
+static void free_graph(graph *g) {
+    if (--g->refs > 0) return;
+    for (int i = 0; i < g->count; i++) free(g->nodes[i].blob);
+    free(g->nodes);
+    free(g);
+}
+
+int cuStreamBeginCapture_v2(void *stream, int mode) {
+    if (capturing) return 900;
+    capturing = calloc(1, sizeof(graph));
+    capturing->refs = 1;
+    return 0;
+}
+
+int cuStreamEndCapture(void *stream, void **out) {
+    if (!capturing) return 901;
+    *out = capturing;
+    capturing = NULL;
+    return 0;
+}
+
+int cuGraphInstantiateWithFlags(void **exec, void *g, unsigned long long flags) {
+    ((graph *) g)->refs++;
+    *exec = g;
+    return 0;
+}
+
+int cuGraphLaunch(void *exec, void *stream) {
+    if (capturing) return 900;
+    graph *g = exec;
+    for (int i = 0; i < g->count; i++) g->nodes[i].run(g->nodes[i].blob);
+    graph_launches++;
+    return 0;
+}
+
+int cuGraphDestroy(void *g) { free_graph(g); return 0; }
+int cuGraphExecDestroy(void *exec) { free_graph(exec); return 0; }
+
+/* Kernels the engine never launches resolve to this, which fails the launch. */
 static void not_emulated(void **p, int gx, int gy) {
 }
 
@@ -247,26 +477,11 @@ int cuDevicePrimaryCtxRetain(void **context, int device) { *context = (void *) 1
 int cuDevicePrimaryCtxRelease_v2(int device) { return 0; }
 int cuCtxSetCurrent(void *context) { return 0; }
 int cuStreamCreate(void **stream, unsigned flags) { *stream = (void *) 2; return 0; }
-int cuStreamSynchronize(void *stream) { return 0; }
+int cuStreamSynchronize(void *stream);
 int cuStreamDestroy_v2(void *stream) { return 0; }
 int cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) { *pointer = (unsigned long long) (size_t) calloc(1, bytes); return 0; }
-int cuMemFree_v2(unsigned long long pointer) { free((void *) (size_t) pointer); return 0; }
-int cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t n, void *s) { memcpy((void *) (size_t) dst, src, n); return 0; }
-int cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t n, void *s) { memcpy(dst, (void *) (size_t) src, n); return 0; }
-int cuMemcpyDtoDAsync_v2(unsigned long long dst, unsigned long long src, size_t n, void *s) {
-    memmove((void *) (size_t) dst, (void *) (size_t) src, n);
-    return 0;
-}
-int cuMemsetD8Async(unsigned long long dst, unsigned char value, size_t n, void *s) { memset((void *) (size_t) dst, value, n); return 0; }
-
-/* CUDA_MEMCPY2D, device to device: offsets as fake_cuda_copy.c checks against cuda.h. */
-int cuMemcpy2DAsync_v2(const size_t *c, void *stream) {
-    const char *src = (const char *) c[4];
-    char *dst = (char *) c[11];
-    for (size_t row = 0; row < c[15]; row++) memcpy(dst + row * c[13], src + row * c[6], c[14]);
-    return 0;
-}
-
+int cuMemFree_v2(unsigned long long pointer);
+int cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t n, void *s);
 int cuModuleLoadData(void **module, const void *image) { *module = (void *) 3; return 0; }
 
 int cuModuleGetFunction(void **function, void *module, const char *name) {
@@ -283,7 +498,64 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
 int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
                    void *stream, void **params, void **extra) {
     if (f == (void *) not_emulated) return 500;
+    if (capturing) {
+        const char *types = parameters_of(f);
+        launch_blob *l = calloc(1, sizeof(launch_blob));
+        l->f = (kernel) f;
+        l->gx = (int) gx;
+        l->gy = (int) gy;
+        for (int i = 0; types[i]; i++) {
+            memcpy(l->values[i], params[i], types[i] == 'p' ? 8 : 4);
+            l->params[i] = l->values[i];
+        }
+        emulated_record(run_launch, l);
+        return 0;
+    }
     ((kernel) f)(params, (int) gx, (int) gy);
+    return 0;
+}
+
+int cuStreamSynchronize(void *stream) { return capturing ? 900 : 0; }
+int cuMemFree_v2(unsigned long long pointer) {
+    if (capturing) return 900;
+    free((void *) (size_t) pointer);
+    return 0;
+}
+
+int cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t n, void *s) {
+    if (capturing) return 900;
+    memcpy((void *) (size_t) dst, src, n);
+    return 0;
+}
+
+/* Device-to-host copies so far: what the device-resident loop's tests count (one a decode step). */
+static long long dtoh_copies;
+long long emulated_dtoh_copies(void) { return dtoh_copies; }
+
+int cuMemcpyDtoHAsync_v2(void *dst, unsigned long long src, size_t n, void *s) {
+    if (capturing) return 900;
+    dtoh_copies++;
+    memcpy(dst, (void *) (size_t) src, n);
+    return 0;
+}
+
+int cuMemcpyDtoDAsync_v2(unsigned long long dst, unsigned long long src, size_t n, void *s) {
+    copy_blob c = {dst, src, n};
+    if (!emulated_record(run_copy, copy_of(&c, sizeof c))) run_copy(&c);
+    return 0;
+}
+
+int cuMemsetD8Async(unsigned long long dst, unsigned char value, size_t n, void *s) {
+    fill_blob f = {dst, value, n};
+    if (!emulated_record(run_fill, copy_of(&f, sizeof f))) run_fill(&f);
+    return 0;
+}
+
+/* CUDA_MEMCPY2D, device to device: offsets as fake_cuda_copy.c checks against cuda.h. */
+int cuMemcpy2DAsync_v2(const size_t *c, void *stream) {
+    copy2d_blob b;
+    memcpy(b.c, c, sizeof b.c);
+    if (!emulated_record(run_copy2d, copy_of(&b, sizeof b))) copy_rows(c);
     return 0;
 }
 

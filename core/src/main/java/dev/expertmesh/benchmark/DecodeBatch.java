@@ -45,13 +45,24 @@ public final class DecodeBatch {
 
     /** One decode step of every sequence; the logits, one row a sequence. */
     public float[] step(DeepseekModel model, LayerObserver observer) {
+        float[] logits = model.forward(decodeChunks(), stepTokens, false, observer);
+        position++;
+        return logits;
+    }
+
+    /** One decode step of every sequence, unobserved, as a greedy scheduler step runs it: each sequence's next token. */
+    public int[] greedyStep(DeepseekModel model) {
+        int[] next = model.greedyTokens(decodeChunks(), stepTokens, LayerObserver.NONE);
+        position++;
+        return next;
+    }
+
+    private List<SequenceChunk> decodeChunks() {
         List<SequenceChunk> chunks = new ArrayList<>(batch);
         for (int s = 0; s < batch; s++) {
             chunks.add(new SequenceChunk(s, position, 1));
         }
-        float[] logits = model.forward(chunks, stepTokens, false, observer);
-        position++;
-        return logits;
+        return chunks;
     }
 
     /** Frees the sequences' caches (on a cluster, the attention worker's blocks). */

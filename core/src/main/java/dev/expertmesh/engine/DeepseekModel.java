@@ -53,10 +53,18 @@ public final class DeepseekModel {
     private final Weight lmHead;
     /** Most micro-batches a step is split into; 1 runs the batch as one. */
     private final int microBatches;
+    /** Runs the layers instead of this class's loop when nothing observes them; null on the host. */
+    private final DeviceLoop deviceLoop;
 
     public DeepseekModel(ModelConfig config, Backend backend, Weight embedTokens, AttentionStage attention,
                          float[][] postAttentionNorms, Router[] routers, ExpertStage experts, float[] finalNorm, Weight lmHead,
                          int microBatches) {
+        this(config, backend, embedTokens, attention, postAttentionNorms, routers, experts, finalNorm, lmHead, microBatches, null);
+    }
+
+    private DeepseekModel(ModelConfig config, Backend backend, Weight embedTokens, AttentionStage attention,
+                          float[][] postAttentionNorms, Router[] routers, ExpertStage experts, float[] finalNorm, Weight lmHead,
+                          int microBatches, DeviceLoop deviceLoop) {
         if (microBatches < 1) {
             throw new IllegalArgumentException("a step needs at least 1 micro-batch, got " + microBatches);
         }
@@ -70,6 +78,16 @@ public final class DeepseekModel {
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
         this.microBatches = microBatches;
+        this.deviceLoop = deviceLoop;
+    }
+
+    /**
+     * This model with its unobserved steps run by {@code loop} (which must compute what this loop
+     * does, over the same stages' caches); an observed step still runs here, through the stages.
+     */
+    public DeepseekModel onDevice(DeviceLoop loop) {
+        return new DeepseekModel(config, backend, embedTokens, attention, postAttentionNorms, routers, experts, finalNorm, lmHead,
+                microBatches, loop);
     }
 
     /**
@@ -123,6 +141,10 @@ public final class DeepseekModel {
      * With several micro-batches the observer sees each one's decoder layers apart, from its own thread.
      */
     public float[] forward(List<SequenceChunk> chunks, int[] tokenIds, boolean allPositions, LayerObserver observer) {
+        checkVocabulary(tokenIds);
+        if (deviceLoop != null && observer == LayerObserver.NONE) {
+            return deviceLoop.logits(chunks, tokenIds, allPositions);
+        }
         float[] hidden = embed(tokenIds);
         observer.hiddenStates(-1, hidden);
         List<MicroBatch> batches = MicroBatch.split(chunks, microBatches);
@@ -130,6 +152,26 @@ public final class DeepseekModel {
                 ? decoderLayers(batches.getFirst(), hidden, observer, () -> { })
                 : overlapped(batches, hidden, observer);
         return logits(out, chunks, allPositions, observer);
+    }
+
+    /**
+     * Each chunk's greedy next token: what {@link #forward} then the highest logit of each chunk's
+     * last position (ties to the lower id) gives, chosen on the device when the model runs there.
+     */
+    public int[] greedyTokens(List<SequenceChunk> chunks, int[] tokenIds, LayerObserver observer) {
+        if (deviceLoop != null && observer == LayerObserver.NONE) {
+            checkVocabulary(tokenIds);
+            return deviceLoop.greedyTokens(chunks, tokenIds);
+        }
+        float[] logits = forward(chunks, tokenIds, false, observer);
+        int vocab = config.vocabSize();
+        int[] tokens = new int[chunks.size()];
+        int[] best = new int[1];
+        for (int i = 0; i < tokens.length; i++) {
+            backend.topK(logits, i * vocab, vocab, 1, best);
+            tokens[i] = best[0];
+        }
+        return tokens;
     }
 
     /**
@@ -210,15 +252,19 @@ public final class DeepseekModel {
         return config.nSharedExperts() > 0 ? routed.plusEveryToken(config.nRoutedExperts()) : routed;
     }
 
+    private void checkVocabulary(int[] tokenIds) {
+        for (int id : tokenIds) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
+    }
+
     private float[] embed(int[] tokenIds) {
         int dim = config.hiddenSize();
         float[] hidden = new float[tokenIds.length * dim];
         for (int r = 0; r < tokenIds.length; r++) {
-            int id = tokenIds[r];
-            if (id < 0 || id >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
-            }
-            embedTokens.copyRow(id, hidden, r * dim);
+            embedTokens.copyRow(tokenIds[r], hidden, r * dim);
         }
         return hidden;
     }

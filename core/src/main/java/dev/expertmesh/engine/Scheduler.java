@@ -272,9 +272,15 @@ public final class Scheduler implements AutoCloseable {
                 tokens[at++] = b.sequence().tokens.get(b.sequence().cached + t);
             }
         }
-        float[] logits;
+        boolean greedyOnly = batch.stream().filter(Scheduler::samples).allMatch(b -> b.sequence().choosesGreedily());
+        float[] logits = null;
+        int[] greedy = null;
         try {
-            logits = model.forward(chunks, tokens, false, observer);
+            if (greedyOnly) {
+                greedy = model.greedyTokens(chunks, tokens, observer);
+            } else {
+                logits = model.forward(chunks, tokens, false, observer);
+            }
         } catch (SequencesLostException e) {
             log.warn("{}; recomputing them", e.getMessage());
             for (int i = running.size() - 1; i >= 0; i--) {
@@ -295,12 +301,23 @@ public final class Scheduler implements AutoCloseable {
         int vocab = model.config().vocabSize();
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i).sequence();
+            boolean sampled = samples(batch.get(i));
             s.cached += batch.get(i).tokens();
-            if (s.cached == s.tokens.size() && !s.cancelled) {
-                sampleNext(s, logits, i * vocab, vocab);
+            if (sampled) {
+                if (greedy != null) {
+                    accept(s, greedy[i], null);
+                } else {
+                    sampleNext(s, logits, i * vocab, vocab);
+                }
             }
         }
         host.stepCompleted();
+    }
+
+    /** Whether the step samples the sequence's next token: its chunk ends the tokens it has, and it is still wanted. */
+    private static boolean samples(Scheduled b) {
+        Sequence s = b.sequence();
+        return s.cached + b.tokens() == s.tokens.size() && !s.cancelled;
     }
 
     private void sampleNext(Sequence s, float[] logits, int offset, int vocab) {
@@ -309,6 +326,12 @@ public final class Scheduler implements AutoCloseable {
         TokenLogprob logprob = request.logprobs().isPresent()
                 ? TokenLogprob.of(model.backend(), logits, offset, vocab, token, request.logprobs().getAsInt())
                 : null;
+        accept(s, token, logprob);
+    }
+
+    /** Appends the sequence's next token, tells its listener, and finishes it at a stop token or its length. */
+    private void accept(Sequence s, int token, TokenLogprob logprob) {
+        GenerationRequest request = s.request;
         s.tokens.add(token);
         try {
             s.listener.token(token, logprob);
@@ -407,6 +430,11 @@ public final class Scheduler implements AutoCloseable {
 
         int uncached() {
             return tokens.size() - cached;
+        }
+
+        /** Whether its next token is the greedy one with nothing else asked of the logits (so they need not leave the device). */
+        boolean choosesGreedily() {
+            return request.sampling().greedy() && request.logprobs().isEmpty();
         }
 
         int generated() {

@@ -28,6 +28,8 @@ public final class GpuQueue implements AutoCloseable {
     private final MemorySegment stream;
     private final Cublas cublas;
     private final Map<String, DeviceBuffer> scratch = new HashMap<>();
+    /** Scratch buffers allocated so far: a captured graph holds their addresses, valid while this is unchanged. */
+    private long scratchAllocations;
 
     public GpuQueue(Gpu gpu) {
         this.gpu = gpu;
@@ -56,6 +58,7 @@ public final class GpuQueue implements AutoCloseable {
             }
             buffer = gpu.allocate(Math.max(bytes, buffer == null ? 0 : buffer.bytes() * 3 / 2));
             scratch.put(slot, buffer);
+            scratchAllocations++;
         }
         return buffer;
     }
@@ -191,6 +194,39 @@ public final class GpuQueue implements AutoCloseable {
 
     public void synchronize() {
         driver.synchronize(stream);
+    }
+
+    /** How many scratch buffers have been allocated: a graph captured at one count is stale at another. */
+    public long scratchAllocations() {
+        return scratchAllocations;
+    }
+
+    /**
+     * Captures what {@code work} enqueues (launches, cuBLAS GEMMs, device copies; nothing to or from
+     * the host, nothing waited on) into a graph, which it returns instantiated without running it.
+     */
+    public MemorySegment capture(Runnable work) {
+        driver.beginCapture(stream);
+        try {
+            work.run();
+        } catch (RuntimeException | Error e) {
+            driver.destroyGraph(driver.endCapture(stream));
+            throw e;
+        }
+        MemorySegment graph = driver.endCapture(stream);
+        try {
+            return driver.instantiate(graph);
+        } finally {
+            driver.destroyGraph(graph);
+        }
+    }
+
+    public void launchGraph(MemorySegment executable) {
+        driver.launchGraph(executable, stream);
+    }
+
+    public void destroyGraph(MemorySegment executable) {
+        driver.destroyGraphExecutable(executable);
     }
 
     @Override

@@ -25,8 +25,12 @@ import java.util.List;
  */
 public final class CudaAttentionStage implements ResidentAttentionStage {
     private static final int PREFILL_ROWS_PER_BLOCK = 16;
+    /** Block-table widths are multiples of this many blocks. */
+    private static final int TABLE_WIDTH_STEP = 8;
     private final ModelConfig config;
     private final GpuQueue queue;
+    /** Whether closing the stage closes the queue (not when it shares the queue of a device-resident loop). */
+    private final boolean ownsQueue;
     private final GpuMla[] layers;
     /** caches[layer]: [blocks, blockTokens, width] bf16. */
     private final DeviceBuffer[] caches;
@@ -35,10 +39,11 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
     private final int ropePairs;
     private final float ropeScale;
 
-    private CudaAttentionStage(ModelConfig config, GpuQueue queue, GpuMla[] layers, DeviceBuffer[] caches, CacheBlocks blocks,
-                               DeviceBuffer inverseFrequencies, int ropePairs, float ropeScale) {
+    private CudaAttentionStage(ModelConfig config, GpuQueue queue, boolean ownsQueue, GpuMla[] layers, DeviceBuffer[] caches,
+                               CacheBlocks blocks, DeviceBuffer inverseFrequencies, int ropePairs, float ropeScale) {
         this.config = config;
         this.queue = queue;
+        this.ownsQueue = ownsQueue;
         this.layers = layers;
         this.caches = caches;
         this.blocks = blocks;
@@ -53,6 +58,18 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
      */
     public static CudaAttentionStage load(Gpu gpu, TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
                                           int blockTokens, int totalBlocks) {
+        return load(new GpuQueue(gpu), true, weights, config, arena, plan, blockTokens, totalBlocks);
+    }
+
+    /** As {@link #load(Gpu, TensorSource, ModelConfig, Arena, QuantizationPlan, int, int)}, its work on {@code queue}, which its owner closes. */
+    static CudaAttentionStage onQueue(GpuQueue queue, TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
+                                      int blockTokens, int totalBlocks) {
+        return load(queue, false, weights, config, arena, plan, blockTokens, totalBlocks);
+    }
+
+    private static CudaAttentionStage load(GpuQueue queue, boolean ownsQueue, TensorSource weights, ModelConfig config, Arena arena,
+                                           QuantizationPlan plan, int blockTokens, int totalBlocks) {
+        Gpu gpu = queue.gpu();
         int n = config.numHiddenLayers();
         GpuMla[] layers = new GpuMla[n];
         DeviceBuffer[] caches = new DeviceBuffer[n];
@@ -71,7 +88,7 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         for (int i = 0; i < frequencies.length; i++) {
             frequencies[i] = (float) Math.atan2(sin[i], cos[i]);
         }
-        return new CudaAttentionStage(config, new GpuQueue(gpu), layers, caches, new CacheBlocks(n, blockTokens, totalBlocks),
+        return new CudaAttentionStage(config, queue, ownsQueue, layers, caches, new CacheBlocks(n, blockTokens, totalBlocks),
                 gpu.upload(frequencies), rope.pairs(), scale);
     }
 
@@ -88,41 +105,51 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
     /** The layer's attention output for the rows, with the residual added on the device when {@code withResidual}. */
     private float[] run(int layer, List<SequenceChunk> chunks, float[] hidden, boolean withResidual) {
         queue.begin();
-        int dim = config.hiddenSize();
-        int rows = hidden.length / dim;
-        int[] positions = new int[rows];
-        int[] slots = new int[rows];
-        placeRows(layer, chunks, positions, slots);
-        GpuMla w = layers[layer];
-        float eps = (float) config.rmsNormEps();
         DeviceBuffer x = queue.upload("hidden", hidden);
-        DeviceBuffer normed = queue.bf16s("normed", hidden.length);
-        queue.launch("rms_norm", rows, 1, 256, x, dim, w.inputNorm(), normed, dim, dim, eps);
-        DeviceBuffer positionsOnDevice = queue.upload("positions", positions);
-        DeviceBuffer q = queries(w, normed, rows, positionsOnDevice);
-        int width = config.latentCacheWidth();
-        int rank = config.kvLoraRank();
-        DeviceBuffer latent = queue.floats("latent", (long) rows * width);
-        queue.linear(w.kvAProj(), normed.address(), dim, rows, latent.address());
-        queue.launch("rms_norm_f32", rows, 1, 256, latent, width, w.kvANorm(), latent, width, rank, eps);
-        queue.launch("yarn_rope", rows, 1, ropeBlock(), latent, width, 0, 1, rank, positionsOnDevice, inverseFrequencies,
-                ropePairs, ropeScale, rows);
-        queue.launch("cache_write", rows, 1, 256, latent, width, queue.upload("slots", slots), caches[layer], rows, width);
-        DeviceBuffer attended = queue.floats("attended", (long) rows * config.numAttentionHeads() * config.vHeadDim());
-        attend(layer, chunks, q, attended);
-        DeviceBuffer attendedBf16 = queue.bf16s("attended_bf16", (long) rows * config.numAttentionHeads() * config.vHeadDim());
-        queue.toBf16(attended.address(), attendedBf16.address(), (long) rows * config.numAttentionHeads() * config.vHeadDim());
         DeviceBuffer out = queue.floats("out", hidden.length);
-        queue.linear(w.oProj(), attendedBf16.address(), config.numAttentionHeads() * config.vHeadDim(), rows, out.address());
+        attention(layer, chunks, place(layer, layer + 1, chunks), x.address(), hidden.length / config.hiddenSize(), out.address());
         if (withResidual) {
             queue.addInto(out.address(), x.address(), hidden.length);
         }
         return queue.downloadFloats(out.address(), hidden.length);
     }
 
-    /** Counts the chunks' positions written (see {@link CacheBlocks#write}), then gives each row its position and cache slot. */
-    private void placeRows(int layer, List<SequenceChunk> chunks, int[] positions, int[] slots) {
-        blocks.write(layer, chunks);
+    /**
+     * A step's rows placed in every layer's cache (see {@link CacheBlocks#write}), their positions,
+     * cache slots and decode block tables uploaded once for all layers: the device-resident loop's
+     * first call of a step, before any launch of it.
+     */
+    synchronized Placement placeStep(List<SequenceChunk> chunks) {
+        return place(0, layers.length, chunks);
+    }
+
+    /**
+     * Adds the layer's attention output for the rows of {@code hidden} (fp32 [rows, hidden] in device
+     * memory) to them, on the stage's queue: the device-resident loop's entry. It only launches work
+     * (no copy from the host, nothing waited on), so a decode step can be captured in a graph.
+     */
+    synchronized void addAttention(int layer, List<SequenceChunk> chunks, Placement placement, long hidden, int rows) {
+        long n = (long) rows * config.hiddenSize();
+        DeviceBuffer out = queue.floats("out", n);
+        attention(layer, chunks, placement, hidden, rows, out.address());
+        queue.addInto(hidden, out.address(), n);
+    }
+
+    /**
+     * Where a step's rows are: positions [rows] and cache slots [rows] on the device, and for each run
+     * of consecutive decode chunks its rows' block tables and lengths. The tables are {@code tableWidth}
+     * blocks wide, rounded up so that a sequence growing by a block seldom changes the launches.
+     */
+    record Placement(long positions, long slots, long tables, long lengths, int tableWidth) {
+    }
+
+    private Placement place(int fromLayer, int toLayer, List<SequenceChunk> chunks) {
+        for (int layer = fromLayer; layer < toLayer; layer++) {
+            blocks.write(layer, chunks);
+        }
+        int rows = chunks.stream().mapToInt(SequenceChunk::length).sum();
+        int[] positions = new int[rows];
+        int[] slots = new int[rows];
         int row = 0;
         for (SequenceChunk chunk : chunks) {
             for (int t = 0; t < chunk.length(); t++, row++) {
@@ -130,10 +157,47 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
                 slots[row] = blocks.slot(chunk.sequenceId(), chunk.start() + t);
             }
         }
+        int[][] held = chunks.stream().map(c -> blocks.blocks(c.sequenceId())).toArray(int[][]::new);
+        int widest = Arrays.stream(held).mapToInt(ids -> ids.length).max().orElse(1);
+        int width = (widest + TABLE_WIDTH_STEP - 1) / TABLE_WIDTH_STEP * TABLE_WIDTH_STEP;
+        // A table row and a length for each chunk; decode runs index them by their first chunk.
+        int[] tables = new int[chunks.size() * width];
+        int[] lengths = new int[chunks.size()];
+        for (int i = 0; i < chunks.size(); i++) {
+            System.arraycopy(held[i], 0, tables, i * width, held[i].length);
+            lengths[i] = chunks.get(i).end();
+        }
+        return new Placement(queue.upload("step_positions", positions).address(), queue.upload("step_slots", slots).address(),
+                queue.upload("step_tables", tables).address(), queue.upload("step_lengths", lengths).address(), width);
+    }
+
+    /** out [rows, hidden] = the layer's attention output for the rows x [rows, hidden], both fp32 in device memory. */
+    private void attention(int layer, List<SequenceChunk> chunks, Placement placement, long x, int rows, long out) {
+        int dim = config.hiddenSize();
+        GpuMla w = layers[layer];
+        float eps = (float) config.rmsNormEps();
+        DeviceBuffer normed = queue.bf16s("normed", (long) rows * dim);
+        queue.launch("rms_norm", rows, 1, 256, x, dim, w.inputNorm(), normed, dim, dim, eps);
+        long positions = placement.positions();
+        DeviceBuffer q = queries(w, normed, rows, positions);
+        int width = config.latentCacheWidth();
+        int rank = config.kvLoraRank();
+        DeviceBuffer latent = queue.floats("latent", (long) rows * width);
+        queue.linear(w.kvAProj(), normed.address(), dim, rows, latent.address());
+        queue.launch("rms_norm_f32", rows, 1, 256, latent, width, w.kvANorm(), latent, width, rank, eps);
+        queue.launch("yarn_rope", rows, 1, ropeBlock(), latent, width, 0, 1, rank, positions, inverseFrequencies,
+                ropePairs, ropeScale, rows);
+        queue.launch("cache_write", rows, 1, 256, latent, width, placement.slots(), caches[layer], rows, width);
+        long attendedValues = (long) rows * config.numAttentionHeads() * config.vHeadDim();
+        DeviceBuffer attended = queue.floats("attended", attendedValues);
+        attend(layer, chunks, placement, q, attended);
+        DeviceBuffer attendedBf16 = queue.bf16s("attended_bf16", attendedValues);
+        queue.toBf16(attended.address(), attendedBf16.address(), attendedValues);
+        queue.linear(w.oProj(), attendedBf16.address(), config.numAttentionHeads() * config.vHeadDim(), rows, out);
     }
 
     /** q [rows, heads, qkHeadDim] in fp32, its rope part rotated. */
-    private DeviceBuffer queries(GpuMla w, DeviceBuffer normed, int rows, DeviceBuffer positions) {
+    private DeviceBuffer queries(GpuMla w, DeviceBuffer normed, int rows, long positions) {
         int dim = config.hiddenSize();
         int heads = config.numAttentionHeads();
         int qk = config.qkHeadDim();
@@ -159,7 +223,7 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
     }
 
     /** Runs of consecutive decode chunks attend together through mla_decode; each longer chunk through mla_prefill. */
-    private void attend(int layer, List<SequenceChunk> chunks, DeviceBuffer q, DeviceBuffer attended) {
+    private void attend(int layer, List<SequenceChunk> chunks, Placement placement, DeviceBuffer q, DeviceBuffer attended) {
         int row = 0;
         int i = 0;
         while (i < chunks.size()) {
@@ -173,18 +237,18 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
             while (end < chunks.size() && chunks.get(end).length() == 1) {
                 end++;
             }
-            decode(layer, chunks.subList(i, end), row, q, attended);
+            decode(layer, placement, i, end - i, row, q, attended);
             row += end - i;
             i = end;
         }
     }
 
     /**
-     * One query row per chunk, from {@code firstRow}: q_nope absorbed through W_UK (heads-batched
-     * GEMM), attention over the latent cache, the latent output expanded through W_UV.
+     * One query row per chunk of the {@code rows} decode chunks from {@code firstChunk}, their rows
+     * from {@code firstRow}: q_nope absorbed through W_UK (heads-batched GEMM), attention over the
+     * latent cache, the latent output expanded through W_UV.
      */
-    private void decode(int layer, List<SequenceChunk> chunks, int firstRow, DeviceBuffer q, DeviceBuffer attended) {
-        int rows = chunks.size();
+    private void decode(int layer, Placement placement, int firstChunk, int rows, int firstRow, DeviceBuffer q, DeviceBuffer attended) {
         int heads = config.numAttentionHeads();
         int qk = config.qkHeadDim();
         int nope = config.qkNopeHeadDim();
@@ -202,17 +266,11 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
         DeviceBuffer qPe = queue.floats("q_pe", (long) rows * heads * rope);
         queue.copyRows(qPe.address(), (long) rope * Float.BYTES, qRows + (long) nope * Float.BYTES, (long) qk * Float.BYTES,
                 (long) rope * Float.BYTES, (long) rows * heads);
-        int[][] held = chunks.stream().map(c -> blocks.blocks(c.sequenceId())).toArray(int[][]::new);
-        int maxBlocks = Arrays.stream(held).mapToInt(ids -> ids.length).max().orElseThrow();
-        int[] table = new int[rows * maxBlocks];
-        int[] lengths = new int[rows];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(held[r], 0, table, r * maxBlocks, held[r].length);
-            lengths[r] = chunks.get(r).end();
-        }
         DeviceBuffer latentOut = queue.floats("latent_out", (long) rows * heads * rank);
-        queue.launch("mla_decode", heads, rows, 256, qLatent, qPe, caches[layer], queue.upload("block_table", table),
-                queue.upload("seq_lens", lengths), latentOut, heads, rank, rope, blocks.blockTokens(), maxBlocks,
+        int width = placement.tableWidth();
+        queue.launch("mla_decode", heads, rows, 256, qLatent, qPe, caches[layer],
+                placement.tables() + (long) firstChunk * width * Integer.BYTES, placement.lengths() + (long) firstChunk * Integer.BYTES,
+                latentOut, heads, rank, rope, blocks.blockTokens(), width,
                 (float) config.softmaxScale());
         DeviceBuffer latentOutBf16 = queue.bf16s("latent_out_bf16", (long) rows * heads * rank);
         queue.toBf16(latentOut.address(), latentOutBf16.address(), (long) rows * heads * rank);
@@ -292,7 +350,9 @@ public final class CudaAttentionStage implements ResidentAttentionStage {
             queue.gpu().free(caches[layer]);
         }
         queue.gpu().free(inverseFrequencies);
-        queue.close();
+        if (ownsQueue) {
+            queue.close();
+        }
         blocks.releaseAll();
     }
 }

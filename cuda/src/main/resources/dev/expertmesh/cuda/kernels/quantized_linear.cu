@@ -3,7 +3,8 @@
 // apart), W [out_features, in_features] in one of core's WeightFormats, read as packed and
 // dequantized in registers; products accumulate in fp32.
 //
-// Kernels: linear_int8, linear_int4, linear_fp8.
+// Kernels: linear_int8, linear_int4, linear_fp8, moe_linear_int8 (moe.cu's moe_linear_bf16 over INT8
+// experts: every expert's product over the routes moe_align sorted, in one launch).
 // Mirrors: CpuBackend.matmul for the same Weight; the element W[o][c] is Weight.get(o, c).
 // One warp per output row o: its lanes stride over the columns, each dequantizing W[o][c] once per
 // pass and multiplying it into ROWS_PER_PASS rows of x, then the warp sums its lanes. A batch of up
@@ -124,4 +125,51 @@ extern "C" __global__ void linear_fp8(const unsigned char* __restrict__ q, const
                                       float* __restrict__ out, int out_stride, int rows, int out_features, int in_features) {
     linear_rows(Fp8Element{q, scales, block_rows, block_cols, row_offset, in_features}, x, x_stride, out, out_stride, rows,
                 out_features, in_features);
+}
+
+// out[p][o] = Σ_c x[row(p)][c]·W_e[o][c] for every position p in offsets[e]..offsets[e+1] of every
+// expert e, W_e INT8 per output channel (q[e], scales[e]): moe.cu's moe_linear_bf16 (row(p) as there)
+// with each weight dequantized as linear_int8 does.
+// Grid (ceil(out_features / WARPS_PER_BLOCK), experts), block 32·WARPS_PER_BLOCK.
+extern "C" __global__ void moe_linear_int8(const signed char* const* __restrict__ q, const float* const* __restrict__ scales,
+                                           const int* __restrict__ offsets, const int* __restrict__ sorted_routes,
+                                           const __nv_bfloat16* __restrict__ x, int x_stride, int gather_k,
+                                           float* __restrict__ out, int out_stride, int out_features, int in_features,
+                                           int experts) {
+    int e = blockIdx.y;
+    int o = blockIdx.x * WARPS_PER_BLOCK + threadIdx.x / 32;
+    int lane = threadIdx.x & 31;
+    if (e >= experts || o >= out_features) {
+        return;
+    }
+    Int8Element weight{q[e], scales[e], in_features};
+    int end = offsets[e + 1];
+    for (int first = offsets[e]; first < end; first += ROWS_PER_PASS) {
+        int n = min(ROWS_PER_PASS, end - first);
+        const __nv_bfloat16* rows[ROWS_PER_PASS];
+        float acc[ROWS_PER_PASS];
+#pragma unroll
+        for (int j = 0; j < ROWS_PER_PASS; j++) {
+            int p = first + min(j, n - 1);
+            rows[j] = x + (long long) (gather_k > 0 ? sorted_routes[p] / gather_k : p) * x_stride;
+            acc[j] = 0.f;
+        }
+        for (int c = lane; c < in_features; c += 32) {
+            float w = weight(o, c);
+#pragma unroll
+            for (int j = 0; j < ROWS_PER_PASS; j++) {
+                acc[j] = fmaf(w, __bfloat162float(rows[j][c]), acc[j]);
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < ROWS_PER_PASS; j++) {
+            float sum = acc[j];
+            for (int offset = 16; offset > 0; offset >>= 1) {
+                sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+            }
+            if (lane == 0 && j < n) {
+                out[(long long) (first + j) * out_stride + o] = sum;
+            }
+        }
+    }
 }

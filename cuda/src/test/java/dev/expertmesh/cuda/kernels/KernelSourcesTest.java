@@ -44,13 +44,13 @@ class KernelSourcesTest {
             Map.entry("rope.cu", Set.of("yarn_rope")),
             Map.entry("silu_mul.cu", Set.of("silu_mul")),
             Map.entry("router.cu", Set.of("route_topk")),
-            Map.entry("moe.cu", Set.of("moe_gather", "moe_combine")),
+            Map.entry("moe.cu", Set.of("moe_gather", "moe_combine", "moe_align", "moe_linear_bf16")),
             Map.entry("cache.cu", Set.of("cache_write")),
             Map.entry("mla_decode.cu", Set.of("mla_decode")),
             Map.entry("mla_prefill.cu", Set.of("mla_prefill")),
-            Map.entry("sampling.cu", Set.of("argmax", "top_p_sample")),
+            Map.entry("sampling.cu", Set.of("argmax")),
             Map.entry("elementwise.cu", Set.of("add_f32", "f32_to_bf16", "bf16_to_f32")),
-            Map.entry("quantized_linear.cu", Set.of("linear_int8", "linear_int4", "linear_fp8")));
+            Map.entry("quantized_linear.cu", Set.of("linear_int8", "linear_int4", "linear_fp8", "moe_linear_int8")));
     private static final Pattern INCLUDE = Pattern.compile("^\\s*#\\s*include\\s*(\\S+)", Pattern.MULTILINE);
     private static final Pattern KERNEL = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)");
     private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\(");
