@@ -12,17 +12,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The reply deadlines of a node's exchange streams, checked by one thread a few times per timeout. Arming and
- * disarming a deadline are a write each: a timer task per message (as a ScheduledExecutorService gives) woke the
- * timer thread once per round trip, a hand-off on a busy core for a deadline that almost never fires. A late
- * reply is cut off within one check interval past its deadline.
+ * The reply deadlines of a node's exchange streams, checked by one thread every 50th of the timeout (at most
+ * every 20 ms), so a late reply is cut off within that much past its deadline. Arming and disarming a deadline
+ * are a write each: a timer task per message (as a ScheduledExecutorService gives) woke the timer thread once
+ * per round trip, a hand-off on a busy core for a deadline that almost never fires.
  */
 public final class ReplyDeadlines implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReplyDeadlines.class);
     private static final long IDLE = 0;
     private static final long EXPIRED = -1;
-    private static final Duration LONGEST_CHECK = Duration.ofMillis(100);
-    private static final int CHECKS_PER_TIMEOUT = 20;
+    private static final Duration LONGEST_CHECK = Duration.ofMillis(20);
+    private static final int CHECKS_PER_TIMEOUT = 50;
 
     /** One stream's deadline: when its reply is due (System.nanoTime), idle or expired. */
     public final class Deadline {
