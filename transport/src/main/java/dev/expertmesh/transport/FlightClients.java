@@ -13,7 +13,8 @@ import java.util.Optional;
 /**
  * Flight clients to the cluster's workers: over mutual TLS, with this node's certificate, when the worker serves TLS.
  * Replies are handed to the waiting caller straight from the Netty event loop that read them (gRPC would otherwise
- * pass each one through its own executor thread first), and the HTTP/2 window takes a whole batch of hidden rows.
+ * pass each one through its own executor thread first), and the connection is tuned for batches of hidden rows
+ * ({@link NettyTuning}).
  */
 public final class FlightClients {
     private FlightClients() {
@@ -38,7 +39,7 @@ public final class FlightClients {
         tls.ifPresent(files -> flight.useTls().trustedCertificates(files.caCertificates())
                 .clientCertificate(files.certificateChain(), files.keyPkcs8()));
         // Flight's callbacks only queue a reply for the reader, so they may run on the event loop.
-        NettyChannelBuilder channel = flight.build().directExecutor().flowControlWindow(FlowControl.WINDOW_BYTES);
+        NettyChannelBuilder channel = NettyTuning.client(flight.build().directExecutor());
         return FlightGrpcUtils.createFlightClient(allocator, channel.build());
     }
 }

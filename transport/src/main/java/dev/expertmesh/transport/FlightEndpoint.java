@@ -20,7 +20,7 @@ import java.util.function.Consumer;
 /**
  * A worker's Flight server and the allocator its streams' buffers come from. A DoExchange request is handed to
  * its handler (on a thread of its own) straight from the Netty event loop that read it, not through a gRPC
- * executor thread in between, and the HTTP/2 window takes a whole batch of hidden rows.
+ * executor thread in between, and the connections are tuned for batches of hidden rows ({@link NettyTuning}).
  */
 public record FlightEndpoint(String name, FlightServer server, BufferAllocator allocator) implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FlightEndpoint.class);
@@ -34,8 +34,9 @@ public record FlightEndpoint(String name, FlightServer server, BufferAllocator a
                                        Optional<TlsFiles> tls) {
         try {
             Location location = tls.isPresent() ? Location.forGrpcTls(host, port) : Location.forGrpcInsecure(host, port);
-            Consumer<NettyServerBuilder> netty = grpc -> grpc.callExecutor(FlightEndpoint::exchangesOnEventLoop).flowControlWindow(FlowControl.WINDOW_BYTES);
-            FlightServer.Builder builder = FlightServer.builder(allocator, location, producer).transportHint("grpc.builderConsumer", netty);
+            Consumer<NettyServerBuilder> netty = grpc -> NettyTuning.server(grpc.callExecutor(FlightEndpoint::exchangesOnEventLoop));
+            FlightServer.Builder builder = FlightServer.builder(allocator, location, producer)
+                    .transportHint("grpc.builderConsumer", netty);
             if (tls.isPresent()) {
                 builder.useTls(tls.get().certificateChain(), tls.get().keyPkcs8()).useMTlsClientVerification(tls.get().caCertificates());
             }
