@@ -1,39 +1,28 @@
 package dev.expertmesh.benchmarks;
 
 import dev.expertmesh.transport.ExchangeResponder;
+import dev.expertmesh.transport.FlightEndpoint;
 import dev.expertmesh.transport.HiddenRows;
-import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.FlightStream;
-import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.NoOpFlightProducer;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
+import java.util.Optional;
 
 /**
- * A Flight server on 127.0.0.1 answering every DoExchange batch of hidden rows with a copy of
+ * A worker's Flight endpoint on 127.0.0.1 answering every DoExchange batch of hidden rows with a copy of
  * them, through the workers' own {@link ExchangeResponder}: the data plane's path with no model
  * work in it. The rows are copied as bytes, so that no bf16 conversion is counted as transport.
  */
 final class FlightEchoServer implements AutoCloseable {
     private final BufferAllocator allocator = new RootAllocator();
-    private final FlightServer server;
-
-    FlightEchoServer() {
-        try {
-            server = FlightServer.builder(allocator, Location.forGrpcInsecure("127.0.0.1", 0), new Echo()).build().start();
-        } catch (IOException e) {
-            allocator.close();
-            throw new UncheckedIOException("the Flight echo server could not listen on 127.0.0.1", e);
-        }
-    }
+    private final FlightEndpoint endpoint = FlightEndpoint.start("echo", "127.0.0.1", 0, allocator, new Echo(), Optional.empty());
 
     int port() {
-        return server.getPort();
+        return endpoint.port();
     }
 
     private final class Echo extends NoOpFlightProducer {
@@ -64,7 +53,6 @@ final class FlightEchoServer implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
-        server.close();
-        allocator.close();
+        endpoint.close();
     }
 }

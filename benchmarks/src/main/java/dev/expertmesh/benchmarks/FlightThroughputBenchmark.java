@@ -7,6 +7,7 @@ import dev.expertmesh.transport.ExchangeStream;
 import dev.expertmesh.transport.FlightClients;
 import dev.expertmesh.transport.HiddenRows;
 import dev.expertmesh.transport.Peer;
+import dev.expertmesh.transport.ReplyDeadlines;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.memory.BufferAllocator;
@@ -35,8 +36,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.SplittableRandom;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -61,7 +60,7 @@ public class FlightThroughputBenchmark {
     private FlightEchoServer flightServer;
     private BufferAllocator allocator;
     private FlightClient client;
-    private ScheduledExecutorService deadlines;
+    private ReplyDeadlines deadlines;
     private ExchangeStream stream;
     private long step;
     private TcpEchoServer tcpServer;
@@ -85,9 +84,9 @@ public class FlightThroughputBenchmark {
         allocator = new RootAllocator();
         Peer peer = Peer.of("echo", "127.0.0.1", flightServer.port());
         client = FlightClients.open(allocator, peer.location(), Optional.empty());
-        deadlines = Executors.newSingleThreadScheduledExecutor();
+        deadlines = new ReplyDeadlines(Duration.ofSeconds(10));
         stream = new ExchangeStream(peer, client, FlightDescriptor.command(new byte[0]), DataPlaneSchemas.hidden(DIM, TYPE),
-                allocator, deadlines, Duration.ofSeconds(10));
+                allocator, deadlines);
         VectorSchemaRoot request = stream.request();
         FixedSizeBinaryVector requestRows = (FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD);
         HiddenRows.writeAll(requestRows, hidden, DIM);
@@ -110,7 +109,7 @@ public class FlightThroughputBenchmark {
         tcpServer.close();
         stream.close();
         client.close();
-        deadlines.shutdown();
+        deadlines.close();
         allocator.close();
         flightServer.close();
     }

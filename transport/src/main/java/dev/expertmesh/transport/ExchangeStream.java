@@ -13,17 +13,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Request and reply over one long-lived DoExchange stream to a peer: a DoExchange round trip costs
  * far less than opening a call, so the stream stays open across messages and the request root and
  * its buffers are reused. The stream has no gRPC deadline (it would end the stream); each reply
- * instead has its own, after which the stream is cancelled. A failed stream is reopened by the
- * next exchange, so one refused message does not disable the peer.
+ * instead has its own ({@link ReplyDeadlines}), after which the stream is cancelled. A failed
+ * stream is reopened by the next exchange, so one refused message does not disable the peer.
  */
 public final class ExchangeStream implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ExchangeStream.class);
@@ -33,19 +29,19 @@ public final class ExchangeStream implements AutoCloseable {
     private final FlightDescriptor descriptor;
     private final BufferAllocator allocator;
     private final VectorSchemaRoot request;
-    private final ScheduledExecutorService deadlines;
-    private final Duration replyTimeout;
+    private final ReplyDeadlines deadlines;
+    private final ReplyDeadlines.Deadline deadline;
     private FlightClient.ExchangeReaderWriter open;
 
     public ExchangeStream(Peer peer, FlightClient client, FlightDescriptor descriptor, Schema requestSchema,
-                          BufferAllocator allocator, ScheduledExecutorService deadlines, Duration replyTimeout) {
+                          BufferAllocator allocator, ReplyDeadlines deadlines) {
         this.peer = peer;
         this.client = client;
         this.descriptor = descriptor;
         this.allocator = allocator;
         this.request = VectorSchemaRoot.create(requestSchema, allocator);
         this.deadlines = deadlines;
-        this.replyTimeout = replyTimeout;
+        this.deadline = deadlines.register();
     }
 
     public Peer peer() {
@@ -62,21 +58,26 @@ public final class ExchangeStream implements AutoCloseable {
      * until the next exchange. {@code what} names the message in errors.
      */
     public synchronized VectorSchemaRoot exchange(MessageLite metadata, String what) {
-        AtomicBoolean expired = new AtomicBoolean();
-        ScheduledFuture<?> deadline = null;
         long start = System.nanoTime();
+        boolean expired = false;
         try {
             if (open == null) {
                 open = client.doExchange(descriptor);
                 open.getWriter().start(request);
             }
             FlightStream reader = open.getReader();
-            deadline = deadlines.schedule(() -> {
-                expired.set(true);
-                reader.cancel("no reply within " + replyTimeout, null);
-            }, replyTimeout.toNanos(), TimeUnit.NANOSECONDS);
-            open.getWriter().putNext(AppMetadata.write(metadata, allocator));
-            if (!reader.next()) {
+            boolean replied;
+            deadline.arm(() -> reader.cancel("no reply within " + replyTimeout(), null));
+            try {
+                open.getWriter().putNext(AppMetadata.write(metadata, allocator));
+                replied = reader.next();
+            } finally {
+                expired = deadline.disarm();
+            }
+            if (expired) {
+                throw noReplyInTime(what, start);
+            }
+            if (!replied) {
                 throw PeerFailureException.unanswered(peer, what + ": the stream ended without a reply", null, start);
             }
             return reader.getRoot();
@@ -85,18 +86,22 @@ public final class ExchangeStream implements AutoCloseable {
             throw e;
         } catch (RuntimeException e) {
             discard();
-            if (expired.get()) {
-                throw PeerFailureException.unanswered(peer, what + ": no reply within " + replyTimeout.toMillis() + " ms", null, start);
+            if (expired) {
+                throw noReplyInTime(what, start);
             }
             if (e instanceof FlightRuntimeException flight && answered(flight.status().code())) {
                 throw PeerFailureException.refused(peer, what + " refused", e);
             }
             throw PeerFailureException.unanswered(peer, what + " failed", e, start);
-        } finally {
-            if (deadline != null) {
-                deadline.cancel(false);
-            }
         }
+    }
+
+    private PeerFailureException noReplyInTime(String what, long start) {
+        return PeerFailureException.unanswered(peer, what + ": no reply within " + replyTimeout().toMillis() + " ms", null, start);
+    }
+
+    private Duration replyTimeout() {
+        return deadlines.timeout();
     }
 
     /**
@@ -132,6 +137,7 @@ public final class ExchangeStream implements AutoCloseable {
             }
             open = null;
         }
+        deadline.release();
         request.close();
     }
 }

@@ -45,16 +45,33 @@ final class ConcurrentReplies {
         return settle(senders, replyTimeout, peers, calls).orThrow();
     }
 
+    /**
+     * The last call runs on the calling thread, which would otherwise only wait: a single peer (as attention
+     * always is) then costs no hand-off to a sender thread and back. It is bounded by its stream's own reply
+     * deadline, as every call is; the others' unwinding gets {@link #UNWIND} more.
+     */
     static <T> Settled<T> settle(ExecutorService senders, Duration replyTimeout, List<Peer> peers, List<Supplier<T>> calls) {
+        int last = calls.size() - 1;
         List<Future<T>> futures = new ArrayList<>(calls.size());
-        for (Supplier<T> call : calls) {
+        for (Supplier<T> call : calls.subList(0, Math.max(last, 0))) {
             futures.add(senders.submit(call::get));
         }
         long start = System.nanoTime();
         long deadline = start + replyTimeout.plus(UNWIND).toNanos();
         List<T> replies = new ArrayList<>(calls.size());
         List<PeerFailureException> failures = new ArrayList<>(calls.size());
+        T ownReply = null;
+        PeerFailureException ownFailure = null;
         RuntimeException local = null;
+        if (last >= 0) {
+            try {
+                ownReply = calls.get(last).get();
+            } catch (PeerFailureException p) {
+                ownFailure = p;
+            } catch (RuntimeException r) {
+                local = r;
+            }
+        }
         for (int i = 0; i < futures.size(); i++) {
             T reply = null;
             PeerFailureException failure = null;
@@ -79,6 +96,10 @@ final class ConcurrentReplies {
         }
         if (local != null) {
             throw local;
+        }
+        if (last >= 0) {
+            replies.add(ownReply);
+            failures.add(ownFailure);
         }
         return new Settled<>(replies, failures);
     }

@@ -4,6 +4,7 @@ import dev.expertmesh.transport.ExchangeStream;
 import dev.expertmesh.transport.FlightClients;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.PeerFailureException;
+import dev.expertmesh.transport.ReplyDeadlines;
 import dev.expertmesh.transport.TlsFiles;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallOptions;
@@ -26,7 +27,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,8 +39,7 @@ final class PeerConnections implements AutoCloseable {
     private final BufferAllocator allocator = new RootAllocator();
     private final Map<Peer, FlightClient> clients = new ConcurrentHashMap<>();
     private final Map<Peer, List<ExchangeStream>> streams = new HashMap<>();
-    private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().daemon().name("flight-deadlines").factory());
+    private final ReplyDeadlines deadlines;
     /** Waiting on a peer is all these threads do, so a virtual thread per message is cheap. */
     private final ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor();
     private final Duration replyTimeout;
@@ -48,6 +47,7 @@ final class PeerConnections implements AutoCloseable {
 
     PeerConnections(Duration replyTimeout, Optional<TlsFiles> tls) {
         this.replyTimeout = replyTimeout;
+        this.deadlines = new ReplyDeadlines(replyTimeout);
         this.tls = tls;
     }
 
@@ -60,7 +60,7 @@ final class PeerConnections implements AutoCloseable {
     }
 
     synchronized ExchangeStream stream(Peer peer, FlightDescriptor descriptor, Schema requestSchema) {
-        ExchangeStream stream = new ExchangeStream(peer, client(peer), descriptor, requestSchema, allocator, deadlines, replyTimeout);
+        ExchangeStream stream = new ExchangeStream(peer, client(peer), descriptor, requestSchema, allocator, deadlines);
         streams.computeIfAbsent(peer, _ -> new ArrayList<>()).add(stream);
         return stream;
     }
@@ -109,7 +109,7 @@ final class PeerConnections implements AutoCloseable {
         senders.shutdownNow();
         streams.values().forEach(peerStreams -> peerStreams.forEach(ExchangeStream::close));
         clients.forEach(PeerConnections::closeQuietly);
-        deadlines.shutdownNow();
+        deadlines.close();
         allocator.close();
     }
 }
