@@ -11,12 +11,14 @@ import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
- * A compute device whose stages time their calls on {@code clock}: what a node of the benchmark
- * computes on. Several share one device, which its owner closes, so closing this closes nothing.
+ * A compute device whose stages log their calls, each on the track {@code track} gives its
+ * micro-batch: what a node of the benchmark computes on. Several share one device, which its owner
+ * closes, so closing this closes nothing.
  */
-record TimedDevice(ComputeDevice device, StageClock clock) implements ComputeDevice {
+record TimedDevice(ComputeDevice device, CallLog log, IntFunction<Track> track) implements ComputeDevice {
 
     @Override
     public String name() {
@@ -37,7 +39,7 @@ record TimedDevice(ComputeDevice device, StageClock clock) implements ComputeDev
     public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
                                             int blockTokens, int cacheBlocks) {
         return new TimedResidentAttentionStage(device.attention(weights, config, arena, plan, blockTokens, cacheBlocks),
-                clock.attentionNanos());
+                log, track);
     }
 
     @Override
@@ -46,7 +48,7 @@ record TimedDevice(ComputeDevice device, StageClock clock) implements ComputeDev
         return new ExpertLoader() {
             @Override
             public ExpertStage load(Map<Integer, int[]> routedByLayer) {
-                return new TimedExpertStage(loader.load(routedByLayer), clock.expertNanos());
+                return new TimedExpertStage(loader.load(routedByLayer), log, track);
             }
 
             @Override

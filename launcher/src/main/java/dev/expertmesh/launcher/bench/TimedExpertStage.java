@@ -3,13 +3,14 @@ package dev.expertmesh.launcher.bench;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
 
-import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntFunction;
 
-/** An expert stage that adds the wall time of each of its forward calls to {@code nanos}. */
-record TimedExpertStage(ExpertStage stage, LongAdder nanos) implements ExpertStage {
+/** An expert stage that logs each forward call on the track {@code track} gives its micro-batch. */
+record TimedExpertStage(ExpertStage stage, CallLog log, IntFunction<Track> track) implements ExpertStage {
 
     @Override
     public float[] forward(int layer, int microBatch, float[] x, ExpertRoutes routes) {
-        return StageClock.timed(nanos, () -> stage.forward(layer, microBatch, x, routes));
+        return log.timed(track.apply(microBatch), StageCall.Stage.EXPERTS, layer, microBatch, routes.tokens(),
+                () -> stage.forward(layer, microBatch, x, routes));
     }
 }

@@ -5,22 +5,25 @@ import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
 
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntFunction;
 
 /**
- * A resident attention stage that adds the wall time of each computing call to {@code nanos}: its
- * forward calls in one process, its attentionOutput calls on an attention worker.
+ * A resident attention stage that logs each computing call on the track {@code track} gives its
+ * micro-batch: its forward calls in one process, its attentionOutput calls (micro-batch 0, as a
+ * worker is not told it) on an attention worker.
  */
-record TimedResidentAttentionStage(ResidentAttentionStage stage, LongAdder nanos) implements ResidentAttentionStage {
+record TimedResidentAttentionStage(ResidentAttentionStage stage, CallLog log, IntFunction<Track> track) implements ResidentAttentionStage {
 
     @Override
     public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
-        return StageClock.timed(nanos, () -> stage.forward(layer, microBatch, chunks, hidden));
+        return log.timed(track.apply(microBatch), StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(),
+                TimedAttentionStage.rows(chunks), () -> stage.forward(layer, microBatch, chunks, hidden));
     }
 
     @Override
     public float[] attentionOutput(int layer, List<SequenceChunk> chunks, float[] hidden) {
-        return StageClock.timed(nanos, () -> stage.attentionOutput(layer, chunks, hidden));
+        return log.timed(track.apply(0), StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(),
+                TimedAttentionStage.rows(chunks), () -> stage.attentionOutput(layer, chunks, hidden));
     }
 
     @Override
