@@ -20,13 +20,16 @@ import dev.expertmesh.quantization.QuantizationPlan;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * The local command's roles in this JVM on one device, without the control plane: two expert
  * workers with the routed experts striped over them, one attention worker, and a coordinator's
  * model connected to them over Flight on loopback with the given transport, its micro-batches
  * included. Workers and coordinator log their stage calls in one log: the workers their computing,
- * the coordinator its waits on them, and each wait beyond the computing it waited on is wire.
+ * the coordinator its waits on them, and each wait beyond the computing it waited on is wire. Each
+ * worker computes on its own fork-join pool, the coordinator on the common one.
  */
 public final class ClusterRig implements DecodeRig {
     private static final String HOST = "127.0.0.1";
@@ -36,6 +39,8 @@ public final class ClusterRig implements DecodeRig {
 
     private final List<AutoCloseable> workers = new ArrayList<>();
     private final CallLog log = new CallLog();
+    private final CallTimer coordinatorTimer = new CallTimer(log, Track::microBatch, Optional.empty());
+    private final List<ForkJoinPool> pools = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
     private RemoteAttentionStage attention;
     private RemoteExpertStage experts;
@@ -49,23 +54,34 @@ public final class ClusterRig implements DecodeRig {
                 Track track = new Track(Track.Role.EXPERT_WORKER, w);
                 HostedExperts hosted = HostedExperts.striped(config, w, EXPERT_WORKERS);
                 ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config,
-                        new TimedDevice(device, log, _ -> track), plan, hosted, EPOCH);
+                        new TimedDevice(device, workerTimer(track)), plan, hosted, EPOCH);
                 workers.add(server);
                 expertPeers.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
             }
             AttentionWorkerServer attentionServer = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config,
-                    new TimedDevice(device, log, _ -> ATTENTION_WORKER), plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
+                    new TimedDevice(device, workerTimer(ATTENTION_WORKER)), plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
             workers.add(attentionServer);
             attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())),
                     transport, (lost, since) -> { });
             experts = new RemoteExpertStage(config, DispatchPlan.of(config, EPOCH, expertPeers), transport, ExpertFailover.REPLICAS);
             model = DeepseekModel.load(weights, config, device.backend(), arena,
-                    new TimedAttentionStage(attention, log), new TimedExpertStage(experts, log, Track::microBatch),
+                    new TimedAttentionStage(attention, coordinatorTimer), new TimedExpertStage(experts, coordinatorTimer),
                     transport.microBatches());
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    /**
+     * A worker's timer, computing on a fork-join pool of its own as a worker process would: on the
+     * common pool, every worker's and the coordinator's parallel products would share its one
+     * thread on 2 cores.
+     */
+    private CallTimer workerTimer(Track track) {
+        ForkJoinPool pool = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+        pools.add(pool);
+        return new CallTimer(log, _ -> track, Optional.of(pool));
     }
 
     @Override
@@ -104,6 +120,7 @@ public final class ClusterRig implements DecodeRig {
                 throw new IllegalStateException("stopping " + worker, e);
             }
         }
+        pools.forEach(ForkJoinPool::close);
         arena.close();
     }
 }

@@ -17,6 +17,7 @@ import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.quantization.QuantizationPlan;
 import dev.expertmesh.transport.TransportOptions;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -37,6 +38,12 @@ import java.util.stream.Stream;
  */
 public final class DecodeBench {
     private static final long SEED = 42;
+    /**
+     * A cluster's reply deadline: long enough for a prefill of the largest batch on a loaded
+     * machine (a 128-token prefill of the dense layer took over the default 10 s on 2 busy cores);
+     * the bench measures speed, not failover.
+     */
+    private static final Duration REPLY_TIMEOUT = Duration.ofMinutes(10);
 
     /**
      * What to measure: the model's depth, the tokens cached per sequence, the timed steps, the
@@ -113,7 +120,7 @@ public final class DecodeBench {
         try (RandomWeights weights = new RandomWeights(SEED);
              DecodeRig rig = cluster
                      ? new ClusterRig(compute, weights, config, settings.cacheBlocks(),
-                             TransportOptions.DEFAULT.withMicroBatches(settings.microBatches()), plan)
+                             TransportOptions.DEFAULT.withMicroBatches(settings.microBatches()).withReplyTimeout(REPLY_TIMEOUT), plan)
                      : new InProcessRig(compute, weights, config, settings.cacheBlocks(), plan)) {
             warmUps.add(warmUp(rig, format, cluster ? settings.microBatches() : 1, settings));
             DecodeStepTraffic traffic = new DecodeStepTraffic(distinct(weights.made()), loaded);

@@ -12,6 +12,7 @@ import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The whole model in this process on one device, each step one micro-batch, as the single-process
@@ -26,7 +27,7 @@ final class InProcessRig implements DecodeRig {
     private final DeepseekModel model;
 
     InProcessRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks, QuantizationPlan plan) {
-        TimedDevice timed = new TimedDevice(device, log, Track::microBatch);
+        TimedDevice timed = new TimedDevice(device, new CallTimer(log, Track::microBatch, Optional.empty()));
         attention = timed.attention(weights, config, arena, plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
         experts = timed.experts(weights, config, arena, plan);
         HostedExperts everyExpert = HostedExperts.striped(config, 0, 1);

@@ -6,12 +6,12 @@ import dev.expertmesh.attention.SequenceChunk;
 
 import java.util.List;
 
-/** An attention stage that logs each forward call on its micro-batch's track: the coordinator's wait on the workers. */
-record TimedAttentionStage(AttentionStage stage, CallLog log) implements AttentionStage {
+/** An attention stage that runs and logs each forward call as {@code timer} says: the coordinator's wait on the workers. */
+record TimedAttentionStage(AttentionStage stage, CallTimer timer) implements AttentionStage {
 
     @Override
     public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
-        return log.timed(Track.microBatch(microBatch), StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(), rows(chunks),
+        return timer.timed(microBatch, StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(), rows(chunks),
                 () -> stage.forward(layer, microBatch, chunks, hidden));
     }
 

@@ -11,14 +11,13 @@ import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
-import java.util.function.IntFunction;
 
 /**
- * A compute device whose stages log their calls, each on the track {@code track} gives its
- * micro-batch: what a node of the benchmark computes on. Several share one device, which its owner
- * closes, so closing this closes nothing.
+ * A compute device whose stages run and log their calls as {@code timer} says: what a node of the
+ * benchmark computes on. Several share one device, which its owner closes, so closing this closes
+ * nothing.
  */
-record TimedDevice(ComputeDevice device, CallLog log, IntFunction<Track> track) implements ComputeDevice {
+record TimedDevice(ComputeDevice device, CallTimer timer) implements ComputeDevice {
 
     @Override
     public String name() {
@@ -39,7 +38,7 @@ record TimedDevice(ComputeDevice device, CallLog log, IntFunction<Track> track) 
     public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
                                             int blockTokens, int cacheBlocks) {
         return new TimedResidentAttentionStage(device.attention(weights, config, arena, plan, blockTokens, cacheBlocks),
-                log, track);
+                timer);
     }
 
     @Override
@@ -48,7 +47,7 @@ record TimedDevice(ComputeDevice device, CallLog log, IntFunction<Track> track) 
         return new ExpertLoader() {
             @Override
             public ExpertStage load(Map<Integer, int[]> routedByLayer) {
-                return new TimedExpertStage(loader.load(routedByLayer), log, track);
+                return new TimedExpertStage(loader.load(routedByLayer), timer);
             }
 
             @Override

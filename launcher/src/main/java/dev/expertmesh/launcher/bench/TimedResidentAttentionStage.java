@@ -5,24 +5,23 @@ import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
 
 import java.util.List;
-import java.util.function.IntFunction;
 
 /**
- * A resident attention stage that logs each computing call on the track {@code track} gives its
- * micro-batch: its forward calls in one process, its attentionOutput calls (micro-batch 0, as a
- * worker is not told it) on an attention worker.
+ * A resident attention stage that runs and logs each computing call as {@code timer} says: its
+ * forward calls in one process, its attentionOutput calls (as micro-batch 0: a worker is not told
+ * it) on an attention worker.
  */
-record TimedResidentAttentionStage(ResidentAttentionStage stage, CallLog log, IntFunction<Track> track) implements ResidentAttentionStage {
+record TimedResidentAttentionStage(ResidentAttentionStage stage, CallTimer timer) implements ResidentAttentionStage {
 
     @Override
     public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
-        return log.timed(track.apply(microBatch), StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(),
+        return timer.timed(microBatch, StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(),
                 TimedAttentionStage.rows(chunks), () -> stage.forward(layer, microBatch, chunks, hidden));
     }
 
     @Override
     public float[] attentionOutput(int layer, List<SequenceChunk> chunks, float[] hidden) {
-        return log.timed(track.apply(0), StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(),
+        return timer.timed(0, StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(),
                 TimedAttentionStage.rows(chunks), () -> stage.attentionOutput(layer, chunks, hidden));
     }
 
