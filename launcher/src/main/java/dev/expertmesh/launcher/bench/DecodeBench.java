@@ -20,6 +20,7 @@ import dev.expertmesh.transport.TransportOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,7 +32,7 @@ import java.util.stream.Stream;
 /**
  * Decode throughput of a model in DeepSeek-V2-Lite's exact shape with random bf16 weights: for each
  * format its experts are quantized to (unquantized first, the baseline of the others), in one
- * process and, when asked, on a local cluster (one process first, the cluster's baseline), some
+ * process and, when asked, on a local cluster too (one process is the cluster's baseline), some
  * decode steps at batch 1 to warm up the deployment (the JIT, and on a cluster gRPC, Netty and
  * Flight), then for each batch size that many sequences prefilled to the context, one step to warm
  * up, then the timed steps.
@@ -98,10 +99,7 @@ public final class DecodeBench {
                 LoadedBytes loaded = new LoadedBytes(format);
                 experts.add(new DecodeReport.ExpertMemory(format.label(), loaded.routedExpert(config),
                         (double) loaded.routedExpert(config) / new LoadedBytes(Quantization.NONE).routedExpert(config)));
-                measured.addAll(measure(compute, false, config, format, loaded, settings, warmUps));
-                if (settings.cluster()) {
-                    measured.addAll(measure(compute, true, config, format, loaded, settings, warmUps));
-                }
+                measured.addAll(measure(compute, config, format, loaded, settings, warmUps));
             }
         }
         DecodeReport report = new DecodeReport(device.toString(), settings.layers(), settings.context(), settings.steps(), copyBandwidth,
@@ -113,22 +111,32 @@ public final class DecodeBench {
     private record Measured(DecodeRow row, TracedStep step) {
     }
 
-    /** Every batch size with the experts in one format, on a deployment loaded for it and warmed up. */
-    private static List<Measured> measure(ComputeDevice compute, boolean cluster, ModelConfig config, Quantization format, LoadedBytes loaded,
+    /**
+     * Every batch size with the experts in one format, on each deployment loaded for it and warmed
+     * up: one process, and a local cluster when asked, both loaded at once so that their timed steps
+     * alternate and a load that comes and goes on the machine falls on both alike.
+     */
+    private static List<Measured> measure(ComputeDevice compute, ModelConfig config, Quantization format, LoadedBytes loaded,
                                           Settings settings, List<DecodeReport.WarmUp> warmUps) {
         QuantizationPlan plan = QuantizationPlan.of(format, false);
-        try (RandomWeights weights = new RandomWeights(SEED);
-             DecodeRig rig = cluster
-                     ? new ClusterRig(compute, weights, config, settings.cacheBlocks(),
-                             TransportOptions.DEFAULT.withMicroBatches(settings.microBatches()).withReplyTimeout(REPLY_TIMEOUT), plan)
-                     : new InProcessRig(compute, weights, config, settings.cacheBlocks(), plan)) {
-            warmUps.add(warmUp(rig, format, cluster ? settings.microBatches() : 1, settings));
+        List<DecodeRig> rigs = new ArrayList<>();
+        try (RandomWeights weights = new RandomWeights(SEED)) {
+            rigs.add(new InProcessRig(compute, weights, config, settings.cacheBlocks(), plan));
+            if (settings.cluster()) {
+                rigs.add(new ClusterRig(compute, weights, config, settings.cacheBlocks(),
+                        TransportOptions.DEFAULT.withMicroBatches(settings.microBatches()).withReplyTimeout(REPLY_TIMEOUT), plan));
+            }
+            for (DecodeRig rig : rigs) {
+                warmUps.add(warmUp(rig, format, rig instanceof ClusterRig ? settings.microBatches() : 1, settings));
+            }
             DecodeStepTraffic traffic = new DecodeStepTraffic(distinct(weights.made()), loaded);
             List<Measured> rows = new ArrayList<>();
             for (int batch : settings.batches()) {
-                rows.add(measure(rig, traffic, config, format, batch, settings));
+                rows.addAll(measure(rigs, traffic, config, format, batch, settings));
             }
-            return rows;
+            return rows.stream().sorted(Comparator.comparing((Measured m) -> !m.row().deployment().equals("one process"))).toList();
+        } finally {
+            rigs.reversed().forEach(DecodeRig::close);
         }
     }
 
@@ -169,40 +177,62 @@ public final class DecodeBench {
         return rows.stream().map(r -> r.againstOneProcess(oneProcess.get(r.format() + "@" + r.batch()))).toList();
     }
 
-    private static Measured measure(DecodeRig rig, DecodeStepTraffic traffic, ModelConfig config, Quantization format, int batch,
-                                    Settings settings) {
-        DeepseekModel model = rig.model();
-        DecodeBatch sequences = new DecodeBatch(batch, settings.context(), config.vocabSize());
-        sequences.prefill(model);
+    /** One batch size on every rig, their timed steps taking turns. */
+    private static List<Measured> measure(List<DecodeRig> rigs, DecodeStepTraffic traffic, ModelConfig config, Quantization format,
+                                          int batch, Settings settings) {
+        List<TimedSteps> timed = rigs.stream().map(r -> new TimedSteps(r, new DecodeBatch(batch, settings.context(), config.vocabSize()))).toList();
         try {
-            sequences.step(model, LayerObserver.NONE);
-            rig.log().clear();
-            List<RoutedExperts> routed = new ArrayList<>(settings.steps());
-            StepMarks last = null;
-            long lastStart = 0;
-            long start = System.nanoTime();
-            for (int step = 0; step < settings.steps(); step++) {
-                RoutedExperts chosen = new RoutedExperts(config.numHiddenLayers());
-                last = new StepMarks(chosen, config.numHiddenLayers());
-                lastStart = System.nanoTime();
-                sequences.step(model, last);
-                routed.add(chosen);
+            for (TimedSteps t : timed) {
+                t.sequences.prefill(t.rig.model());
+                t.sequences.step(t.rig.model(), LayerObserver.NONE);
+                t.rig.log().clear();
             }
-            long end = System.nanoTime();
+            for (int step = 0; step < settings.steps(); step++) {
+                timed.forEach(t -> t.step(config));
+            }
+            return timed.stream().map(t -> t.measured(traffic, format, batch, settings.steps())).toList();
+        } finally {
+            timed.forEach(t -> t.sequences.release(t.rig.model()));
+        }
+    }
+
+    /** A rig's timed steps of one batch: their time, the experts each chose, when the last began and how it went. */
+    private static final class TimedSteps {
+        private final DecodeRig rig;
+        private final DecodeBatch sequences;
+        private final List<RoutedExperts> routed = new ArrayList<>();
+        private long elapsedNanos;
+        private long lastStart;
+        private long lastEnd;
+        private StepMarks last;
+
+        TimedSteps(DecodeRig rig, DecodeBatch sequences) {
+            this.rig = rig;
+            this.sequences = sequences;
+        }
+
+        void step(ModelConfig config) {
+            RoutedExperts chosen = new RoutedExperts(config.numHiddenLayers());
+            last = new StepMarks(chosen, config.numHiddenLayers());
+            lastStart = System.nanoTime();
+            sequences.step(rig.model(), last);
+            lastEnd = System.nanoTime();
+            elapsedNanos += lastEnd - lastStart;
+            routed.add(chosen);
+        }
+
+        Measured measured(DecodeStepTraffic traffic, Quantization format, int batch, int steps) {
             List<StageCall> calls = rig.log().calls();
             List<TimeSplit.CallShare> shares = rig.shares(calls);
             long weightBytes = routed.stream().mapToLong(r -> traffic.bytes(r, batch)).sum();
-            DecodeRow row = DecodeRow.of(rig.deployment(), format.label(), batch, settings.steps(), end - start, TimeSplit.of(shares),
-                    weightBytes);
-            long from = lastStart;
-            TracedStep step = new TracedStep(rig.deployment() + ", " + format.label() + ", batch " + batch, from, last.embeddedNanos(),
-                    last.normedNanos(), end, shares.stream().filter(s -> s.call().startNanos() >= from).toList(),
-                    calls.stream().filter(c -> c.track().isWorker() && c.startNanos() >= from).toList());
+            DecodeRow row = DecodeRow.of(rig.deployment(), format.label(), batch, steps, elapsedNanos, TimeSplit.of(shares), weightBytes);
+            TracedStep step = new TracedStep(rig.deployment() + ", " + format.label() + ", batch " + batch, lastStart, last.embeddedNanos(),
+                    last.normedNanos(), lastEnd, shares.stream().filter(s -> s.call().startNanos() >= lastStart).toList(),
+                    calls.stream().filter(c -> c.track().isWorker() && c.startNanos() >= lastStart).toList());
             return new Measured(row, step);
-        } finally {
-            sequences.release(model);
         }
     }
+
     /** Each tensor once: on a cluster, several roles ask for the shared experts and dense MLP, and each gets its copy. */
     private static List<TensorInfo> distinct(Collection<TensorInfo> made) {
         return List.copyOf(made.stream().collect(Collectors.toMap(TensorInfo::name, Function.identity(), (a, b) -> a,
