@@ -47,8 +47,9 @@ final class BenchDecodeCommand implements Callable<Integer> {
             + "runs before it is timed, so that both are measured warm (the JIT; on a cluster gRPC, Netty and Flight). Default: ${DEFAULT-VALUE}.")
     int warmUp;
 
-    @Option(names = "--cluster", description = "Also run a local cluster in this process on the device, after one process in the "
-            + "same run, with its tok/s over one process's: a coordinator, 2 expert workers and 1 attention worker over Flight on loopback.")
+    @Option(names = "--cluster", description = "Also run a local cluster in this process on the device, next to one process, "
+            + "their timed steps taking turns, with its tok/s over one process's: a coordinator, 2 expert workers and 1 attention "
+            + "worker over Flight on loopback.")
     boolean cluster;
 
     @Option(names = "--micro-batches", defaultValue = "1", paramLabel = "M", description = "Micro-batches a --cluster's step is "

@@ -105,6 +105,13 @@ class BenchDecodeCommandTest {
     }
 
     @Test
+    void microBatchesWithoutAClusterIsAClearError() {
+        Run r = Commands.run(withQuick("--micro-batches", "2"));
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("error: --micro-batches 2 splits a cluster's steps: add --cluster (one process runs each step as one)");
+    }
+
+    @Test
     void anUnknownFormatIsAClearError() {
         Run unknown = Commands.run(withQuick("--quantize", "int8,int3"));
         assertThat(unknown.exitCode()).isEqualTo(2);

@@ -66,6 +66,10 @@ public final class DecodeBench {
             if (microBatches < 1) {
                 throw new IllegalArgumentException("--micro-batches " + microBatches + ": expected 1 (no overlap) or more");
             }
+            if (microBatches != 1 && !cluster) {
+                throw new IllegalArgumentException("--micro-batches " + microBatches + " splits a cluster's steps: add --cluster "
+                        + "(one process runs each step as one)");
+            }
             batches = List.copyOf(batches);
             formats = Stream.concat(Stream.of(Quantization.NONE), formats.stream()).distinct().toList();
         }
