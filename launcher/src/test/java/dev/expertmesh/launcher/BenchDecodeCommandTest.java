@@ -7,7 +7,9 @@ import dev.expertmesh.launcher.Commands.Run;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.quantization.Quantization;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,26 +19,57 @@ import static org.assertj.core.data.Percentage.withPercentage;
 /** `bench decode` on two layers of V2-Lite's width, in this process and on a local cluster. */
 class BenchDecodeCommandTest {
     private static final List<String> QUICK = List.of("bench", "decode", "--layers", "2", "--batch", "1,2", "--steps", "2",
-            "--context", "8", "--format", "json");
+            "--context", "8", "--warmup", "2", "--format", "json");
 
     @Test
     void inOneProcessEachBatchDecodesAndItsSplitFitsTheStep() throws Exception {
-        JsonNode report = decode(false);
-        assertThat(report.get("deployment").asText()).isEqualTo("one process");
-        assertRowsFitTheirSteps(report);
+        JsonNode report = decode();
+        assertDeviceAndExperts(report);
+        assertRowsFitTheirSteps(List.of(report.get("rows").get(0), report.get("rows").get(1)));
+        assertThat(report.get("rows")).hasSize(2);
         for (JsonNode row : report.get("rows")) {
-            assertThat(row.get("transportMs").asDouble()).isZero();
+            assertThat(row.get("deployment").asText()).isEqualTo("one process");
+            assertThat(row.get("wireMs").asDouble()).isZero();
+            assertThat(row.get("tokensPerSecondVsOneProcess").asDouble()).isEqualTo(1.0);
         }
+        assertThat(report.get("warmUps")).hasSize(1);
+        assertThat(report.get("warmUps").get(0).get("steps").asInt()).isEqualTo(2);
     }
 
     @Test
-    void onALocalClusterTransportIsPartOfTheSplit() throws Exception {
-        JsonNode report = decode(true);
-        assertThat(report.get("deployment").asText()).isEqualTo("local cluster");
-        assertRowsFitTheirSteps(report);
-        for (JsonNode row : report.get("rows")) {
-            assertThat(row.get("transportMs").asDouble()).isPositive();
+    void aLocalClusterRunsAfterOneProcessWithItsWireAndItsRatioAndTracesEachRowsLastStep(@TempDir Path dir) throws Exception {
+        Path trace = dir.resolve("trace.json");
+        JsonNode report = decode("--cluster", "--trace", trace.toString());
+        assertDeviceAndExperts(report);
+        JsonNode rows = report.get("rows");
+        assertThat(rows).hasSize(4);
+        List<JsonNode> oneProcess = List.of(rows.get(0), rows.get(1));
+        List<JsonNode> cluster = List.of(rows.get(2), rows.get(3));
+        assertRowsFitTheirSteps(oneProcess);
+        assertRowsFitTheirSteps(cluster);
+        for (int i = 0; i < 2; i++) {
+            assertThat(oneProcess.get(i).get("deployment").asText()).isEqualTo("one process");
+            assertThat(cluster.get(i).get("deployment").asText()).isEqualTo("local cluster");
+            assertThat(cluster.get(i).get("wireMs").asDouble()).isPositive();
+            assertThat(cluster.get(i).get("tokensPerSecondVsOneProcess").asDouble()).isCloseTo(
+                    cluster.get(i).get("tokensPerSecond").asDouble() / oneProcess.get(i).get("tokensPerSecond").asDouble(), withPercentage(1e-6));
         }
+        List<String> processes = new ArrayList<>();
+        for (JsonNode e : new ObjectMapper().readTree(trace.toFile()).get("traceEvents")) {
+            if (e.get("name").asText().equals("process_name")) {
+                processes.add(e.get("args").get("name").asText());
+            }
+        }
+        assertThat(processes).containsExactly("one process, none, batch 1", "one process, none, batch 2", "local cluster, none, batch 1",
+                "local cluster, none, batch 2");
+    }
+
+    @Test
+    void anUnwritableTraceIsAClearError(@TempDir Path dir) {
+        Path trace = dir.resolve("missing").resolve("trace.json");
+        Run r = Commands.run(withQuick("--batch", "1", "--trace", trace.toString()));
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.err().strip()).startsWith("error: --trace " + trace + ": cannot write:");
     }
 
     @Test
@@ -57,6 +90,7 @@ class BenchDecodeCommandTest {
         assertThat(experts.get(1).get("vsNone").asDouble()).isEqualTo((double) int8 / bf16);
         JsonNode rows = report.get("rows");
         assertThat(rows).hasSize(4);
+        assertThat(report.get("warmUps")).extracting(w -> w.get("format").asText()).containsExactly("none", "int8");
         List<String> formats = new ArrayList<>();
         rows.forEach(row -> formats.add(row.get("format").asText() + "@" + row.get("batch").asInt()));
         assertThat(formats).containsExactly("none@1", "none@2", "int8@1", "int8@2");
@@ -71,14 +105,17 @@ class BenchDecodeCommandTest {
     }
 
     @Test
+    void microBatchesWithoutAClusterIsAClearError() {
+        Run r = Commands.run(withQuick("--micro-batches", "2"));
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("error: --micro-batches 2 splits a cluster's steps: add --cluster (one process runs each step as one)");
+    }
+
+    @Test
     void anUnknownFormatIsAClearError() {
         Run unknown = Commands.run(withQuick("--quantize", "int8,int3"));
         assertThat(unknown.exitCode()).isEqualTo(2);
         assertThat(unknown.err().strip()).isEqualTo("error: --quantize int3: choose one of " + Quantization.choices());
-    }
-
-    private static JsonNode decode(boolean cluster) throws Exception {
-        return cluster ? decode("--cluster") : decode();
     }
 
     private static String[] withQuick(String... more) {
@@ -93,19 +130,22 @@ class BenchDecodeCommandTest {
         return new ObjectMapper().readTree(r.out());
     }
 
-    private static void assertRowsFitTheirSteps(JsonNode report) {
+    private static void assertDeviceAndExperts(JsonNode report) {
         assertThat(report.get("device").asText()).isEqualTo("cpu");
         assertThat(report.get("copyGbPerSecond").asDouble()).isPositive();
-        JsonNode rows = report.get("rows");
-        assertThat(rows).hasSize(2);
         assertThat(report.get("experts")).hasSize(1);
+    }
+
+    /** A batch of 1 then 2, each in one micro-batch, so that the parts of the split add up to at most the step. */
+    private static void assertRowsFitTheirSteps(List<JsonNode> rows) {
+        assertThat(rows).hasSize(2);
         for (int i = 0; i < rows.size(); i++) {
             JsonNode row = rows.get(i);
             int batch = i + 1;
             assertThat(row.get("batch").asInt()).isEqualTo(batch);
             double stepMs = row.get("stepMs").asDouble();
             assertThat(row.get("tokensPerSecond").asDouble()).isPositive().isCloseTo(batch * 1000 / stepMs, withPercentage(1e-6));
-            double split = row.get("attentionMs").asDouble() + row.get("expertsMs").asDouble() + row.get("transportMs").asDouble();
+            double split = row.get("attentionMs").asDouble() + row.get("expertsMs").asDouble() + row.get("wireMs").asDouble();
             assertThat(row.get("attentionMs").asDouble()).isPositive();
             assertThat(row.get("expertsMs").asDouble()).isPositive();
             assertThat(split).isLessThanOrEqualTo(stepMs);

@@ -31,7 +31,8 @@ import java.util.stream.IntStream;
  * the token to one already carrying it, else to the one with the fewest rows so far (ties taken in
  * turn, by step, layer and token, so that even single tokens spread over the replicas); the shared
  * expert rides with the token's first routed expert, so it costs no extra message, and a dense
- * layer's tokens are spread over the workers. Every worker gets at most one message per layer,
+ * layer's tokens are spread over the workers, starting from another one at each call (so that
+ * single tokens take the workers in turn). Every worker gets at most one message per layer,
  * all sent at once, and the coordinator adds up their per-token partial sums. Each micro-batch has
  * its own stream to every worker, so micro-batches are in flight together.
  *
@@ -248,7 +249,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         }
     }
 
-    /** {@code turn} rotates which replica wins a tie, call after call. */
+    /** {@code turn} rotates which replica wins a tie, and which worker a dense layer's first token goes to, call after call. */
     Shares split(DispatchPlan plan, int layer, ExpertRoutes routes, long turn) {
         int workers = plan.workers().size();
         int tokens = routes.tokens();
@@ -276,7 +277,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
                 }
                 boolean routed = plan.isMoeLayer(layer) && id < config.nRoutedExperts();
                 int w = routed ? replicaFor(plan.replicas(layer, id), rowOf, rows, t, turn)
-                        : companion >= 0 ? companion : t % workers;
+                        : companion >= 0 ? companion : (int) ((t + turn) % workers);
                 if (routed && companion < 0) {
                     companion = w;
                 }

@@ -76,6 +76,18 @@ class ReplicaDispatchTest {
     }
 
     @Test
+    void aDenseLayersSingleTokensTakeTheWorkersInTurn() {
+        DispatchPlan plan = DispatchPlan.of(CONFIG, 1, List.of(worker("a", all()), worker("b", all())));
+        ExpertRoutes dense = ExpertRoutes.everyToken(1, 0);
+        try (RemoteExpertStage stage = stage(plan)) {
+            assertThat(IntStream.range(0, 4).map(turn -> stage.split(plan, 0, dense, turn).workerOfSlot()[0]))
+                    .containsExactly(0, 1, 0, 1);
+            assertThat(stage.split(plan, 0, ExpertRoutes.everyToken(4, 0), 1).rows()).as("a batch still splits evenly")
+                    .containsExactly(2, 2);
+        }
+    }
+
+    @Test
     void aTokenGoesOnceToAReplicaItAlreadyRidesWithItsSharedExpert() {
         DispatchPlan plan = DispatchPlan.of(CONFIG, 1, List.of(worker("a", all()), worker("b", 0, 1, 2, 3, 4, 5, 6, 7)));
         // One token: expert 9 (on a alone), expert 3 (on both), the shared expert.

@@ -20,56 +20,68 @@ import dev.expertmesh.quantization.QuantizationPlan;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * The local command's roles in this JVM on one device, without the control plane: two expert
  * workers with the routed experts striped over them, one attention worker, and a coordinator's
- * model connected to them over Flight on loopback with the given transport. A step is one
- * micro-batch, so that attention, experts and transport follow each other and their times add up.
- * The workers time their computing, the coordinator its waits on them; the difference is transport.
+ * model connected to them over Flight on loopback with the given transport, its micro-batches
+ * included. Workers and coordinator log their stage calls in one log: the workers their computing,
+ * the coordinator its waits on them, and each wait beyond the computing it waited on is wire. Each
+ * worker computes on its own fork-join pool, the coordinator on the common one.
  */
 public final class ClusterRig implements DecodeRig {
     private static final String HOST = "127.0.0.1";
     private static final int EXPERT_WORKERS = 2;
     private static final long EPOCH = 1;
+    private static final Track ATTENTION_WORKER = new Track(Track.Role.ATTENTION_WORKER, 0);
 
     private final List<AutoCloseable> workers = new ArrayList<>();
-    private final StageClock attentionWorker = new StageClock();
-    private final List<StageClock> expertWorkers = new ArrayList<>();
-    private final StageClock coordinator = new StageClock();
+    private final CallLog log = new CallLog();
+    private final CallTimer coordinatorTimer = new CallTimer(log, Track::microBatch, Optional.empty());
+    private final List<ForkJoinPool> pools = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
     private RemoteAttentionStage attention;
     private RemoteExpertStage experts;
     private final DeepseekModel model;
 
-    /** {@code transport}'s micro-batches are set to one. */
     public ClusterRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks, TransportOptions transport,
                       QuantizationPlan plan) {
         try {
             List<ExpertPeer> expertPeers = new ArrayList<>();
             for (int w = 0; w < EXPERT_WORKERS; w++) {
-                StageClock clock = new StageClock();
-                expertWorkers.add(clock);
+                Track track = new Track(Track.Role.EXPERT_WORKER, w);
                 HostedExperts hosted = HostedExperts.striped(config, w, EXPERT_WORKERS);
                 ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config,
-                        new TimedDevice(device, clock), plan, hosted, EPOCH);
+                        new TimedDevice(device, workerTimer(track)), plan, hosted, EPOCH);
                 workers.add(server);
                 expertPeers.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
             }
             AttentionWorkerServer attentionServer = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config,
-                    new TimedDevice(device, attentionWorker), plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
+                    new TimedDevice(device, workerTimer(ATTENTION_WORKER)), plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
             workers.add(attentionServer);
-            TransportOptions oneMicroBatch = transport.withMicroBatches(1);
             attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())),
-                    oneMicroBatch, (lost, since) -> { });
-            experts = new RemoteExpertStage(config, DispatchPlan.of(config, EPOCH, expertPeers), oneMicroBatch, ExpertFailover.REPLICAS);
+                    transport, (lost, since) -> { });
+            experts = new RemoteExpertStage(config, DispatchPlan.of(config, EPOCH, expertPeers), transport, ExpertFailover.REPLICAS);
             model = DeepseekModel.load(weights, config, device.backend(), arena,
-                    new TimedAttentionStage(attention, coordinator.attentionNanos()),
-                    new TimedExpertStage(experts, coordinator.expertNanos()), 1);
+                    new TimedAttentionStage(attention, coordinatorTimer), new TimedExpertStage(experts, coordinatorTimer),
+                    transport.microBatches());
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    /**
+     * A worker's timer, computing on a fork-join pool of its own as a worker process would: on the
+     * common pool, every worker's and the coordinator's parallel products would share its one
+     * thread on 2 cores.
+     */
+    private CallTimer workerTimer(Track track) {
+        ForkJoinPool pool = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+        pools.add(pool);
+        return new CallTimer(log, _ -> track, Optional.of(pool));
     }
 
     @Override
@@ -78,22 +90,18 @@ public final class ClusterRig implements DecodeRig {
     }
 
     @Override
-    public void resetClocks() {
-        attentionWorker.reset();
-        expertWorkers.forEach(StageClock::reset);
-        coordinator.reset();
+    public String deployment() {
+        return "local cluster";
     }
 
-    /**
-     * Attention as its worker computed it, experts as the busier expert worker did (the coordinator
-     * waits for the slower), and transport as the rest of the coordinator's waits on the workers.
-     */
     @Override
-    public TimeSplit split() {
-        long attentionNanos = attentionWorker.attention();
-        long expertNanos = expertWorkers.stream().mapToLong(StageClock::experts).max().orElse(0);
-        long waited = coordinator.attention() + coordinator.experts();
-        return new TimeSplit(attentionNanos, expertNanos, Math.max(0, waited - attentionNanos - expertNanos));
+    public CallLog log() {
+        return log;
+    }
+
+    @Override
+    public List<TimeSplit.CallShare> shares(List<StageCall> calls) {
+        return TimeSplit.remote(calls, EXPERT_WORKERS);
     }
 
     /** The coordinator's streams first, so that no worker waits out Flight's grace period for them. */
@@ -112,6 +120,7 @@ public final class ClusterRig implements DecodeRig {
                 throw new IllegalStateException("stopping " + worker, e);
             }
         }
+        pools.forEach(ForkJoinPool::close);
         arena.close();
     }
 }

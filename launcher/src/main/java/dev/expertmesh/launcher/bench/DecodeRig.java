@@ -2,16 +2,21 @@ package dev.expertmesh.launcher.bench;
 
 import dev.expertmesh.engine.DeepseekModel;
 
-/** A model whose stages are timed: in this process or on a local cluster. */
+import java.util.List;
+
+/** A model whose stage calls are logged: in this process or on a local cluster. */
 sealed interface DecodeRig extends AutoCloseable permits InProcessRig, ClusterRig {
 
     DeepseekModel model();
 
-    /** Forgets the time measured so far. */
-    void resetClocks();
+    /** "one process" or "local cluster". */
+    String deployment();
 
-    /** The time measured since the last reset. */
-    TimeSplit split();
+    /** The stage calls since the log was last cleared. */
+    CallLog log();
+
+    /** Each of the model's stage calls among {@code calls}, split into the computing it waited on and the wire. */
+    List<TimeSplit.CallShare> shares(List<StageCall> calls);
 
     @Override
     void close();

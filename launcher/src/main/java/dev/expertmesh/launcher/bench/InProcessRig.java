@@ -11,6 +11,8 @@ import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * The whole model in this process on one device, each step one micro-batch, as the single-process
@@ -18,14 +20,14 @@ import java.lang.foreign.Arena;
  * stages take no quantization yet).
  */
 final class InProcessRig implements DecodeRig {
-    private final StageClock clock = new StageClock();
+    private final CallLog log = new CallLog();
     private final Arena arena = Arena.ofShared();
     private final ResidentAttentionStage attention;
     private final ExpertLoader experts;
     private final DeepseekModel model;
 
     InProcessRig(ComputeDevice device, TensorSource weights, ModelConfig config, int cacheBlocks, QuantizationPlan plan) {
-        TimedDevice timed = new TimedDevice(device, clock);
+        TimedDevice timed = new TimedDevice(device, new CallTimer(log, Track::microBatch, Optional.empty()));
         attention = timed.attention(weights, config, arena, plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
         experts = timed.experts(weights, config, arena, plan);
         HostedExperts everyExpert = HostedExperts.striped(config, 0, 1);
@@ -38,13 +40,18 @@ final class InProcessRig implements DecodeRig {
     }
 
     @Override
-    public void resetClocks() {
-        clock.reset();
+    public String deployment() {
+        return "one process";
     }
 
     @Override
-    public TimeSplit split() {
-        return new TimeSplit(clock.attention(), clock.experts(), 0);
+    public CallLog log() {
+        return log;
+    }
+
+    @Override
+    public List<TimeSplit.CallShare> shares(List<StageCall> calls) {
+        return TimeSplit.inProcess(calls);
     }
 
     @Override

@@ -5,14 +5,18 @@ import dev.expertmesh.attention.CacheUsage;
 import dev.expertmesh.attention.SequenceChunk;
 
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
 
-/** An attention stage that adds the wall time of each of its forward calls to {@code nanos}. */
-record TimedAttentionStage(AttentionStage stage, LongAdder nanos) implements AttentionStage {
+/** An attention stage that runs and logs each forward call as {@code timer} says: the coordinator's wait on the workers. */
+record TimedAttentionStage(AttentionStage stage, CallTimer timer) implements AttentionStage {
 
     @Override
     public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
-        return StageClock.timed(nanos, () -> stage.forward(layer, microBatch, chunks, hidden));
+        return timer.timed(microBatch, StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(), rows(chunks),
+                () -> stage.forward(layer, microBatch, chunks, hidden));
+    }
+
+    static int rows(List<SequenceChunk> chunks) {
+        return chunks.stream().mapToInt(SequenceChunk::length).sum();
     }
 
     @Override

@@ -13,10 +13,11 @@ import java.lang.foreign.Arena;
 import java.util.Map;
 
 /**
- * A compute device whose stages time their calls on {@code clock}: what a node of the benchmark
- * computes on. Several share one device, which its owner closes, so closing this closes nothing.
+ * A compute device whose stages run and log their calls as {@code timer} says: what a node of the
+ * benchmark computes on. Several share one device, which its owner closes, so closing this closes
+ * nothing.
  */
-record TimedDevice(ComputeDevice device, StageClock clock) implements ComputeDevice {
+record TimedDevice(ComputeDevice device, CallTimer timer) implements ComputeDevice {
 
     @Override
     public String name() {
@@ -37,7 +38,7 @@ record TimedDevice(ComputeDevice device, StageClock clock) implements ComputeDev
     public ResidentAttentionStage attention(TensorSource weights, ModelConfig config, Arena arena, QuantizationPlan plan,
                                             int blockTokens, int cacheBlocks) {
         return new TimedResidentAttentionStage(device.attention(weights, config, arena, plan, blockTokens, cacheBlocks),
-                clock.attentionNanos());
+                timer);
     }
 
     @Override
@@ -46,7 +47,7 @@ record TimedDevice(ComputeDevice device, StageClock clock) implements ComputeDev
         return new ExpertLoader() {
             @Override
             public ExpertStage load(Map<Integer, int[]> routedByLayer) {
-                return new TimedExpertStage(loader.load(routedByLayer), clock.expertNanos());
+                return new TimedExpertStage(loader.load(routedByLayer), timer);
             }
 
             @Override

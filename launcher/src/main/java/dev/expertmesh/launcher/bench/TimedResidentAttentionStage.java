@@ -5,22 +5,24 @@ import dev.expertmesh.attention.ResidentAttentionStage;
 import dev.expertmesh.attention.SequenceChunk;
 
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A resident attention stage that adds the wall time of each computing call to {@code nanos}: its
- * forward calls in one process, its attentionOutput calls on an attention worker.
+ * A resident attention stage that runs and logs each computing call as {@code timer} says: its
+ * forward calls in one process, its attentionOutput calls (as micro-batch 0: a worker is not told
+ * it) on an attention worker.
  */
-record TimedResidentAttentionStage(ResidentAttentionStage stage, LongAdder nanos) implements ResidentAttentionStage {
+record TimedResidentAttentionStage(ResidentAttentionStage stage, CallTimer timer) implements ResidentAttentionStage {
 
     @Override
     public float[] forward(int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden) {
-        return StageClock.timed(nanos, () -> stage.forward(layer, microBatch, chunks, hidden));
+        return timer.timed(microBatch, StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(),
+                TimedAttentionStage.rows(chunks), () -> stage.forward(layer, microBatch, chunks, hidden));
     }
 
     @Override
     public float[] attentionOutput(int layer, List<SequenceChunk> chunks, float[] hidden) {
-        return StageClock.timed(nanos, () -> stage.attentionOutput(layer, chunks, hidden));
+        return timer.timed(0, StageCall.Stage.ATTENTION, layer, chunks.getFirst().sequenceId(),
+                TimedAttentionStage.rows(chunks), () -> stage.attentionOutput(layer, chunks, hidden));
     }
 
     @Override
