@@ -11,10 +11,11 @@
 # kernel's definition, so it checks the Java side (buffers, offsets, scales, launch arguments); here the same
 # gpu-tagged tests run the real kernels, among them quantized_linear.cu's (QuantizedLinearTest: INT8, INT4 in
 # groups of 64 and 128, FP8 128x128 blocks, row slices inside a block, batches 1, 3 and 11; DeviceStagesTest:
-# the engine with INT8 experts against the CPU engine with the same INT8 experts; DeviceResidentLoopTest:
-# the device-resident loop's embed, route_topk, moe_align, moe_linear_bf16 and argmax against the CPU engine
-# and core's Router, decode steps captured as CUDA graphs against plain launches; the one-download step and
-# the graph launches are counted on the emulated driver only).
+# the engine with INT8, INT4 (g64, g128) and FP8 experts, through the grouped moe_linear_int8/_int4/_fp8,
+# against the CPU engine with the same quantized experts; DeviceResidentLoopTest: the device-resident loop's
+# embed, route_topk, moe_align, the grouped products (bf16 and quantized) and argmax against the host loop
+# and core's Router, decode steps captured as CUDA graphs against plain launches; the one-download step, with
+# experts of every format, and the graph launches are counted on the emulated driver only).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
