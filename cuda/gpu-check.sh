@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6's GPU check, in two steps:
-#   cuda/gpu-check.sh bundle    here: builds, then packs a JRE and the classes the check loads into .gpu/
+#   cuda/gpu-check.sh bundle    here: builds, then packs a JRE and the classes the check loads into .gpu/ (offline: it needs
+#                               maven-dependency-plugin 3.9.0's dependencies in ~/.m2, commons-beanutils 1.9.4 among them,
+#                               which one run of its build-classpath goal without -o fetches)
 #   cuda/gpu-check.sh [ARGS]    on the GPU machine (carry .gpu): the gpu-tagged tests (the GPU engine against the CPU engine
 #                               on testdata's fixtures), then `expertmesh bench decode` on DeepSeek-V2-Lite's shape on cuda:0
 #                               at batch 1, 8, 32 and 128, in one process and as a local cluster, and the device-resident
@@ -33,6 +35,9 @@ if [[ "${1:-}" == bundle ]]; then
       */commons-io/*|*/commons-net/*|*/commons-codec/*|*/ch/obermuhlner/*|*/org/derive4j/*|*/org/immutables/*|*/com/google/code/gson/*) ;;
       */io/grpc/grpc-services/*|*/com/google/api/grpc/proto-google-common-protos/*|*/net/bytebuddy/*|*/expertmesh-*) ;;
       */benchmarks/target/classes|*/integration-tests/target/classes) ;;
+      # The launcher's container tests (test scope, 21 MiB) and its certs command (Bouncy Castle, 9 MiB): the
+      # work tree and .gpu travel in 64 MiB.
+      */org/testcontainers/*|*/com/github/docker-java/*|*/org/rnorth/*|*/org/bouncycastle/*) ;;
       */target/classes|*/target/test-classes) module="$(basename "$(dirname "$(dirname "$entry")")")"
         "$JAVA_HOME/bin/jar" cf "$jars/$module-$(basename "$entry").jar" -C "$entry" .
         classpath="$classpath:$jars/$module-$(basename "$entry").jar" ;;
