@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6's GPU check, in two steps:
-#   cuda/gpu-check.sh bundle    here: builds, then packs a JRE and the classes the check loads into .gpu/
+#   cuda/gpu-check.sh bundle    here: builds, then packs a JRE and the classes the check loads into .gpu/ (offline: it needs
+#                               maven-dependency-plugin 3.9.0's dependencies in ~/.m2, commons-beanutils 1.9.4 among them,
+#                               which one run of its build-classpath goal without -o fetches)
 #   cuda/gpu-check.sh [ARGS]    on the GPU machine (carry .gpu): the gpu-tagged tests (the GPU engine against the CPU engine
 #                               on testdata's fixtures), then `expertmesh bench decode` on DeepSeek-V2-Lite's shape on cuda:0
 #                               at batch 1, 8, 32 and 128, in one process and as a local cluster, and the device-resident
@@ -11,10 +13,11 @@
 # kernel's definition, so it checks the Java side (buffers, offsets, scales, launch arguments); here the same
 # gpu-tagged tests run the real kernels, among them quantized_linear.cu's (QuantizedLinearTest: INT8, INT4 in
 # groups of 64 and 128, FP8 128x128 blocks, row slices inside a block, batches 1, 3 and 11; DeviceStagesTest:
-# the engine with INT8 experts against the CPU engine with the same INT8 experts; DeviceResidentLoopTest:
-# the device-resident loop's embed, route_topk, moe_align, moe_linear_bf16 and argmax against the CPU engine
-# and core's Router, decode steps captured as CUDA graphs against plain launches; the one-download step and
-# the graph launches are counted on the emulated driver only).
+# the engine with INT8, INT4 (g64, g128) and FP8 experts, through the grouped moe_linear_int8/_int4/_fp8,
+# against the CPU engine with the same quantized experts; DeviceResidentLoopTest: the device-resident loop's
+# embed, route_topk, moe_align, the grouped products (bf16 and quantized) and argmax against the host loop
+# and core's Router, decode steps captured as CUDA graphs against plain launches; the one-download step, with
+# experts of every format, and the graph launches are counted on the emulated driver only).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -32,6 +35,9 @@ if [[ "${1:-}" == bundle ]]; then
       */commons-io/*|*/commons-net/*|*/commons-codec/*|*/ch/obermuhlner/*|*/org/derive4j/*|*/org/immutables/*|*/com/google/code/gson/*) ;;
       */io/grpc/grpc-services/*|*/com/google/api/grpc/proto-google-common-protos/*|*/net/bytebuddy/*|*/expertmesh-*) ;;
       */benchmarks/target/classes|*/integration-tests/target/classes) ;;
+      # The launcher's container tests (test scope, 21 MiB) and its certs command (Bouncy Castle, 9 MiB): the
+      # work tree and .gpu travel in 64 MiB.
+      */org/testcontainers/*|*/com/github/docker-java/*|*/org/rnorth/*|*/org/bouncycastle/*) ;;
       */target/classes|*/target/test-classes) module="$(basename "$(dirname "$(dirname "$entry")")")"
         "$JAVA_HOME/bin/jar" cf "$jars/$module-$(basename "$entry").jar" -C "$entry" .
         classpath="$classpath:$jars/$module-$(basename "$entry").jar" ;;

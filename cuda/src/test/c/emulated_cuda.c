@@ -195,16 +195,23 @@ static void linear(void **p, int first_x, element_of w) {
 }
 
 /* Symmetric INT8, one scale per output row. */
+static float int8_at(const int8_t *q, const float *scales, int o, int c, int cols) {
+    return scales[o] * q[(long) o * cols + c];
+}
+
 static float int8_element(void **p, int o, int c, int cols) {
-    return ARG(1, const float *)[o] * ARG(0, const int8_t *)[(long) o * cols + c];
+    return int8_at(ARG(0, const int8_t *), ARG(1, const float *), o, c, cols);
 }
 
 /* INT4 stored as q + 8, low nibble = even column, rows of ceil(cols / 2) bytes, a scale per group of a row. */
-static float int4_element(void **p, int o, int c, int cols) {
-    int group = ARG(2, int);
-    uint8_t byte = ARG(0, const uint8_t *)[(long) o * ((cols + 1) / 2) + c / 2];
+static float int4_at(const uint8_t *bytes, const float *scales, int group, int o, int c, int cols) {
+    uint8_t byte = bytes[(long) o * ((cols + 1) / 2) + c / 2];
     int q = (c % 2 == 0 ? byte & 0xF : byte >> 4) - 8;
-    return ARG(1, const float *)[(long) o * ((cols + group - 1) / group) + c / group] * q;
+    return scales[(long) o * ((cols + group - 1) / group) + c / group] * q;
+}
+
+static float int4_element(void **p, int o, int c, int cols) {
+    return int4_at(ARG(0, const uint8_t *), ARG(1, const float *), ARG(2, int), o, c, cols);
 }
 
 /* e4m3fn: (-1)^s·2^(e-7)·(1 + m/8), subnormal 2^-6·m/8 when e = 0, NaN for e = 15 and m = 7. */
@@ -214,11 +221,13 @@ static float e4m3(uint8_t bits) {
     return bits & 0x80 ? -v : v;
 }
 
-/* FP8 with a scale per block_rows x block_cols block, row o in block row (o + row_offset) / block_rows. */
+/* FP8 with a scale per br x bc block, row o in block row (o + offset) / br. */
+static float fp8_at(const uint8_t *q, const float *scales, int br, int bc, int offset, int o, int c, int cols) {
+    return scales[(long) ((o + offset) / br) * ((cols + bc - 1) / bc) + c / bc] * e4m3(q[(long) o * cols + c]);
+}
+
 static float fp8_element(void **p, int o, int c, int cols) {
-    int br = ARG(2, int), bc = ARG(3, int), offset = ARG(4, int);
-    float scale = ARG(1, const float *)[(long) ((o + offset) / br) * ((cols + bc - 1) / bc) + c / bc];
-    return scale * e4m3(ARG(0, const uint8_t *)[(long) o * cols + c]);
+    return fp8_at(ARG(0, const uint8_t *), ARG(1, const float *), ARG(2, int), ARG(3, int), ARG(4, int), o, c, cols);
 }
 
 static void linear_int8(void **p, int gx, int gy) { linear(p, 2, int8_element); }
@@ -244,38 +253,51 @@ static void moe_align(void **p, int gx, int gy) {
             }
 }
 
-/* moe.cu's moe_linear_bf16: out[p][o] = sum_c x[row(p)][c]·W_e[o][c] for each position p of expert e's routes. */
-static void moe_linear_bf16(void **p, int gx, int gy) {
-    const bf16 *const *w = ARG(0, const bf16 *const *); const int *offsets = ARG(1, const int *);
-    const int *sorted = ARG(2, const int *); const bf16 *x = ARG(3, const bf16 *); int xs = ARG(4, int); int gather_k = ARG(5, int);
-    float *out = ARG(6, float *); int os = ARG(7, int); int outs = ARG(8, int); int cols = ARG(9, int); int experts = ARG(10, int);
+/*
+ * The grouped products (moe.cu's moe_linear_bf16, quantized_linear.cu's moe_linear_*): out[p][o] =
+ * sum_c x[row(p)][c]·W_e[o][c] for each position p of expert e's routes, W_e expert e's matrix read by
+ * w, row(p) the route's token when gather_k > 0, else p. The arguments from first on are the same for
+ * every format: offsets, sorted, x, x_stride, gather_k, out, out_stride, out_features, in_features, experts.
+ */
+typedef float (*expert_element_of)(void **p, int e, int o, int c, int cols);
+
+static void moe_linear(void **p, int first, expert_element_of w) {
+    const int *offsets = ARG(first, const int *); const int *sorted = ARG(first + 1, const int *);
+    const bf16 *x = ARG(first + 2, const bf16 *); int xs = ARG(first + 3, int); int gather_k = ARG(first + 4, int);
+    float *out = ARG(first + 5, float *); int os = ARG(first + 6, int); int outs = ARG(first + 7, int);
+    int cols = ARG(first + 8, int); int experts = ARG(first + 9, int);
     for (int e = 0; e < experts; e++)
         for (int at = offsets[e]; at < offsets[e + 1]; at++) {
             const bf16 *row = x + (long) (gather_k > 0 ? sorted[at] / gather_k : at) * xs;
             for (int o = 0; o < outs; o++) {
                 float sum = 0;
-                for (int c = 0; c < cols; c++) sum += b2f(w[e][(long) o * cols + c]) * b2f(row[c]);
+                for (int c = 0; c < cols; c++) sum += w(p, e, o, c, cols) * b2f(row[c]);
                 out[(long) at * os + o] = sum;
             }
         }
 }
 
-/* quantized_linear.cu's moe_linear_int8: moe_linear_bf16 with W_e[o][c] = scales[e][o]·q[e][o·cols + c]. */
-static void moe_linear_int8(void **p, int gx, int gy) {
-    const int8_t *const *q = ARG(0, const int8_t *const *); const float *const *scales = ARG(1, const float *const *);
-    const int *offsets = ARG(2, const int *); const int *sorted = ARG(3, const int *); const bf16 *x = ARG(4, const bf16 *);
-    int xs = ARG(5, int); int gather_k = ARG(6, int); float *out = ARG(7, float *); int os = ARG(8, int); int outs = ARG(9, int);
-    int cols = ARG(10, int); int experts = ARG(11, int);
-    for (int e = 0; e < experts; e++)
-        for (int at = offsets[e]; at < offsets[e + 1]; at++) {
-            const bf16 *row = x + (long) (gather_k > 0 ? sorted[at] / gather_k : at) * xs;
-            for (int o = 0; o < outs; o++) {
-                float sum = 0;
-                for (int c = 0; c < cols; c++) sum += scales[e][o] * q[e][(long) o * cols + c] * b2f(row[c]);
-                out[(long) at * os + o] = sum;
-            }
-        }
+static float bf16_expert(void **p, int e, int o, int c, int cols) {
+    return b2f(ARG(0, const bf16 *const *)[e][(long) o * cols + c]);
 }
+
+static float int8_expert(void **p, int e, int o, int c, int cols) {
+    return int8_at(ARG(0, const int8_t *const *)[e], ARG(1, const float *const *)[e], o, c, cols);
+}
+
+static float int4_expert(void **p, int e, int o, int c, int cols) {
+    return int4_at(ARG(0, const uint8_t *const *)[e], ARG(1, const float *const *)[e], ARG(2, int), o, c, cols);
+}
+
+static float fp8_expert(void **p, int e, int o, int c, int cols) {
+    return fp8_at(ARG(0, const uint8_t *const *)[e], ARG(1, const float *const *)[e], ARG(2, int), ARG(3, int), ARG(4, int),
+                  o, c, cols);
+}
+
+static void moe_linear_bf16(void **p, int gx, int gy) { moe_linear(p, 1, bf16_expert); }
+static void moe_linear_int8(void **p, int gx, int gy) { moe_linear(p, 2, int8_expert); }
+static void moe_linear_int4(void **p, int gx, int gy) { moe_linear(p, 3, int4_expert); }
+static void moe_linear_fp8(void **p, int gx, int gy) { moe_linear(p, 5, fp8_expert); }
 
 /* embedding.cu's embed: the token's bf16 row widened. */
 static void embed(void **p, int gx, int gy) {
@@ -369,6 +391,7 @@ static const struct { const char *name; kernel run; const char *parameters; } KE
     {"linear_int8", linear_int8, "pppipiiii"}, {"linear_int4", linear_int4, "ppipipiiii"},
     {"linear_fp8", linear_fp8, "ppiiipipiiii"}, {"moe_align", moe_align, "piippp"},
     {"moe_linear_bf16", moe_linear_bf16, "ppppiipiiii"}, {"moe_linear_int8", moe_linear_int8, "pppppiipiiii"},
+    {"moe_linear_int4", moe_linear_int4, "ppipppiipiiii"}, {"moe_linear_fp8", moe_linear_fp8, "ppiiipppiipiiii"},
     {"embed", embed, "pppii"},
     {"route_topk", route_topk, "ppppiiiiiiiif"}, {"argmax", argmax, "ppii"},
 };

@@ -18,9 +18,9 @@ import java.nio.file.Path;
 /**
  * The single-process engine on one GPU, assembled as core's Engine assembles the CPU one: the
  * same DeepseekModel around a CUDA attention stage, a CUDA expert stage, and a CUDA backend for
- * the routers and lm_head. When the experts are bf16 or INT8 (the formats with a grouped product)
- * the model runs its unobserved steps through a {@link DeviceResidentLoop} over the same stages,
- * so the hidden state never leaves the device; INT4 and FP8 experts keep the host loop.
+ * the routers and lm_head. The model runs its unobserved steps through a {@link DeviceResidentLoop}
+ * over the same stages (grouped expert products for bf16, INT8, INT4 and FP8 experts), so the
+ * hidden state never leaves the device; observed steps run the host loop.
  */
 public final class CudaEngines {
     private static final Logger log = LoggerFactory.getLogger(CudaEngines.class);
@@ -73,13 +73,10 @@ public final class CudaEngines {
             attention = CudaAttentionStage.onQueue(queue, weights, config, arena, plan, BLOCK_TOKENS, CACHE_BLOCKS);
             experts = CudaExpertStage.onQueue(queue, weights, config, arena, plan);
             DeepseekModel model = DeepseekModel.load(weights, config, backend, arena, attention, experts, 1);
-            if (experts.groupsEveryLayer()) {
-                loop = DeviceResidentLoop.load(queue, weights, config, arena, attention, experts, decodeGraphs);
-                model = model.onDevice(loop);
-            }
+            loop = DeviceResidentLoop.load(queue, weights, config, arena, attention, experts, decodeGraphs);
+            model = model.onDevice(loop);
             log.info("Loaded {} onto cuda:{} in {} ms, {}, {}", config.modelType(), ordinal, (System.nanoTime() - start) / 1_000_000,
-                    plan.label(), loop == null ? "INT4 or FP8 experts: activations cross to the host each stage"
-                            : decodeGraphs ? "activations on the device, decode steps as CUDA graphs" : "activations on the device");
+                    plan.label(), decodeGraphs ? "activations on the device, decode steps as CUDA graphs" : "activations on the device");
             AutoCloseable[] parts = {loop, experts, attention, queue, backend, gpu, arena, weights};
             return Engine.around(model, () -> closeAll(parts), LayerObserver.NONE);
         } catch (RuntimeException | Error e) {

@@ -12,8 +12,10 @@ import dev.expertmesh.quantization.Quantization;
 import dev.expertmesh.quantization.QuantizationPlan;
 
 import java.lang.foreign.Arena;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.stream.IntStream;
@@ -24,8 +26,8 @@ import java.util.stream.IntStream;
  * its down product (a loop over the experts with rows, in id order), and moe_combine adds every
  * row's weighted expert outputs in route order. The device-resident loop calls {@link #addExperts}
  * instead, with the routes in device memory: moe_align groups them and a grouped product
- * (moe_linear_bf16, or moe_linear_int8 for INT8 experts) runs every expert's projection in one
- * launch, so the host never sees the routes.
+ * (moe_linear_bf16, or moe_linear_int8, moe_linear_int4, moe_linear_fp8 for quantized experts) runs
+ * every expert's projection in one launch, so the host never sees the routes.
  */
 public final class CudaExpertStage implements ExpertStage, AutoCloseable {
     /** Output rows a block of the grouped products computes: one a warp (GROUPED_WARPS in moe.cu, WARPS_PER_BLOCK in quantized_linear.cu). */
@@ -186,7 +188,7 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
      * Adds the layer's MLP output for its rows to {@code hidden} (fp32 [rows, hidden], device memory),
      * on the stage's queue: {@code normed} [rows, hidden] bf16 is the MLP's input, {@code expertIds}
      * and {@code routeWeights} [rows, top_k] the routes route_topk chose (ignored in a dense layer).
-     * The routed experts must all be here, and all bf16 or all INT8 (see {@link GroupedExperts}).
+     * The routed experts must all be here, each projection in one format (see {@link GroupedExperts}).
      */
     synchronized void addExperts(int layer, long normed, int rows, long expertIds, long routeWeights, long hidden) {
         int dim = config.hiddenSize();
@@ -238,13 +240,14 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
                                int outputs) {
         int grid = (outputs + GROUPED_WARPS - 1) / GROUPED_WARPS;
         int block = 32 * GROUPED_WARPS;
-        if (w.scales() == null) {
-            queue.launch(w.kernel(), grid, grouping.experts(), block, w.data(), grouping.offsets(), grouping.sorted(), x, cols,
-                    gatherK, out, outStride, outputs, cols, grouping.experts());
-        } else {
-            queue.launch(w.kernel(), grid, grouping.experts(), block, w.data(), w.scales(), grouping.offsets(), grouping.sorted(), x,
-                    cols, gatherK, out, outStride, outputs, cols, grouping.experts());
+        List<Object> args = new ArrayList<>();
+        args.add(w.data());
+        if (w.scales() != null) {
+            args.add(w.scales());
         }
+        args.addAll(List.of(w.layout().parameters()));
+        args.addAll(List.of(grouping.offsets(), grouping.sorted(), x, cols, gatherK, out, outStride, outputs, cols, grouping.experts()));
+        queue.launch(w.layout().kernel(), grid, grouping.experts(), block, args.toArray());
     }
 
     /** out [rows, hidden] = the expert's output for every row of {@code normed}. */
@@ -257,16 +260,6 @@ public final class CudaExpertStage implements ExpertStage, AutoCloseable {
         DeviceBuffer activated = queue.bf16s("dense_activated", (long) rows * inter);
         queue.launch("silu_mul", rows, 1, 256, gateUp, activated, rows, inter);
         queue.linear(expert.down(), activated.address(), inter, rows, out);
-    }
-
-    /** Whether {@link #addExperts} runs every layer here: every routed expert loaded, all bf16 or all INT8 in each layer. */
-    synchronized boolean groupsEveryLayer() {
-        for (int layer = 0; layer < experts.length; layer++) {
-            if (config.isMoeLayer(layer) && !GroupedExperts.groups(Arrays.copyOf(experts[layer], config.nRoutedExperts()))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private GroupedExperts grouped(int layer) {

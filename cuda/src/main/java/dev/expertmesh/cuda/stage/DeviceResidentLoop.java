@@ -92,8 +92,8 @@ final class DeviceResidentLoop implements DeviceLoop, AutoCloseable {
 
     /**
      * Uploads what runs between the stages (embeddings, norms, router gates, lm_head, none of it
-     * quantized); the stages must work on {@code queue}, and {@code experts} must group every layer
-     * ({@link CudaExpertStage#groupsEveryLayer}).
+     * quantized); the stages must work on {@code queue}, and {@code experts} must hold every routed
+     * expert, each layer's projections in one format ({@link GroupedExperts}).
      * Greedy decode steps run as CUDA graphs when {@code decodeGraphs}.
      */
     static DeviceResidentLoop load(GpuQueue queue, TensorSource weights, ModelConfig config, Arena arena,

@@ -3,8 +3,9 @@
 // apart), W [out_features, in_features] in one of core's WeightFormats, read as packed and
 // dequantized in registers; products accumulate in fp32.
 //
-// Kernels: linear_int8, linear_int4, linear_fp8, moe_linear_int8 (moe.cu's moe_linear_bf16 over INT8
-// experts: every expert's product over the routes moe_align sorted, in one launch).
+// Kernels: linear_int8, linear_int4, linear_fp8, and their grouped forms moe_linear_int8,
+// moe_linear_int4, moe_linear_fp8 (moe.cu's moe_linear_bf16 over quantized experts: every expert's
+// product over the routes moe_align sorted, in one launch).
 // Mirrors: CpuBackend.matmul for the same Weight; the element W[o][c] is Weight.get(o, c).
 // One warp per output row o: its lanes stride over the columns, each dequantizing W[o][c] once per
 // pass and multiplying it into ROWS_PER_PASS rows of x, then the warp sums its lanes. A batch of up
@@ -127,22 +128,20 @@ extern "C" __global__ void linear_fp8(const unsigned char* __restrict__ q, const
                 out_features, in_features);
 }
 
-// out[p][o] = Σ_c x[row(p)][c]·W_e[o][c] for every position p in offsets[e]..offsets[e+1] of every
-// expert e, W_e INT8 per output channel (q[e], scales[e]): moe.cu's moe_linear_bf16 (row(p) as there)
-// with each weight dequantized as linear_int8 does.
-// Grid (ceil(out_features / WARPS_PER_BLOCK), experts), block 32·WARPS_PER_BLOCK.
-extern "C" __global__ void moe_linear_int8(const signed char* const* __restrict__ q, const float* const* __restrict__ scales,
-                                           const int* __restrict__ offsets, const int* __restrict__ sorted_routes,
-                                           const __nv_bfloat16* __restrict__ x, int x_stride, int gather_k,
-                                           float* __restrict__ out, int out_stride, int out_features, int in_features,
-                                           int experts) {
+// out[p][o] = Σ_c x[row(p)][c]·weight(o, c) for every position p in offsets[e]..offsets[e+1], weight
+// expert e's matrix: moe.cu's moe_linear_bf16 (row(p) as there) with each weight dequantized as the
+// format's linear_* kernel does. The moe_linear_* kernels below run it for their format on expert blockIdx.y.
+template <typename Element>
+static __device__ __forceinline__ void expert_rows(Element weight, const int* __restrict__ offsets,
+                                                   const int* __restrict__ sorted_routes, const __nv_bfloat16* __restrict__ x,
+                                                   int x_stride, int gather_k, float* __restrict__ out, int out_stride,
+                                                   int out_features, int in_features) {
     int e = blockIdx.y;
     int o = blockIdx.x * WARPS_PER_BLOCK + threadIdx.x / 32;
     int lane = threadIdx.x & 31;
-    if (e >= experts || o >= out_features) {
+    if (o >= out_features) {
         return;
     }
-    Int8Element weight{q[e], scales[e], in_features};
     int end = offsets[e + 1];
     for (int first = offsets[e]; first < end; first += ROWS_PER_PASS) {
         int n = min(ROWS_PER_PASS, end - first);
@@ -171,5 +170,45 @@ extern "C" __global__ void moe_linear_int8(const signed char* const* __restrict_
                 out[(long long) (first + j) * out_stride + o] = sum;
             }
         }
+    }
+}
+
+// Experts INT8 per output channel (q[e], scales[e]).
+// Grid (ceil(out_features / 4), experts), block 128.
+extern "C" __global__ void moe_linear_int8(const signed char* const* __restrict__ q, const float* const* __restrict__ scales,
+                                           const int* __restrict__ offsets, const int* __restrict__ sorted_routes,
+                                           const __nv_bfloat16* __restrict__ x, int x_stride, int gather_k,
+                                           float* __restrict__ out, int out_stride, int out_features, int in_features,
+                                           int experts) {
+    int e = blockIdx.y;
+    if (e < experts) {
+        expert_rows(Int8Element{q[e], scales[e], in_features}, offsets, sorted_routes, x, x_stride, gather_k, out,
+                    out_stride, out_features, in_features);
+    }
+}
+
+// Experts INT4 in groups of group_size columns (q[e], scales[e]), every expert with the same groups.// Grid (ceil(out_features / 4), experts), block 128.
+extern "C" __global__ void moe_linear_int4(const unsigned char* const* __restrict__ q, const float* const* __restrict__ scales,
+                                           int group_size, const int* __restrict__ offsets,
+                                           const int* __restrict__ sorted_routes, const __nv_bfloat16* __restrict__ x,
+                                           int x_stride, int gather_k, float* __restrict__ out, int out_stride,
+                                           int out_features, int in_features, int experts) {
+    int e = blockIdx.y;
+    if (e < experts) {
+        expert_rows(Int4Element{q[e], scales[e], group_size, in_features}, offsets, sorted_routes, x, x_stride, gather_k,
+                    out, out_stride, out_features, in_features);
+    }
+}
+
+// Experts FP8 e4m3 in blocks (q[e], scales[e]), every expert with the same blocks and row offset.// Grid (ceil(out_features / 4), experts), block 128.
+extern "C" __global__ void moe_linear_fp8(const unsigned char* const* __restrict__ q, const float* const* __restrict__ scales,
+                                          int block_rows, int block_cols, int row_offset, const int* __restrict__ offsets,
+                                          const int* __restrict__ sorted_routes, const __nv_bfloat16* __restrict__ x,
+                                          int x_stride, int gather_k, float* __restrict__ out, int out_stride,
+                                          int out_features, int in_features, int experts) {
+    int e = blockIdx.y;
+    if (e < experts) {
+        expert_rows(Fp8Element{q[e], scales[e], block_rows, block_cols, row_offset, in_features}, offsets, sorted_routes, x,
+                    x_stride, gather_k, out, out_stride, out_features, in_features);
     }
 }

@@ -50,7 +50,8 @@ class KernelSourcesTest {
             Map.entry("mla_prefill.cu", Set.of("mla_prefill")),
             Map.entry("sampling.cu", Set.of("argmax")),
             Map.entry("elementwise.cu", Set.of("add_f32", "f32_to_bf16", "bf16_to_f32")),
-            Map.entry("quantized_linear.cu", Set.of("linear_int8", "linear_int4", "linear_fp8", "moe_linear_int8")));
+            Map.entry("quantized_linear.cu", Set.of("linear_int8", "linear_int4", "linear_fp8", "moe_linear_int8",
+                    "moe_linear_int4", "moe_linear_fp8")));
     private static final Pattern INCLUDE = Pattern.compile("^\\s*#\\s*include\\s*(\\S+)", Pattern.MULTILINE);
     private static final Pattern KERNEL = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)");
     private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\(");
