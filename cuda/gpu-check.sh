@@ -5,8 +5,9 @@
 #                               which one run of its build-classpath goal without -o fetches)
 #   cuda/gpu-check.sh [ARGS]    on the GPU machine (carry .gpu): the gpu-tagged tests (the GPU engine against the CPU engine
 #                               on testdata's fixtures), then `expertmesh bench decode` on DeepSeek-V2-Lite's shape on cuda:0
-#                               at batch 1, 8, 32 and 128, in one process and as a local cluster, and the device-resident
-#                               loop's greedy decode steps (DeviceLoopDecode, 27 layers) at the same batches; ARGS go to both bench runs
+#                               at batch 1, 8, 32 and 128 with --cluster (one process and a local cluster, their steps in turns,
+#                               so both deployments' weights are on the device at once: about 62 GB at 27 layers), and the device-resident
+#                               loop's greedy decode steps (DeviceLoopDecode, 27 layers) at the same batches; ARGS go to the bench run
 #                               (--layers 4 for a quick one). Output goes to stdout and to $OUT/gpu-check.txt when $OUT is set.
 #                               Exit status 0 when every test passed and every benchmark ran.
 # What only a GPU verifies: the .cu kernels themselves. The emulated GPU runs C stand-ins written from each
@@ -55,7 +56,5 @@ report="${OUT:-/tmp}/gpu-check.txt"
 status=0
 "${java[@]}" dev.expertmesh.cuda.GpuTests 2>&1 | tee -a "$report" || status=1
 "${java[@]}" dev.expertmesh.cuda.stage.DeviceLoopDecode 27 16 128 1 8 32 128 2>&1 | tee -a "$report" || status=1
-for deployment in "" --cluster; do
-  "${java[@]}" dev.expertmesh.launcher.ExpertMesh bench decode --device cuda $deployment "$@" 2>&1 | tee -a "$report" || status=1
-done
+"${java[@]}" dev.expertmesh.launcher.ExpertMesh bench decode --device cuda --cluster "$@" 2>&1 | tee -a "$report" || status=1
 exit "$status"
