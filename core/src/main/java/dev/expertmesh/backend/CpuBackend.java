@@ -533,20 +533,17 @@ public class CpuBackend implements Backend {
 
     /** F.length() stored values starting at element {@code index}, widened to fp32 (INT8 ones unscaled). */
     private static FloatVector weights(MemorySegment data, WeightFormat format, long index) {
-        // instanceof tests rather than a pattern switch: C2 hoists them out of the kernels' loops.
-        if (format instanceof WeightFormat.Bf16) {
-            return ((IntVector) ShortVector.fromMemorySegment(S, data, index * 2, LE)
+        return switch (format) {
+            case WeightFormat.Bf16 b -> ((IntVector) ShortVector.fromMemorySegment(S, data, index * 2, LE)
                     .convertShape(VectorOperators.S2I, I, 0))
                     .lanewise(VectorOperators.LSHL, 16)
                     .reinterpretAsFloats();
-        }
-        if (format instanceof WeightFormat.F32) {
-            return FloatVector.fromMemorySegment(F, data, index * 4, LE);
-        }
-        if (format instanceof WeightFormat.Int8PerChannel) {
-            return (FloatVector) ByteVector.fromMemorySegment(B, data, index, LE).convertShape(VectorOperators.B2F, F, 0);
-        }
-        throw new IllegalStateException(format + " rows have their own kernel");
+            case WeightFormat.F32 f -> FloatVector.fromMemorySegment(F, data, index * 4, LE);
+            case WeightFormat.Int8PerChannel q -> (FloatVector) ByteVector.fromMemorySegment(B, data, index, LE)
+                    .convertShape(VectorOperators.B2F, F, 0);
+            case WeightFormat.Int4Grouped q -> throw new IllegalStateException("INT4 rows have their own kernel");
+            case WeightFormat.Fp8Block q -> throw new IllegalStateException("FP8 rows have their own kernel");
+        };
     }
 
     /** The stored value of element {@code index} as fp32, the scalar twin of {@link #weights}. */
