@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * CpuBackend's matrix-vector product (batch 1 and 8, a decode step's cases) on DeepSeek-V2-Lite's
+ * CpuBackend's matrix-vector product (batch 1, 8 and 32, a decode step's cases) on DeepSeek-V2-Lite's
  * shapes, with BF16 weights or those each {@code --quantize} format makes of them.
  */
 @State(Scope.Benchmark)
@@ -49,7 +49,7 @@ public class MatVecBenchmark {
     public String quantize;
 
     /** Tokens multiplied by each weight matrix at once. */
-    @Param({"1", "8"})
+    @Param({"1", "8", "32"})
     public int batch;
 
     private final CpuBackend backend = new CpuBackend();

@@ -37,8 +37,11 @@ public class CpuBackend implements Backend {
      * fork-join round trip costs 5 to 20 µs, too much for a 128-row head projection.
      */
     private static final long PARALLEL_THRESHOLD = 1 << 18;
-    /** Batch rows multiplied against each weight row while it is in L1. */
+    /** INT4 and FP8: batch rows multiplied against each weight row while it is in L1. */
     private static final int BATCH_BLOCK = 4;
+    /** BF16, F32 and INT8: weight rows and batch rows of a register tile (see {@link #denseTile}). */
+    private static final int ROW_TILE = 3;
+    private static final int TOKEN_TILE = 4;
     /** What an INT4 nibble holds above its level. */
     private static final int NIBBLE_BIAS = 8;
 
@@ -52,23 +55,60 @@ public class CpuBackend implements Backend {
             matmulRows(w, x, xOffset, batch, out, outOffset, 0, rows);
             return;
         }
-        int chunks = Math.min(rows, 8 * Runtime.getRuntime().availableProcessors());
+        // Chunks start on whole tiles of ROW_TILE rows, so that only the last one has leftover rows.
+        int tiles = (rows + ROW_TILE - 1) / ROW_TILE;
+        int chunks = Math.min(tiles, 8 * Runtime.getRuntime().availableProcessors());
         IntStream.range(0, chunks).parallel().forEach(chunk -> matmulRows(w, x, xOffset, batch, out, outOffset,
-                (int) ((long) rows * chunk / chunks), (int) ((long) rows * (chunk + 1) / chunks)));
+                Math.min(rows, ROW_TILE * (int) ((long) tiles * chunk / chunks)),
+                Math.min(rows, ROW_TILE * (int) ((long) tiles * (chunk + 1) / chunks))));
     }
 
     private static void matmulRows(Weight w, float[] x, int xOffset, int batch, float[] out, int outOffset,
                                    int rowStart, int rowEnd) {
+        switch (w.format()) {
+            case WeightFormat.Int4Grouped q -> blockedRows(w, x, xOffset, batch, out, outOffset, rowStart, rowEnd);
+            case WeightFormat.Fp8Block q -> blockedRows(w, x, xOffset, batch, out, outOffset, rowStart, rowEnd);
+            default -> denseRows(w, x, xOffset, batch, out, outOffset, rowStart, rowEnd);
+        }
+    }
+
+    /**
+     * BF16, F32 and INT8 rows in tiles of ROW_TILE weight rows by TOKEN_TILE batch rows: each weight
+     * vector is widened once for the tile's tokens and each x vector loaded once for its rows, and a
+     * tile's weight rows stay in L1 while every token block passes over them. Leftover tokens take
+     * tiles of ROW_TILE rows by one token, leftover rows one row and one token at a time. Every
+     * (row, token) is summed in {@link #denseRow}'s order whichever kernel computes it.
+     */
+    private static void denseRows(Weight w, float[] x, int xOffset, int batch, float[] out, int outOffset,
+                                  int rowStart, int rowEnd) {
+        int cols = w.cols();
+        int rows = w.rows();
+        int r = rowStart;
+        for (; r + ROW_TILE <= rowEnd; r += ROW_TILE) {
+            int b = 0;
+            for (; b + TOKEN_TILE <= batch; b += TOKEN_TILE) {
+                denseTile(w, r, x, xOffset + b * cols, out, outOffset + b * rows + r);
+            }
+            for (; b < batch; b++) {
+                denseRowTile(w, r, x, xOffset + b * cols, out, outOffset + b * rows + r);
+            }
+        }
+        for (; r < rowEnd; r++) {
+            for (int b = 0; b < batch; b++) {
+                out[outOffset + b * rows + r] = denseRow(w, r, x, xOffset + b * cols);
+            }
+        }
+    }
+
+    /** INT4 and FP8 rows: each weight row against blocks of BATCH_BLOCK x rows, then the leftover rows one at a time. */
+    private static void blockedRows(Weight w, float[] x, int xOffset, int batch, float[] out, int outOffset,
+                                    int rowStart, int rowEnd) {
         int cols = w.cols();
         int rows = w.rows();
         for (int r = rowStart; r < rowEnd; r++) {
             int b = 0;
-            if (batch == 1) {
-                out[outOffset + r] = dotRow(w, r, x, xOffset);
-                continue;
-            }
             for (; b + BATCH_BLOCK <= batch; b += BATCH_BLOCK) {
-                dotRow4(w, r, x, xOffset + b * cols, cols, out, outOffset + b * rows + r, rows);
+                dotRow4(w, r, x, xOffset + b * cols, out, outOffset + b * rows + r, rows);
             }
             for (; b < batch; b++) {
                 out[outOffset + b * rows + r] = dotRow(w, r, x, xOffset + b * cols);
@@ -76,39 +116,129 @@ public class CpuBackend implements Backend {
         }
     }
 
-    /**
-     * W[row]·x[xOffset, xOffset + cols), two accumulators to hide FMA latency: the stored values'
-     * dot product times the row's scale (1 unless quantized).
-     */
+    /** W[row]·x[xOffset, xOffset + cols) for the formats with their own row kernels: INT4 and FP8. */
     private static float dotRow(Weight w, int row, float[] x, int xOffset) {
         return switch (w.format()) {
             case WeightFormat.Int4Grouped q -> int4Row(w, q, row, x, xOffset);
             case WeightFormat.Fp8Block q -> fp8Row(w, q, row, x, xOffset);
-            default -> denseRow(w, row, x, xOffset);
+            default -> throw new IllegalStateException(w.format() + " rows go through denseRows");
         };
     }
 
+    /**
+     * W[row]·x[xOffset, xOffset + cols) for BF16, F32 and INT8: one vector accumulator over the whole
+     * vectors, its lanes added first to last, then the scalar tail, then times the row's scale (1
+     * unless quantized). Batch 1 runs {@link #denseRowTile}, which sums in this order, so one
+     * accumulator per (row, token) costs no FMA latency.
+     */
     private static float denseRow(Weight w, int row, float[] x, int xOffset) {
-        int cols = w.cols();
         MemorySegment data = w.data();
         WeightFormat format = w.format();
-        long rowStart = (long) row * cols;
-        int lanes = F.length();
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
+        long rowStart = (long) row * w.cols();
+        FloatVector acc = FloatVector.zero(F);
         int c = 0;
-        for (int bound = cols - 2 * lanes; c <= bound; c += 2 * lanes) {
-            acc0 = weights(data, format, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
-            acc1 = weights(data, format, rowStart + c + lanes).fma(FloatVector.fromArray(F, x, xOffset + c + lanes), acc1);
+        for (int bound = F.loopBound(w.cols()); c < bound; c += F.length()) {
+            acc = weights(data, format, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc);
         }
-        for (int bound = cols - lanes; c <= bound; c += lanes) {
-            acc0 = weights(data, format, rowStart + c).fma(FloatVector.fromArray(F, x, xOffset + c), acc0);
-        }
-        float sum = sumLanes(acc0.add(acc1));
-        for (; c < cols; c++) {
+        return finished(acc, w, row, x, xOffset);
+    }
+
+    /** {@link #denseRow}'s end for a row's vector accumulator: lanes added, the scalar tail added, the row's scale applied. */
+    private static float finished(FloatVector acc, Weight w, int row, float[] x, int xOffset) {
+        MemorySegment data = w.data();
+        WeightFormat format = w.format();
+        int cols = w.cols();
+        long rowStart = (long) row * cols;
+        float sum = sumLanes(acc);
+        for (int c = F.loopBound(cols); c < cols; c++) {
             sum += stored(data, format, rowStart + c) * x[xOffset + c];
         }
         return sum * rowScale(format, row);
+    }
+
+    /** {@link #denseRow} for ROW_TILE consecutive rows from {@code row} against one x row. */
+    private static void denseRowTile(Weight w, int row, float[] x, int xOffset, float[] out, int outIndex) {
+        MemorySegment data = w.data();
+        WeightFormat format = w.format();
+        int cols = w.cols();
+        long w0 = (long) row * cols;
+        long w1 = w0 + cols;
+        long w2 = w1 + cols;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        for (int c = 0, bound = F.loopBound(cols); c < bound; c += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, x, xOffset + c);
+            a0 = weights(data, format, w0 + c).fma(v, a0);
+            a1 = weights(data, format, w1 + c).fma(v, a1);
+            a2 = weights(data, format, w2 + c).fma(v, a2);
+        }
+        out[outIndex] = finished(a0, w, row, x, xOffset);
+        out[outIndex + 1] = finished(a1, w, row + 1, x, xOffset);
+        out[outIndex + 2] = finished(a2, w, row + 2, x, xOffset);
+    }
+
+    /**
+     * {@link #denseRow} for ROW_TILE rows from {@code row} against TOKEN_TILE x rows {@code cols}
+     * apart, written {@code w.rows()} apart: 12 accumulators, 3 weight vectors and one x vector fill
+     * AVX2's 16 registers, 12 FMAs for 7 loads.
+     */
+    private static void denseTile(Weight w, int row, float[] x, int xOffset, float[] out, int outIndex) {
+        MemorySegment data = w.data();
+        WeightFormat format = w.format();
+        int cols = w.cols();
+        int rows = w.rows();
+        long w0 = (long) row * cols;
+        long w1 = w0 + cols;
+        long w2 = w1 + cols;
+        int x1 = xOffset + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a02 = FloatVector.zero(F);
+        FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        FloatVector a12 = FloatVector.zero(F);
+        FloatVector a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a21 = FloatVector.zero(F);
+        FloatVector a22 = FloatVector.zero(F);
+        FloatVector a23 = FloatVector.zero(F);
+        for (int c = 0, bound = F.loopBound(cols); c < bound; c += F.length()) {
+            FloatVector r0 = weights(data, format, w0 + c);
+            FloatVector r1 = weights(data, format, w1 + c);
+            FloatVector r2 = weights(data, format, w2 + c);
+            FloatVector v = FloatVector.fromArray(F, x, xOffset + c);
+            a00 = r0.fma(v, a00);
+            a10 = r1.fma(v, a10);
+            a20 = r2.fma(v, a20);
+            v = FloatVector.fromArray(F, x, x1 + c);
+            a01 = r0.fma(v, a01);
+            a11 = r1.fma(v, a11);
+            a21 = r2.fma(v, a21);
+            v = FloatVector.fromArray(F, x, x2 + c);
+            a02 = r0.fma(v, a02);
+            a12 = r1.fma(v, a12);
+            a22 = r2.fma(v, a22);
+            v = FloatVector.fromArray(F, x, x3 + c);
+            a03 = r0.fma(v, a03);
+            a13 = r1.fma(v, a13);
+            a23 = r2.fma(v, a23);
+        }
+        out[outIndex] = finished(a00, w, row, x, xOffset);
+        out[outIndex + 1] = finished(a10, w, row + 1, x, xOffset);
+        out[outIndex + 2] = finished(a20, w, row + 2, x, xOffset);
+        out[outIndex + rows] = finished(a01, w, row, x, x1);
+        out[outIndex + rows + 1] = finished(a11, w, row + 1, x, x1);
+        out[outIndex + rows + 2] = finished(a21, w, row + 2, x, x1);
+        out[outIndex + 2 * rows] = finished(a02, w, row, x, x2);
+        out[outIndex + 2 * rows + 1] = finished(a12, w, row + 1, x, x2);
+        out[outIndex + 2 * rows + 2] = finished(a22, w, row + 2, x, x2);
+        out[outIndex + 3 * rows] = finished(a03, w, row, x, x3);
+        out[outIndex + 3 * rows + 1] = finished(a13, w, row + 1, x, x3);
+        out[outIndex + 3 * rows + 2] = finished(a23, w, row + 2, x, x3);
     }
 
     /**
@@ -240,20 +370,16 @@ public class CpuBackend implements Backend {
     }
 
     /**
-     * W[row] against four consecutive x rows: each weight vector is loaded (and decoded) once for all
-     * four. Every row is summed in exactly {@link #dotRow}'s order, so a token's result does not
-     * depend on how many tokens share the step.
+     * An INT4 or FP8 row against four consecutive x rows: each weight vector is loaded (and decoded)
+     * once for all four. Every row is summed in exactly {@link #dotRow}'s order, so a token's result
+     * does not depend on how many tokens share the step.
      */
-    private static void dotRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
+    private static void dotRow4(Weight w, int row, float[] x, int xOffset, float[] out, int outIndex, int outStride) {
         float[] sums = switch (w.format()) {
             case WeightFormat.Int4Grouped q -> int4Row4(w, q, row, x, xOffset);
             case WeightFormat.Fp8Block q -> fp8Row4(w, q, row, x, xOffset);
-            default -> null;
+            default -> throw new IllegalStateException(w.format() + " rows go through denseRows");
         };
-        if (sums == null) {
-            denseRow4(w, row, x, xOffset, cols, out, outIndex, outStride);
-            return;
-        }
         for (int k = 0; k < BATCH_BLOCK; k++) {
             out[outIndex + k * outStride] = sums[k];
         }
@@ -391,64 +517,6 @@ public class CpuBackend implements Backend {
         }
         return new float[]{sumLanes(total0) + tails[0], sumLanes(total1) + tails[1], sumLanes(total2) + tails[2],
                 sumLanes(total3) + tails[3]};
-    }
-
-    /**
-     * {@link #denseRow} for four x rows: even and odd vectors in two accumulators each, then the
-     * vector tail, the reduction, the scalar tail; the eight independent accumulators also hide FMA latency.
-     */
-    private static void denseRow4(Weight w, int row, float[] x, int xOffset, int cols, float[] out, int outIndex, int outStride) {
-        MemorySegment data = w.data();
-        WeightFormat format = w.format();
-        long rowStart = (long) row * cols;
-        int lanes = F.length();
-        int x1 = xOffset + cols;
-        int x2 = xOffset + 2 * cols;
-        int x3 = xOffset + 3 * cols;
-        FloatVector even0 = FloatVector.zero(F);
-        FloatVector even1 = FloatVector.zero(F);
-        FloatVector even2 = FloatVector.zero(F);
-        FloatVector even3 = FloatVector.zero(F);
-        FloatVector odd0 = FloatVector.zero(F);
-        FloatVector odd1 = FloatVector.zero(F);
-        FloatVector odd2 = FloatVector.zero(F);
-        FloatVector odd3 = FloatVector.zero(F);
-        int c = 0;
-        for (int bound = cols - 2 * lanes; c <= bound; c += 2 * lanes) {
-            FloatVector we = weights(data, format, rowStart + c);
-            FloatVector wo = weights(data, format, rowStart + c + lanes);
-            even0 = we.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
-            even1 = we.fma(FloatVector.fromArray(F, x, x1 + c), even1);
-            even2 = we.fma(FloatVector.fromArray(F, x, x2 + c), even2);
-            even3 = we.fma(FloatVector.fromArray(F, x, x3 + c), even3);
-            odd0 = wo.fma(FloatVector.fromArray(F, x, xOffset + c + lanes), odd0);
-            odd1 = wo.fma(FloatVector.fromArray(F, x, x1 + c + lanes), odd1);
-            odd2 = wo.fma(FloatVector.fromArray(F, x, x2 + c + lanes), odd2);
-            odd3 = wo.fma(FloatVector.fromArray(F, x, x3 + c + lanes), odd3);
-        }
-        for (int bound = cols - lanes; c <= bound; c += lanes) {
-            FloatVector wv = weights(data, format, rowStart + c);
-            even0 = wv.fma(FloatVector.fromArray(F, x, xOffset + c), even0);
-            even1 = wv.fma(FloatVector.fromArray(F, x, x1 + c), even1);
-            even2 = wv.fma(FloatVector.fromArray(F, x, x2 + c), even2);
-            even3 = wv.fma(FloatVector.fromArray(F, x, x3 + c), even3);
-        }
-        float s0 = sumLanes(even0.add(odd0));
-        float s1 = sumLanes(even1.add(odd1));
-        float s2 = sumLanes(even2.add(odd2));
-        float s3 = sumLanes(even3.add(odd3));
-        for (; c < cols; c++) {
-            float wc = stored(data, format, rowStart + c);
-            s0 += wc * x[xOffset + c];
-            s1 += wc * x[x1 + c];
-            s2 += wc * x[x2 + c];
-            s3 += wc * x[x3 + c];
-        }
-        float scale = rowScale(format, row);
-        out[outIndex] = s0 * scale;
-        out[outIndex + outStride] = s1 * scale;
-        out[outIndex + 2 * outStride] = s2 * scale;
-        out[outIndex + 3 * outStride] = s3 * scale;
     }
 
     /**

@@ -52,8 +52,9 @@ class CpuBackendTest {
     }
 
     static Stream<Arguments> matmulShapes() {
+        // 13, 14 and 15 rows leave 1, 2 and 0 rows past the last whole tile of 3; batches leave 0 to 3 tokens past one of 4.
         return Stream.of(DType.BF16, DType.F32).flatMap(dtype -> Stream.of(1, 3, 4, 5, 9).flatMap(batch ->
-                Stream.of(7, 16, 33, 100).map(cols -> Arguments.of(dtype, batch, cols, 13))));
+                Stream.of(7, 16, 33, 100).flatMap(cols -> Stream.of(13, 14, 15).map(rows -> Arguments.of(dtype, batch, cols, rows)))));
     }
 
     static Stream<Arguments> parallelMatmulShapes() {
@@ -61,7 +62,8 @@ class CpuBackendTest {
         return Stream.of(DType.BF16, DType.F32).flatMap(dtype -> Stream.of(
                 Arguments.of(dtype, 1, 100, 700),
                 Arguments.of(dtype, 5, 33, 400),
-                Arguments.of(dtype, 9, 129, 61)));
+                Arguments.of(dtype, 9, 129, 61),
+                Arguments.of(dtype, 32, 64, 602)));
     }
 
     @ParameterizedTest(name = "{0} batch {1} cols {2} rows {3}")
@@ -92,6 +94,12 @@ class CpuBackendTest {
         }
         assertThat(Arrays.copyOfRange(out, 0, outOffset)).as("before outOffset untouched").containsOnly(99f);
         assertThat(Arrays.copyOfRange(out, outOffset + batch * rows, out.length)).as("after the output untouched").containsOnly(99f);
+        for (int b = 0; b < batch; b++) {
+            float[] alone = new float[rows];
+            backend.matmul(weight, x, xOffset + b * cols, 1, alone, 0);
+            assertThat(Arrays.copyOfRange(out, outOffset + b * rows, outOffset + (b + 1) * rows))
+                    .as("token %d does not depend on the batch", b).containsExactly(alone);
+        }
     }
 
     static Stream<Arguments> int8Shapes() {
