@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 @Command(name = "decode", mixinStandardHelpOptions = true,
         description = "Decode throughput of a model in DeepSeek-V2-Lite's exact shape with random bf16 weights made in memory: "
                 + "for each batch size and expert format, tokens/s, the time of a step and where it goes (attention, experts, on a "
-                + "cluster the wire, the rest), and the weight bytes a step streams over its time next to the device's copy bandwidth.")
+                + "cluster the wire, the rest), and the weight bytes a step streams over its time next to the device's memory bandwidth (on the CPU, every core reading).")
 final class BenchDecodeCommand implements Callable<Integer> {
     enum Format { table, json }
 

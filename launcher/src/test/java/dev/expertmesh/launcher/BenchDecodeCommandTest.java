@@ -132,7 +132,7 @@ class BenchDecodeCommandTest {
 
     private static void assertDeviceAndExperts(JsonNode report) {
         assertThat(report.get("device").asText()).isEqualTo("cpu");
-        assertThat(report.get("copyGbPerSecond").asDouble()).isPositive();
+        assertThat(report.get("bandwidth").get("gbPerSecond").asDouble()).isPositive();
         assertThat(report.get("experts")).hasSize(1);
     }
 

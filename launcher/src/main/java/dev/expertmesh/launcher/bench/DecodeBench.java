@@ -93,7 +93,7 @@ public final class DecodeBench {
     }
 
     public static Result run(Device device, Settings settings) {
-        double copyBandwidth = CopyBandwidth.of(device);
+        MemoryBandwidth bandwidth = MemoryBandwidth.of(device);
         ModelConfig config = V2LiteShape.withLayers(settings.layers());
         List<DecodeReport.ExpertMemory> experts = new ArrayList<>();
         List<DecodeReport.WarmUp> warmUps = new ArrayList<>();
@@ -106,7 +106,7 @@ public final class DecodeBench {
                 measured.addAll(measure(compute, config, format, loaded, settings, warmUps));
             }
         }
-        DecodeReport report = new DecodeReport(device.toString(), settings.layers(), settings.context(), settings.steps(), copyBandwidth,
+        DecodeReport report = new DecodeReport(device.toString(), settings.layers(), settings.context(), settings.steps(), bandwidth,
                 experts, warmUps, againstOneProcess(againstNone(measured.stream().map(Measured::row).toList())));
         return new Result(report, measured.stream().map(Measured::step).toList());
     }

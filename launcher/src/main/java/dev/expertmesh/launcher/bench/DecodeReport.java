@@ -4,11 +4,11 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What {@code bench decode} measured: the setting, the device's copy bandwidth, the memory one routed
+ * What {@code bench decode} measured: the setting, the device's memory bandwidth, the memory one routed
  * expert takes in each format, what warming each deployment took, and a row per deployment, format
  * and batch size.
  */
-public record DecodeReport(String device, int layers, int context, int steps, double copyGbPerSecond, List<ExpertMemory> experts,
+public record DecodeReport(String device, int layers, int context, int steps, MemoryBandwidth bandwidth, List<ExpertMemory> experts,
                            List<WarmUp> warmUps, List<DecodeRow> rows) {
 
     /** One routed expert's gate, up and down projections in a format, scales included. */
@@ -22,8 +22,8 @@ public record DecodeReport(String device, int layers, int context, int steps, do
     public String table() {
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
                 "Decode on %s, DeepSeek-V2-Lite shape with %d layers, random bf16 weights; %d cached tokens, %d steps%n"
-                        + "copy bandwidth (read + write): %.1f GB/s, next to the GB/s the weights stream at%n",
-                device, layers, context, steps, copyGbPerSecond));
+                        + "memory bandwidth (%s): %.1f GB/s, next to the GB/s the weights stream at%n",
+                device, layers, context, steps, bandwidth.measure(), bandwidth.gbPerSecond()));
         out.append(String.format(Locale.ROOT, "%-10s %14s %8s%n", "format", "bytes/expert", "vs none"));
         for (ExpertMemory e : experts) {
             out.append(String.format(Locale.ROOT, "%-10s %14d %8.3f%n", e.format(), e.bytes(), e.vsNone()));
@@ -39,13 +39,13 @@ public record DecodeReport(String device, int layers, int context, int steps, do
             out.append(String.format(Locale.ROOT, "%-13s %-10s %5d %8.1f %7.2f %8.2f %9.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.3f %7.1f %8.2f%n",
                     r.deployment(), r.format(), r.batch(), r.tokensPerSecond(), r.tokensPerSecondVsNone(), r.tokensPerSecondVsOneProcess(),
                     r.stepMs(), r.attentionMs(), r.expertsMs(), r.imbalanceMs(), r.wireMs(), r.otherMs(), r.weightGbPerStep(),
-                    r.achievedGbPerSecond(), r.streamingFloorMs(copyGbPerSecond)));
+                    r.achievedGbPerSecond(), r.streamingFloorMs(bandwidth.gbPerSecond())));
         }
         out.append("""
                 attn ms, expert ms: the stages' computing (on a cluster, per call the slowest worker it went to); imbal ms: of \
                 expert ms, the slowest expert worker's computing beyond the mean of both; wire ms: the coordinator's waits beyond \
                 that computing; other ms: the rest of the step (embeddings, norms, routers, lm_head); floor ms: GB/step over \
-                the copy bandwidth, the step's time if it only streamed its weights
+                the memory bandwidth, the step's time if it only streamed its weights
                 """);
         return out.toString();
     }

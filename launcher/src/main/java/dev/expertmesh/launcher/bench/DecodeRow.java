@@ -5,7 +5,7 @@ package dev.expertmesh.launcher.bench;
  * that over the same batch's without quantization and over one process's in the same run, where
  * the time went (attention and experts as computed, of the experts' the workers' imbalance, the
  * wire on a cluster, and the rest: embeddings, norms, routers, lm_head), and the weight bytes a
- * step streams over its time next to the device's copy bandwidth.
+ * step streams over its time next to the device's memory bandwidth.
  */
 public record DecodeRow(String deployment, String format, int batch, double stepMs, double tokensPerSecond, double tokensPerSecondVsNone,
                         double tokensPerSecondVsOneProcess, double attentionMs, double expertsMs, double imbalanceMs, double wireMs,
