@@ -16,6 +16,21 @@
 #define WARPS_PER_BLOCK 4
 #define ROWS_PER_PASS 8
 
+// The warp's sums of a pass's n rows, lane 0 writing row j's at out[j * out_stride].
+static __device__ __forceinline__ void store_pass(const float (&acc)[ROWS_PER_PASS], int n, int lane, float* __restrict__ out,
+                                                  int out_stride) {
+#pragma unroll
+    for (int j = 0; j < ROWS_PER_PASS; j++) {
+        float sum = acc[j];
+        for (int offset = 16; offset > 0; offset >>= 1) {
+            sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+        }
+        if (lane == 0 && j < n) {
+            out[(long long) j * out_stride] = sum;
+        }
+    }
+}
+
 template <typename Element>
 static __device__ __forceinline__ void linear_rows(Element weight, const __nv_bfloat16* __restrict__ x, int x_stride,
                                                    float* __restrict__ out, int out_stride, int rows, int out_features,
@@ -41,16 +56,7 @@ static __device__ __forceinline__ void linear_rows(Element weight, const __nv_bf
                 }
             }
         }
-#pragma unroll
-        for (int j = 0; j < ROWS_PER_PASS; j++) {
-            float sum = acc[j];
-            for (int offset = 16; offset > 0; offset >>= 1) {
-                sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-            }
-            if (lane == 0 && j < n) {
-                out[(long long) (first + j) * out_stride + o] = sum;
-            }
-        }
+        store_pass(acc, n, lane, out + (long long) first * out_stride + o, out_stride);
     }
 }
 
@@ -160,16 +166,7 @@ static __device__ __forceinline__ void expert_rows(Element weight, const int* __
                 acc[j] = fmaf(w, __bfloat162float(rows[j][c]), acc[j]);
             }
         }
-#pragma unroll
-        for (int j = 0; j < ROWS_PER_PASS; j++) {
-            float sum = acc[j];
-            for (int offset = 16; offset > 0; offset >>= 1) {
-                sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-            }
-            if (lane == 0 && j < n) {
-                out[(long long) (first + j) * out_stride + o] = sum;
-            }
-        }
+        store_pass(acc, n, lane, out + (long long) first * out_stride + o, out_stride);
     }
 }
 
