@@ -7,18 +7,17 @@ import dev.expertmesh.attention.SequenceChunk;
 import dev.expertmesh.proto.AttentionBatch;
 import dev.expertmesh.proto.AttentionCapacity;
 import dev.expertmesh.proto.ReleaseSequences;
-import dev.expertmesh.transport.AppMetadata;
+import dev.expertmesh.transport.BatchMetadata;
 import dev.expertmesh.transport.DataPlaneActions;
-import dev.expertmesh.transport.ExchangeResponder;
+import dev.expertmesh.transport.DataPlaneServer;
 import dev.expertmesh.transport.HealthReport;
 import dev.expertmesh.transport.HiddenRows;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallStatus;
-import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.NoOpFlightProducer;
 import org.apache.arrow.flight.Result;
-import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
 
 import java.util.List;
 
@@ -27,37 +26,33 @@ import java.util.List;
  * the coordinator so that the residual stream never travels at bf16; the "release" and
  * "capacity" actions on the latent cache pool, and "health".
  */
-final class AttentionExchangeProducer extends NoOpFlightProducer {
+final class AttentionExchangeProducer extends NoOpFlightProducer implements DataPlaneServer.Handler {
     private final String name;
     private final ResidentAttentionStage attention;
     private final int dim;
-    private final BufferAllocator allocator;
     private final HealthReport health;
 
-    AttentionExchangeProducer(String name, ResidentAttentionStage attention, int dim, BufferAllocator allocator, HealthReport health) {
+    AttentionExchangeProducer(String name, ResidentAttentionStage attention, int dim, HealthReport health) {
         this.name = name;
         this.health = health;
         this.attention = attention;
         this.dim = dim;
-        this.allocator = allocator;
     }
 
     @Override
-    public void doExchange(CallContext context, FlightStream reader, ServerStreamListener writer) {
-        ExchangeResponder.serve(name, reader, writer, allocator, (request, metadata, reply) -> {
-            AttentionBatch batch = AppMetadata.read(metadata, AttentionBatch.parser(), "AttentionBatch");
-            List<SequenceChunk> chunks = batch.getChunksList().stream()
-                    .map(c -> new SequenceChunk(c.getSequenceId(), c.getStart(), c.getLength()))
-                    .toList();
-            int rows = chunks.stream().mapToInt(SequenceChunk::length).sum();
-            if (rows != request.getRowCount()) {
-                throw new IllegalArgumentException("the batch's chunks cover " + rows + " rows but it has " + request.getRowCount());
-            }
-            float[] x = HiddenRows.read((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), dim);
-            float[] out = attention.attentionOutput(batch.getLayer(), chunks, x);
-            HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), out, dim);
-            reply.setRowCount(rows);
-        });
+    public void answer(VectorSchemaRoot request, byte[] metadata, VectorSchemaRoot reply) {
+        AttentionBatch batch = BatchMetadata.read(metadata, AttentionBatch.parser(), "AttentionBatch");
+        List<SequenceChunk> chunks = batch.getChunksList().stream()
+                .map(c -> new SequenceChunk(c.getSequenceId(), c.getStart(), c.getLength()))
+                .toList();
+        int rows = chunks.stream().mapToInt(SequenceChunk::length).sum();
+        if (rows != request.getRowCount()) {
+            throw new IllegalArgumentException("the batch's chunks cover " + rows + " rows but it has " + request.getRowCount());
+        }
+        float[] x = HiddenRows.read((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), dim);
+        float[] out = attention.attentionOutput(batch.getLayer(), chunks, x);
+        HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), out, dim);
+        reply.setRowCount(rows);
     }
 
     @Override

@@ -34,14 +34,14 @@ public final class AttentionWorkerNode implements AutoCloseable {
         return start(options, weights, config, device, plan, blockTokens, cacheBlocks, Optional.empty());
     }
 
-    /** As above; with {@code tls}, it serves Flight over mutual TLS and says so in its descriptor. */
+    /** As above; with {@code tls}, it serves Flight and its data plane over mutual TLS and says so in its descriptor. */
     public static AttentionWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
                                             QuantizationPlan plan, int blockTokens, int cacheBlocks, Optional<TlsFiles> tls) {
-        AttentionWorkerServer server = AttentionWorkerServer.start("attention-worker", options.host(), options.port(), weights,
+        AttentionWorkerServer server = AttentionWorkerServer.start("attention-worker", options.host(), options.port(), options.dataPort(), weights,
                 config, device, plan, blockTokens, cacheBlocks, tls);
         try {
             ClusterMember member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
-                    .setRole(Role.ATTENTION_WORKER).setHost(options.host()).setPort(server.port()).setTls(tls.isPresent())
+                    .setRole(Role.ATTENTION_WORKER).setHost(options.host()).setPort(server.port()).setDataPort(server.dataPort()).setTls(tls.isPresent())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights())
                     .setAttentionAndDenseQuantization(plan.attentionAndDense().label()).build());
             server.health().set(member.nodeId(), WorkerState.SERVING, ShardMap.UNPUBLISHED);
@@ -58,6 +58,10 @@ public final class AttentionWorkerNode implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    public int dataPort() {
+        return server.dataPort();
     }
 
     @Override

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * MoE layers, random BF16 weights), either in this process ({@code single}) or on the
  * {@link LocalCluster} ({@code local}), so that the table can set the cluster's tokens/s against
  * the single process's on the same weights. A step takes up to seconds, so few iterations keep the
- * six forks (each makes its own weights) to some minutes; the cluster's Flight path needs the longer
+ * six forks (each makes its own weights) to some minutes; the cluster's data plane needs the longer
  * warm-up.
  */
 @State(Scope.Benchmark)

@@ -48,6 +48,6 @@ record DecodeThroughputTable(List<Row> rows) {
             out.printf(format, r.batch(), r.microBatches(), "%.1f".formatted(r.singleTokensPerSecond()),
                     "%.1f".formatted(r.localTokensPerSecond()), "%.2f".formatted(r.localTokensPerSecond() / r.singleTokensPerSecond()));
         }
-        out.println("Local: 2 expert workers and 1 attention worker over loopback Flight (bf16), all in one JVM with the coordinator.");
+        out.println("Local: 2 expert workers and 1 attention worker over the loopback data plane (bf16), all in one JVM with the coordinator.");
     }
 }

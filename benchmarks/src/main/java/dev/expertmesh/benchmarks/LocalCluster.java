@@ -14,7 +14,6 @@ import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.placement.HostedExperts;
-import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
 import dev.expertmesh.quantization.QuantizationPlan;
 
@@ -25,7 +24,7 @@ import java.util.List;
 /**
  * The {@code local} command's cluster in this JVM without its control plane: two expert workers
  * with the routed experts striped over them and one attention worker, on 127.0.0.1, and a
- * coordinator's model connected to them over Flight with the default (bf16) transport. Every role
+ * coordinator's model connected to them over the data plane with the default (bf16) transport. Every role
  * reads the one {@code weights}, which outlives the cluster.
  */
 final class LocalCluster implements AutoCloseable {
@@ -44,15 +43,15 @@ final class LocalCluster implements AutoCloseable {
             List<ExpertPeer> experts = new ArrayList<>();
             for (int w = 0; w < EXPERT_WORKERS; w++) {
                 HostedExperts hosted = HostedExperts.striped(config, w, EXPERT_WORKERS);
-                ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config, new CpuDevice(), QuantizationPlan.NONE, hosted, EPOCH);
+                ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, weights, config, new CpuDevice(), QuantizationPlan.NONE, hosted, EPOCH);
                 workers.add(server);
-                experts.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
+                experts.add(new ExpertPeer(server.peer(HOST), hosted));
             }
-            AttentionWorkerServer attention = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config, new CpuDevice(),
+            AttentionWorkerServer attention = AttentionWorkerServer.start("attention-0", HOST, weights, config, new CpuDevice(),
                     QuantizationPlan.NONE, CacheBlocks.DEFAULT_BLOCK_TOKENS, CACHE_BLOCKS);
             workers.add(attention);
             model = DistributedModel.connect(weights, config, new CpuBackend(), arena,
-                    List.of(Peer.of(attention.name(), HOST, attention.port())), DispatchPlan.of(config, EPOCH, experts),
+                    List.of(attention.peer(HOST)), DispatchPlan.of(config, EPOCH, experts),
                     TransportOptions.DEFAULT.withMicroBatches(microBatches), ExpertFailover.REPLICAS, (lost, since) -> { }, ReplicaLoads.NONE);
         } catch (RuntimeException e) {
             closeWorkers();
@@ -64,7 +63,7 @@ final class LocalCluster implements AutoCloseable {
         return model.model();
     }
 
-    /** The coordinator's streams first, so that no worker waits out Flight's grace period for them. */
+    /** The coordinator's streams first, so that no worker keeps a connection nobody uses. */
     @Override
     public void close() {
         model.close();

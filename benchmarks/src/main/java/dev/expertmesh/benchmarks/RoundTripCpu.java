@@ -5,9 +5,9 @@ import com.sun.management.OperatingSystemMXBean;
 import java.lang.management.ManagementFactory;
 
 /**
- * The CPU time a round trip of {@link FlightThroughputBenchmark} costs the whole process (client, server, gRPC's
- * threads), over Flight and over TCP, next to its wall time. On a shared machine the wall time of a round trip
- * that hands off between six threads swings with the load; the CPU it burns much less, and on two cores it bounds
+ * The CPU time a round trip of {@link DataPlaneThroughputBenchmark} costs the whole process (client, server, their
+ * threads), over the data plane and over TCP, next to its wall time. On a shared machine the wall time of a round trip
+ * that hands off between threads swings with the load; the CPU it burns much less, and on two cores it bounds
  * the round trip from below. Each round warms both transports with half as many round trips first.
  *
  * <pre>java @jvm.options -cp benchmarks/target/benchmarks.jar dev.expertmesh.benchmarks.RoundTripCpu ROWS ROUND_TRIPS</pre>
@@ -27,14 +27,14 @@ public final class RoundTripCpu {
         if (args.length != 2) {
             throw new IllegalArgumentException("usage: RoundTripCpu ROWS ROUND_TRIPS (rows of 4 KiB a message, round trips a round)");
         }
-        FlightThroughputBenchmark benchmark = new FlightThroughputBenchmark();
+        DataPlaneThroughputBenchmark benchmark = new DataPlaneThroughputBenchmark();
         benchmark.rows = Integer.parseInt(args[0]);
         int count = Integer.parseInt(args[1]);
         WireBytes wire = new WireBytes();
         benchmark.connect();
         try {
             for (int round = 1; round <= ROUNDS; round++) {
-                measure("flight", round, benchmark.rows, count, () -> benchmark.flightEcho(wire));
+                measure("data plane", round, benchmark.rows, count, () -> benchmark.dataPlaneEcho(wire));
                 measure("tcp", round, benchmark.rows, count, () -> benchmark.tcpEcho(wire));
             }
         } finally {
@@ -52,7 +52,7 @@ public final class RoundTripCpu {
         for (int i = 0; i < count; i++) {
             roundTrip.run();
         }
-        System.out.printf("round %d %-6s %3d x 4 KiB: %8.1f µs wall, %8.1f µs CPU a round trip%n", round, transport, rows,
+        System.out.printf("round %d %-10s %3d x 4 KiB: %8.1f µs wall, %8.1f µs CPU a round trip%n", round, transport, rows,
                 (System.nanoTime() - wall) / 1e3 / count, (os.getProcessCpuTime() - cpu) / 1e3 / count);
     }
 }

@@ -16,7 +16,7 @@ import java.util.List;
 
 /**
  * Runs the benchmarks (always with the memory bandwidth one, the yardstick for the others) and
- * prints each one's weight bandwidth as a fraction of the machine's, then the Flight data plane
+ * prints each one's weight bandwidth as a fraction of the machine's, then the data plane
  * against plain TCP and the local cluster's decode throughput against the single process's. Each
  * benchmark class sets its own iterations: a cluster decode step takes far longer than a matvec.
  *

@@ -10,8 +10,8 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 
 /**
- * A plain TCP echo on 127.0.0.1, the yardstick for the Flight data plane: each message is a
- * length and that many bytes, read whole and written back whole, as a Flight worker receives a
+ * A plain TCP echo on 127.0.0.1, the yardstick for the data plane: each message is a
+ * length and that many bytes, read whole and written back whole, as a worker receives a
  * whole record batch before it answers. One connection at a time, on a thread of its own.
  */
 final class TcpEchoServer implements AutoCloseable {
@@ -45,7 +45,7 @@ final class TcpEchoServer implements AutoCloseable {
                     }
                     in.readFully(message, Integer.BYTES, length);
                     ByteBuffer.wrap(message).putInt(0, length);
-                    // Header and bytes in one write, so that no-delay sends them as one burst, as Flight does.
+                    // Header and bytes in one write, so that no-delay sends them as one burst, as the data plane does.
                     out.write(message, 0, Integer.BYTES + length);
                 }
             } catch (IOException e) {

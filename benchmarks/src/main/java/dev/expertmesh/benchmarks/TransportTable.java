@@ -9,13 +9,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Each message size's Flight echo next to the plain TCP echo of the same bytes, from {@link FlightThroughputBenchmark}. */
+/** Each message size's data-plane echo next to the plain TCP echo of the same bytes, from {@link DataPlaneThroughputBenchmark}. */
 record TransportTable(List<Row> rows) {
     /** JMH names an aux counter's result after its field, {@link WireBytes#wireBytes}. */
     private static final String BYTES_METRIC = "wireBytes";
 
     /** One message size over both transports. */
-    record Row(int hiddenRows, RoundTrip flight, RoundTrip tcp) {
+    record Row(int hiddenRows, RoundTrip dataPlane, RoundTrip tcp) {
     }
 
     /** Microseconds per round trip and GB/s counting both directions. */
@@ -23,18 +23,18 @@ record TransportTable(List<Row> rows) {
     }
 
     static TransportTable of(Collection<RunResult> results) {
-        Map<Integer, RoundTrip> flight = new TreeMap<>();
+        Map<Integer, RoundTrip> dataPlane = new TreeMap<>();
         Map<Integer, RoundTrip> tcp = new TreeMap<>();
         for (RunResult result : results) {
             String name = result.getParams().getBenchmark();
-            if (!name.startsWith(FlightThroughputBenchmark.class.getName() + ".")) {
+            if (!name.startsWith(DataPlaneThroughputBenchmark.class.getName() + ".")) {
                 continue;
             }
             int hiddenRows = Integer.parseInt(result.getParams().getParam("rows"));
-            (name.endsWith(".flightEcho") ? flight : tcp).put(hiddenRows, roundTrip(result));
+            (name.endsWith(".dataPlaneEcho") ? dataPlane : tcp).put(hiddenRows, roundTrip(result));
         }
-        return new TransportTable(flight.keySet().stream().filter(tcp::containsKey)
-                .map(r -> new Row(r, flight.get(r), tcp.get(r))).toList());
+        return new TransportTable(dataPlane.keySet().stream().filter(tcp::containsKey)
+                .map(r -> new Row(r, dataPlane.get(r), tcp.get(r))).toList());
     }
 
     /** The benchmark's output unit is microseconds, so the bytes counter's score is microseconds per byte. */
@@ -45,11 +45,11 @@ record TransportTable(List<Row> rows) {
 
     void print(PrintStream out) {
         String format = "%-10s %10s %14s %10s %14s %12s%n";
-        out.printf(format, "Message", "Flight µs", "Flight GB/s", "TCP µs", "TCP GB/s", "Flight/TCP");
+        out.printf(format, "Message", "Data plane µs", "Data plane GB/s", "TCP µs", "TCP GB/s", "Data plane/TCP");
         for (Row r : rows) {
-            out.printf(format, "%d x 4 KiB".formatted(r.hiddenRows()), "%.1f".formatted(r.flight().micros()),
-                    "%.2f".formatted(r.flight().gbPerSecond()), "%.1f".formatted(r.tcp().micros()),
-                    "%.2f".formatted(r.tcp().gbPerSecond()), "%.2f".formatted(r.flight().gbPerSecond() / r.tcp().gbPerSecond()));
+            out.printf(format, "%d x 4 KiB".formatted(r.hiddenRows()), "%.1f".formatted(r.dataPlane().micros()),
+                    "%.2f".formatted(r.dataPlane().gbPerSecond()), "%.1f".formatted(r.tcp().micros()),
+                    "%.2f".formatted(r.tcp().gbPerSecond()), "%.2f".formatted(r.dataPlane().gbPerSecond() / r.tcp().gbPerSecond()));
         }
         out.println("Loopback round trips of bf16 hidden rows of width 2048; GB/s counts both directions.");
     }

@@ -417,7 +417,7 @@ final class ClusterEngine implements ModelHost, ExpertFailover, AutoCloseable {
     /** A worker as logs and errors name it: its role and the start of its node id, then its address. */
     private Peer peer(NodeDescriptor node) {
         String name = RoleName.of(node.getRole()) + " " + node.getNodeId().substring(0, Math.min(8, node.getNodeId().length()));
-        Peer peer = Peer.of(name, node.getHost(), node.getPort(), node.getTls());
+        Peer peer = Peer.of(name, node.getHost(), node.getPort(), node.getDataPort(), node.getTls());
         nodeOfPeer.putIfAbsent(peer, node.getNodeId());
         return peer;
     }

@@ -1,34 +1,30 @@
 package dev.expertmesh.expertworker;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.placement.EpochWindow;
 import dev.expertmesh.proto.ExpertBatch;
-import dev.expertmesh.proto.ExpertExchange;
-import dev.expertmesh.transport.AppMetadata;
+import dev.expertmesh.transport.BatchMetadata;
 import dev.expertmesh.transport.DataPlaneActions;
-import dev.expertmesh.transport.ExchangeResponder;
+import dev.expertmesh.transport.DataPlaneServer;
 import dev.expertmesh.transport.ExpertSlots;
 import dev.expertmesh.transport.HealthReport;
 import dev.expertmesh.transport.HiddenRows;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallStatus;
-import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.NoOpFlightProducer;
 import org.apache.arrow.flight.Result;
-import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
 
 /**
  * Answers expert requests: each batch's rows through the experts named beside them, one weighted
  * sum per row. A batch of a placement epoch outside the worker's window is refused, since its
  * routes may name experts that moved. The one action is "health".
  */
-final class ExpertExchangeProducer extends NoOpFlightProducer {
+final class ExpertExchangeProducer extends NoOpFlightProducer implements DataPlaneServer.Handler {
     private final String name;
     private final int dim;
-    private final BufferAllocator allocator;
     private final HealthReport health;
     private volatile Assignment assignment;
 
@@ -36,12 +32,11 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
     record Assignment(ExpertStage experts, EpochWindow epochs) {
     }
 
-    ExpertExchangeProducer(String name, Assignment assignment, int dim, BufferAllocator allocator, HealthReport health) {
+    ExpertExchangeProducer(String name, Assignment assignment, int dim, HealthReport health) {
         this.name = name;
         this.health = health;
         this.assignment = assignment;
         this.dim = dim;
-        this.allocator = allocator;
     }
 
     /** The experts served now. */
@@ -55,24 +50,16 @@ final class ExpertExchangeProducer extends NoOpFlightProducer {
     }
 
     @Override
-    public void doExchange(CallContext context, FlightStream reader, ServerStreamListener writer) {
-        try {
-            ExpertExchange.parseFrom(reader.getDescriptor().getCommand());
-        } catch (InvalidProtocolBufferException e) {
-            writer.error(CallStatus.INVALID_ARGUMENT.withDescription(name + ": the command is not an ExpertExchange").toRuntimeException());
-            return;
-        }
-        ExchangeResponder.serve(name, reader, writer, allocator, (request, metadata, reply) -> {
-            ExpertBatch batch = AppMetadata.read(metadata, ExpertBatch.parser(), "ExpertBatch");
-            Assignment current = assignment;
-            current.epochs().check(batch.getEpoch());
-            float[] x = HiddenRows.read((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), dim);
-            ExpertRoutes routes = ExpertSlots.read((FixedSizeBinaryVector) request.getVector(ExpertSlots.IDS),
-                    (FixedSizeBinaryVector) request.getVector(ExpertSlots.WEIGHTS));
-            float[] sums = current.experts().forward(batch.getLayer(), batch.getMicroBatch(), x, routes);
-            HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), sums, dim);
-            reply.setRowCount(routes.tokens());
-        });
+    public void answer(VectorSchemaRoot request, byte[] metadata, VectorSchemaRoot reply) {
+        ExpertBatch batch = BatchMetadata.read(metadata, ExpertBatch.parser(), "ExpertBatch");
+        Assignment current = assignment;
+        current.epochs().check(batch.getEpoch());
+        float[] x = HiddenRows.read((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), dim);
+        ExpertRoutes routes = ExpertSlots.read((FixedSizeBinaryVector) request.getVector(ExpertSlots.IDS),
+                (FixedSizeBinaryVector) request.getVector(ExpertSlots.WEIGHTS));
+        float[] sums = current.experts().forward(batch.getLayer(), batch.getMicroBatch(), x, routes);
+        HiddenRows.writeAll((FixedSizeBinaryVector) reply.getVector(HiddenRows.FIELD), sums, dim);
+        reply.setRowCount(routes.tokens());
     }
 
     @Override

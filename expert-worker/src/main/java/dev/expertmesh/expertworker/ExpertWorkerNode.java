@@ -62,16 +62,16 @@ public final class ExpertWorkerNode implements AutoCloseable {
         return start(options, weights, config, device, plan, Optional.empty());
     }
 
-    /** As above; with {@code tls}, it serves Flight over mutual TLS and says so in its descriptor. */
+    /** As above; with {@code tls}, it serves Flight and its data plane over mutual TLS and says so in its descriptor. */
     public static ExpertWorkerNode start(NodeOptions options, TensorSource weights, ModelConfig config, ComputeDevice device,
                                          QuantizationPlan plan, Optional<TlsFiles> tls) {
-        ExpertWorkerServer server = ExpertWorkerServer.start("expert-worker", options.host(), options.port(), weights, config,
+        ExpertWorkerServer server = ExpertWorkerServer.start("expert-worker", options.host(), options.port(), options.dataPort(), weights, config,
                 device, plan, new HostedExperts(Map.of()), ShardMap.UNPUBLISHED, tls);
         ClusterMember member = null;
         ShardMapStore shardMaps = null;
         try {
             member = ClusterMember.start(options.member(), NodeDescriptor.newBuilder()
-                    .setRole(Role.EXPERT_WORKER).setHost(options.host()).setPort(server.port()).setTls(tls.isPresent())
+                    .setRole(Role.EXPERT_WORKER).setHost(options.host()).setPort(server.port()).setDataPort(server.dataPort()).setTls(tls.isPresent())
                     .setDevice(device.name()).setWeightMemoryBytes(device.memoryForWeights())
                     .setExpertQuantization(plan.experts().label()).setAttentionAndDenseQuantization(plan.attentionAndDense().label())
                     .build());
@@ -132,6 +132,10 @@ public final class ExpertWorkerNode implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    public int dataPort() {
+        return server.dataPort();
     }
 
     /**

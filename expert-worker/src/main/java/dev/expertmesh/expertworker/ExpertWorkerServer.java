@@ -8,9 +8,11 @@ import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.placement.EpochWindow;
 import dev.expertmesh.placement.HostedExperts;
 import dev.expertmesh.proto.Role;
-import dev.expertmesh.transport.FlightEndpoint;
+import dev.expertmesh.transport.DataPlaneSchemas;
 import dev.expertmesh.transport.HealthReport;
+import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TlsFiles;
+import dev.expertmesh.transport.WorkerEndpoint;
 import dev.expertmesh.quantization.QuantizationPlan;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
@@ -26,20 +28,20 @@ import java.util.StringJoiner;
 import java.util.stream.Collectors;
 
 /**
- * An expert worker: a Flight server hosting some routed experts of a checkpoint (and every shared
- * expert and dense MLP) for a window of placement epochs.
+ * An expert worker: a data plane serving some routed experts of a checkpoint (and every shared expert
+ * and dense MLP) for a window of placement epochs, and a Flight server for its health.
  */
 public final class ExpertWorkerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ExpertWorkerServer.class);
 
-    private final FlightEndpoint endpoint;
+    private final WorkerEndpoint endpoint;
     private final ExpertExchangeProducer producer;
     private final ExpertLoader experts;
     /** Outlives every assignment: a batch of the old epoch may still be running on its experts. */
     private final Arena arena;
     private final HealthReport health;
 
-    private ExpertWorkerServer(FlightEndpoint endpoint, ExpertExchangeProducer producer, ExpertLoader experts, Arena arena,
+    private ExpertWorkerServer(WorkerEndpoint endpoint, ExpertExchangeProducer producer, ExpertLoader experts, Arena arena,
                                HealthReport health) {
         this.endpoint = endpoint;
         this.producer = producer;
@@ -50,16 +52,19 @@ public final class ExpertWorkerServer implements AutoCloseable {
 
     /**
      * Loads the hosted experts of {@code weights} (which must outlive the server) on {@code device},
-     * stored as {@code plan} says (so are those later assignments add), and serves them on host:port
-     * (port 0 picks a free one), in plain text.
+     * stored as {@code plan} says (so are those later assignments add), and serves them on free ports
+     * of host, in plain text.
      */
-    public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
+    public static ExpertWorkerServer start(String name, String host, TensorSource weights, ModelConfig config,
                                            ComputeDevice device, QuantizationPlan plan, HostedExperts hosted, long epoch) {
-        return start(name, host, port, weights, config, device, plan, hosted, epoch, Optional.empty());
+        return start(name, host, 0, 0, weights, config, device, plan, hosted, epoch, Optional.empty());
     }
 
-    /** As above; with {@code tls}, over mutual TLS: only clients with a certificate of its CA may connect. */
-    public static ExpertWorkerServer start(String name, String host, int port, TensorSource weights, ModelConfig config,
+    /**
+     * As above, with its health on host:port and its data plane on host:dataPort (0 picks a free one); with
+     * {@code tls}, over mutual TLS: only clients with a certificate of its CA may connect.
+     */
+    public static ExpertWorkerServer start(String name, String host, int port, int dataPort, TensorSource weights, ModelConfig config,
                                            ComputeDevice device, QuantizationPlan plan, HostedExperts hosted, long epoch,
                                            Optional<TlsFiles> tls) {
         Arena arena = Arena.ofShared();
@@ -68,11 +73,11 @@ public final class ExpertWorkerServer implements AutoCloseable {
         try {
             experts = device.experts(weights, config, arena, plan);
             HealthReport health = new HealthReport(Role.EXPERT_WORKER);
-            var producer = new ExpertExchangeProducer(name, load(experts, hosted, new EpochWindow(epoch, epoch)), config.hiddenSize(),
-                    allocator, health);
-            FlightEndpoint endpoint = FlightEndpoint.start(name, host, port, allocator, producer, tls);
-            log.info("Expert worker {} serves epoch {} on {} ({}, experts {}, dense MLPs {}) with routed experts {}", name, epoch,
-                    endpoint.location().getUri(), device.name(), plan.experts().label(), plan.attentionAndDense().label(), describe(hosted));
+            var producer = new ExpertExchangeProducer(name, load(experts, hosted, new EpochWindow(epoch, epoch)), config.hiddenSize(), health);
+            WorkerEndpoint endpoint = WorkerEndpoint.start(name, host, port, dataPort, allocator, producer, DataPlaneSchemas.EXPERT_STREAM,
+                    producer, tls);
+            log.info("Expert worker {} serves epoch {} on {} and data plane port {} ({}, experts {}, dense MLPs {}) with routed experts {}",
+                    name, epoch, endpoint.location().getUri(), endpoint.dataPort(), device.name(), plan.experts().label(), plan.attentionAndDense().label(), describe(hosted));
             return new ExpertWorkerServer(endpoint, producer, experts, arena, health);
         } catch (RuntimeException e) {
             if (experts != null) {
@@ -132,6 +137,15 @@ public final class ExpertWorkerServer implements AutoCloseable {
 
     public int port() {
         return endpoint.port();
+    }
+
+    public int dataPort() {
+        return endpoint.dataPort();
+    }
+
+    /** This worker as a coordinator on {@code host} reaches it. */
+    public Peer peer(String host) {
+        return endpoint.peer(host);
     }
 
     /** The experts it serves now, for batches of every epoch of its window: what it holds in memory. */

@@ -64,16 +64,16 @@ final class Cluster implements AutoCloseable {
     }
 
     ExpertPeer startExpertWorker(String name, HostedExperts hosted, long epoch) {
-        ExpertWorkerServer server = ExpertWorkerServer.start(name, "127.0.0.1", 0, weights, config, device, plan, hosted, epoch);
+        ExpertWorkerServer server = ExpertWorkerServer.start(name, "127.0.0.1", weights, config, device, plan, hosted, epoch);
         servers.add(server);
-        return new ExpertPeer(Peer.of(server.name(), "127.0.0.1", server.port()), hosted);
+        return new ExpertPeer(server.peer("127.0.0.1"), hosted);
     }
 
     /** Moves the named expert worker to a new shard map's experts, as its node does when the map changes. */
     ExpertPeer reassign(String name, HostedExperts hosted, long epoch) {
         ExpertWorkerServer worker = expertWorker(name);
         worker.assign(hosted, new EpochWindow(epoch, epoch));
-        return new ExpertPeer(Peer.of(worker.name(), "127.0.0.1", worker.port()), hosted);
+        return new ExpertPeer(worker.peer("127.0.0.1"), hosted);
     }
 
     ExpertWorkerServer expertWorker(String name) {
@@ -103,7 +103,7 @@ final class Cluster implements AutoCloseable {
     List<AttentionWorkerServer> startAttentionWorkers(String prefix, int count) {
         List<AttentionWorkerServer> started = new ArrayList<>();
         for (int w = 0; w < count; w++) {
-            AttentionWorkerServer server = AttentionWorkerServer.start(prefix + w, "127.0.0.1", 0, weights, config, device,
+            AttentionWorkerServer server = AttentionWorkerServer.start(prefix + w, "127.0.0.1", weights, config, device,
                     plan, BLOCK_TOKENS, CACHE_BLOCKS);
             servers.add(server);
             started.add(server);
@@ -112,7 +112,7 @@ final class Cluster implements AutoCloseable {
     }
 
     static List<Peer> peers(List<AttentionWorkerServer> servers) {
-        return servers.stream().map(s -> Peer.of(s.name(), "127.0.0.1", s.port())).toList();
+        return servers.stream().map(s -> s.peer("127.0.0.1")).toList();
     }
 
     Coordinator coordinator(List<Peer> attention, List<ExpertPeer> experts, long epoch, TransportOptions options) {

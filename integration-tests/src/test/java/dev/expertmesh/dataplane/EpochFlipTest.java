@@ -63,7 +63,7 @@ class EpochFlipTest {
             store.flip(all.epoch());
             ShardMap half = store.publish(mapOf(config, worker.nodeId(), 8));
             awaitLoaded(coordinator, worker.nodeId(), half.epoch());
-            Peer peer = Peer.of("expert worker", HOST, worker.port());
+            Peer peer = Peer.of("expert worker", HOST, worker.port(), worker.dataPort());
 
             // Expert 12: placed there by the served map only; expert 3: by both.
             try (RemoteExpertStage old = stage(config, all, peer, worker.nodeId()); RemoteExpertStage next = stage(config, half, peer, worker.nodeId())) {

@@ -38,7 +38,7 @@ final class ClusterOptions {
      * 576 fp32 values a token); blocks are allocated as sequences need them.
      */
     static final int DEFAULT_CACHE_BLOCKS = 1024;
-    static final Set<String> KEYS = Set.of("model", "host", "port", "cluster-name", "members", "hazelcast-port", "device",
+    static final Set<String> KEYS = Set.of("model", "host", "port", "data-port", "cluster-name", "members", "hazelcast-port", "device",
             "transport", "micro-batches", "reply-timeout-ms", "placement", "redundant-experts", "rebalance-every-steps", "cache-blocks", "block-tokens", "served-model-name", "max-num-seqs",
             "max-num-batched-tokens", "max-waiting-requests", "http-port", "routing-window-steps",
             "record-routing", ApiKeyOptions.KEY, "tls-cert", "tls-key", "tls-ca", "cluster-secret-file", QuantizeOptions.KEY,
@@ -47,7 +47,7 @@ final class ClusterOptions {
     @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory on this node, or 'demo' (or 'demo-skewed').")
     String model;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, "
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML file with any of the keys: model, host, port, data-port, "
             + "cluster-name, members, hazelcast-port, device, transport, micro-batches, reply-timeout-ms, placement, redundant-experts, rebalance-every-steps, "
             + "cache-blocks, "
             + "block-tokens, served-model-name, "
@@ -58,9 +58,13 @@ final class ClusterOptions {
     @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to listen on and advertise. Default: 127.0.0.1.")
     String host;
 
-    @Option(names = "--port", paramLabel = "P", description = "Flight port of a worker, gRPC port of the coordinator. "
-            + "Default: 0 (any free port) for workers, 50051 for the coordinator.")
+    @Option(names = "--port", paramLabel = "P", description = "Flight port of a worker (health and actions), gRPC port of the "
+            + "coordinator. Default: 0 (any free port) for workers, 50051 for the coordinator.")
     Integer port;
+
+    @Option(names = "--data-port", paramLabel = "P", description = "Data-plane port of a worker (the step's batches of hidden rows). "
+            + "Default: 0 (any free port).")
+    Integer dataPort;
 
     @Option(names = "--cluster-name", paramLabel = "NAME", description = "Hazelcast cluster name. Default: expertmesh.")
     String clusterName;
@@ -198,7 +202,7 @@ final class ClusterOptions {
     NodeOptions node(int defaultPort) {
         List<String> joinAt = members != null ? members : fileMembers();
         String bind = text(host, "host", "127.0.0.1");
-        return new NodeOptions(bind, number(port, "port", defaultPort), new MemberSettings(
+        return new NodeOptions(bind, number(port, "port", defaultPort), number(dataPort, "data-port", 0), new MemberSettings(
                 text(clusterName, "cluster-name", "expertmesh"), bind, number(hazelcastPort, "hazelcast-port", MemberSettings.DEFAULT_PORT), joinAt)
                 .withSecret(security.secret(file())));
     }

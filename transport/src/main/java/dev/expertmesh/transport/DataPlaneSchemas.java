@@ -6,14 +6,24 @@ import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.util.List;
 
-/** The record batch schemas of the data plane's streams; one schema per stream for its whole life. */
+/** The data plane's two kinds of stream and their record batch schemas; one schema per stream for its whole life. */
 public final class DataPlaneSchemas {
+    /** To an expert worker: rows with their experts there, answered with the rows' weighted sums. */
+    public static final String EXPERT_STREAM = "experts";
+    /** To an attention worker: rows of some sequences' chunks, answered with the rows after attention. */
+    public static final String ATTENTION_STREAM = "attention";
+
     private DataPlaneSchemas() {
     }
 
     /** Hidden rows alone: attention requests and every reply. */
     public static Schema hidden(int dim, HiddenType type) {
         return new Schema(List.of(HiddenRows.field(dim, type)));
+    }
+
+    /** What a worker answers a request of {@code requestSchema} with: its hidden rows, after the worker's layer. */
+    public static Schema reply(Schema requestSchema) {
+        return new Schema(List.of(requestSchema.findField(HiddenRows.FIELD)));
     }
 
     /** Hidden rows with their experts on the receiving worker: expert requests. */

@@ -1,45 +1,39 @@
 package dev.expertmesh.transport;
 
 import com.google.protobuf.MessageLite;
-import org.apache.arrow.flight.FlightClient;
-import org.apache.arrow.flight.FlightDescriptor;
-import org.apache.arrow.flight.FlightRuntimeException;
-import org.apache.arrow.flight.FlightStatusCode;
-import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
+import java.io.IOException;
 
 /**
- * Request and reply over one long-lived DoExchange stream to a peer: a DoExchange round trip costs
- * far less than opening a call, so the stream stays open across messages and the request root and
- * its buffers are reused. The stream has no gRPC deadline (it would end the stream); each reply
- * instead has its own ({@link ReplyDeadlines}), after which the stream is cancelled. A failed
- * stream is reopened by the next exchange, so one refused message does not disable the peer.
+ * Request and reply over one long-lived data-plane connection to a peer ({@link FrameChannel}): the caller
+ * writes the request and reads the reply on its own thread, so a round trip costs what a TCP echo does plus
+ * Arrow's framing. The request and reply roots are reused for the connection's life. Each reply has its own
+ * deadline ({@link ReplyDeadlines}), after which the connection is closed under the waiting read. A failed
+ * connection is reopened by the next exchange, so one refused message does not disable the peer.
  */
 public final class ExchangeStream implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(ExchangeStream.class);
-
     private final Peer peer;
-    private final FlightClient client;
-    private final FlightDescriptor descriptor;
+    private final DataPlaneSockets sockets;
+    private final String stream;
     private final BufferAllocator allocator;
     private final VectorSchemaRoot request;
+    private final VectorSchemaRoot reply;
     private final ReplyDeadlines deadlines;
     private final ReplyDeadlines.Deadline deadline;
-    private FlightClient.ExchangeReaderWriter open;
+    private FrameChannel open;
 
-    public ExchangeStream(Peer peer, FlightClient client, FlightDescriptor descriptor, Schema requestSchema,
-                          BufferAllocator allocator, ReplyDeadlines deadlines) {
+    /** A stream of {@code stream}'s kind (the worker's {@link DataPlaneServer} must serve it) to {@code peer}. */
+    public ExchangeStream(Peer peer, DataPlaneSockets sockets, String stream, Schema requestSchema, BufferAllocator allocator,
+                          ReplyDeadlines deadlines) {
         this.peer = peer;
-        this.client = client;
-        this.descriptor = descriptor;
+        this.sockets = sockets;
+        this.stream = stream;
         this.allocator = allocator;
         this.request = VectorSchemaRoot.create(requestSchema, allocator);
+        this.reply = VectorSchemaRoot.create(DataPlaneSchemas.reply(requestSchema), allocator);
         this.deadlines = deadlines;
         this.deadline = deadlines.register();
     }
@@ -61,83 +55,64 @@ public final class ExchangeStream implements AutoCloseable {
         long start = System.nanoTime();
         boolean expired = false;
         try {
-            if (open == null) {
-                open = client.doExchange(descriptor);
-                open.getWriter().start(request);
-            }
-            FlightStream reader = open.getReader();
-            boolean replied;
-            deadline.arm(() -> reader.cancel("no reply within " + replyTimeout(), null));
+            FrameChannel channel = connected();
+            FrameChannel.Kind kind;
+            deadline.arm(channel::close);
             try {
-                open.getWriter().putNext(AppMetadata.write(metadata, allocator));
-                replied = reader.next();
+                channel.sendBatch(metadata.toByteArray(), request);
+                kind = channel.receive();
             } finally {
                 expired = deadline.disarm();
             }
-            if (expired) {
-                throw noReplyInTime(what, start);
+            switch (kind) {
+                case BATCH -> {
+                    channel.metadata(); // a reply's is empty
+                    channel.load(reply, allocator);
+                    return reply;
+                }
+                case REFUSED -> throw PeerFailureException.refused(peer, what + " refused: " + channel.reason(), null);
+                case FAILED -> throw PeerFailureException.unanswered(peer, what + " failed: " + channel.reason(), null, start);
+                default -> throw PeerFailureException.refused(peer, what + ": a " + kind + " frame where a reply belongs", null);
             }
-            if (!replied) {
-                throw PeerFailureException.unanswered(peer, what + ": the stream ended without a reply", null, start);
-            }
-            return reader.getRoot();
         } catch (PeerFailureException e) {
             discard();
             throw e;
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             discard();
             if (expired) {
-                throw noReplyInTime(what, start);
-            }
-            if (e instanceof FlightRuntimeException flight && answered(flight.status().code())) {
-                throw PeerFailureException.refused(peer, what + " refused", e);
+                throw PeerFailureException.unanswered(peer, what + ": no reply within " + deadlines.timeout().toMillis() + " ms", null, start);
             }
             throw PeerFailureException.unanswered(peer, what + " failed", e, start);
         }
     }
 
-    private PeerFailureException noReplyInTime(String what, long start) {
-        return PeerFailureException.unanswered(peer, what + ": no reply within " + replyTimeout().toMillis() + " ms", null, start);
-    }
-
-    private Duration replyTimeout() {
-        return deadlines.timeout();
-    }
-
-    /**
-     * The code a worker sends itself when it refuses a message (see ExchangeResponder): it is alive.
-     * Not INTERNAL, which gRPC also gives a stream reset by a dying server.
-     */
-    private static boolean answered(FlightStatusCode code) {
-        return code == FlightStatusCode.INVALID_ARGUMENT;
-    }
-
-    /** Drops a failed stream; its error has been reported, so closing it may fail quietly. */
-    private void discard() {
+    private FrameChannel connected() throws IOException {
         if (open == null) {
-            return;
+            FrameChannel channel = new FrameChannel(sockets.connect(peer, deadlines.timeout()));
+            try {
+                channel.sendHello(stream, request.getSchema());
+            } catch (IOException e) {
+                channel.close();
+                throw e;
+            }
+            open = channel;
         }
-        try {
-            open.getReader().cancel("discarded after a failure", null);
+        return open;
+    }
+
+    /** Drops a failed connection: what it held is lost with the message that failed. */
+    private void discard() {
+        if (open != null) {
             open.close();
-        } catch (Exception e) {
-            log.debug("Closing the failed stream to {}: {}", peer, e.toString());
+            open = null;
         }
-        open = null;
     }
 
     @Override
     public synchronized void close() {
-        if (open != null) {
-            try {
-                open.getWriter().completed();
-                open.close();
-            } catch (Exception e) {
-                log.debug("Closing the stream to {}: {}", peer, e.toString());
-            }
-            open = null;
-        }
+        discard();
         deadline.release();
         request.close();
+        reply.close();
     }
 }

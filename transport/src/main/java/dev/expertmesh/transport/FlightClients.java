@@ -1,20 +1,15 @@
 package dev.expertmesh.transport;
 
-import io.grpc.netty.NettyChannelBuilder;
 import org.apache.arrow.flight.FlightClient;
-import org.apache.arrow.flight.FlightGrpcUtils;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.LocationSchemes;
-import org.apache.arrow.flight.grpc.NettyClientBuilder;
 import org.apache.arrow.memory.BufferAllocator;
 
 import java.util.Optional;
 
 /**
- * Flight clients to the cluster's workers: over mutual TLS, with this node's certificate, when the worker serves TLS.
- * Replies are handed to the waiting caller straight from the Netty event loop that read them (gRPC would otherwise
- * pass each one through its own executor thread first), and the connection is tuned for batches of hidden rows
- * ({@link NettyTuning}).
+ * Flight clients to the cluster's workers, for their actions: over mutual TLS, with this node's certificate, when the
+ * worker serves TLS.
  */
 public final class FlightClients {
     private FlightClients() {
@@ -35,11 +30,9 @@ public final class FlightClients {
             throw new IllegalStateException(location.getUri() + " serves plain text, and this node uses TLS: give that worker "
                     + TlsFiles.CERT_KEY + ", " + TlsFiles.KEY_KEY + " and " + TlsFiles.CA_KEY + " too");
         }
-        NettyClientBuilder flight = new NettyClientBuilder(allocator, location);
+        FlightClient.Builder flight = FlightClient.builder(allocator, location);
         tls.ifPresent(files -> flight.useTls().trustedCertificates(files.caCertificates())
                 .clientCertificate(files.certificateChain(), files.keyPkcs8()));
-        // Flight's callbacks only queue a reply for the reader, so they may run on the event loop.
-        NettyChannelBuilder channel = NettyTuning.client(flight.build().directExecutor());
-        return FlightGrpcUtils.createFlightClient(allocator, channel.build());
+        return flight.build();
     }
 }

@@ -82,6 +82,11 @@ public record TlsFiles(Path certificate, Path privateKey, Path ca) {
         return open(ca);
     }
 
+    /** The certificate's private key. */
+    public PrivateKey signingKey() {
+        return key(privateKey, certificates(certificate, CERT_KEY).getFirst().getPublicKey().getAlgorithm());
+    }
+
     private static InputStream open(Path file) {
         try {
             return new ByteArrayInputStream(Files.readAllBytes(file));

@@ -1,5 +1,6 @@
 package dev.expertmesh.coordinator.dispatch;
 
+import dev.expertmesh.transport.DataPlaneSockets;
 import dev.expertmesh.transport.ExchangeStream;
 import dev.expertmesh.transport.FlightClients;
 import dev.expertmesh.transport.Peer;
@@ -9,7 +10,6 @@ import dev.expertmesh.transport.TlsFiles;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallOptions;
 import org.apache.arrow.flight.FlightClient;
-import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -30,8 +30,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Flight clients, exchange streams and threads a remote stage uses to reach its peers, closed
- * together: one client per peer, one stream per peer, stream kind and micro-batch.
+ * The exchange streams, Flight clients (for actions) and threads a remote stage uses to reach its peers,
+ * closed together: one stream per peer, stream kind and micro-batch, and one client per peer it sends actions.
  */
 final class PeerConnections implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PeerConnections.class);
@@ -44,11 +44,13 @@ final class PeerConnections implements AutoCloseable {
     private final ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor();
     private final Duration replyTimeout;
     private final Optional<TlsFiles> tls;
+    private final DataPlaneSockets sockets;
 
     PeerConnections(Duration replyTimeout, Optional<TlsFiles> tls) {
         this.replyTimeout = replyTimeout;
         this.deadlines = new ReplyDeadlines(replyTimeout);
         this.tls = tls;
+        this.sockets = DataPlaneSockets.of(tls);
     }
 
     Duration replyTimeout() {
@@ -59,8 +61,9 @@ final class PeerConnections implements AutoCloseable {
         return senders;
     }
 
-    synchronized ExchangeStream stream(Peer peer, FlightDescriptor descriptor, Schema requestSchema) {
-        ExchangeStream stream = new ExchangeStream(peer, client(peer), descriptor, requestSchema, allocator, deadlines);
+    /** A stream of {@code kind} (one of DataPlaneSchemas' streams) to {@code peer}, connected at its first exchange. */
+    synchronized ExchangeStream stream(Peer peer, String kind, Schema requestSchema) {
+        ExchangeStream stream = new ExchangeStream(peer, sockets, kind, requestSchema, allocator, deadlines);
         streams.computeIfAbsent(peer, _ -> new ArrayList<>()).add(stream);
         return stream;
     }
@@ -82,8 +85,8 @@ final class PeerConnections implements AutoCloseable {
     }
 
     /**
-     * Closes the streams to {@code peer} and its client: a worker routed around must not wait out
-     * Flight's grace period for streams nobody will use again. Call it when none of them is in use.
+     * Closes the streams to {@code peer} and its client: a worker routed around must not keep
+     * connections nobody will use again. Call it when none of them is in use.
      */
     synchronized void disconnect(Peer peer) {
         streams.getOrDefault(peer, List.of()).forEach(ExchangeStream::close);

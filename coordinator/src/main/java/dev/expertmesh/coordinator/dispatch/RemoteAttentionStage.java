@@ -9,7 +9,6 @@ import dev.expertmesh.attention.SequencesLostException;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.proto.AttentionBatch;
 import dev.expertmesh.proto.AttentionCapacity;
-import dev.expertmesh.proto.AttentionExchange;
 import dev.expertmesh.proto.ReleaseSequences;
 import dev.expertmesh.transport.DataPlaneActions;
 import dev.expertmesh.transport.DataPlaneSchemas;
@@ -19,7 +18,6 @@ import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.PeerFailureException;
 import dev.expertmesh.transport.TransportOptions;
 import org.apache.arrow.flight.Action;
-import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -56,7 +54,6 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
 
     private final ModelConfig config;
     private final PeerConnections connections;
-    private final FlightDescriptor descriptor;
     private final TransportOptions options;
     private final ObjLongConsumer<Peer> onLost;
     private final List<Worker> workers = new CopyOnWriteArrayList<>();
@@ -84,7 +81,6 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
         this.options = options;
         this.onLost = onLost;
         this.connections = new PeerConnections(options.replyTimeout(), options.tls());
-        this.descriptor = FlightDescriptor.command(AttentionExchange.getDefaultInstance().toByteArray());
         this.streams = IntStream.range(0, options.microBatches()).mapToObj(m -> (Map<Peer, ExchangeStream>) new ConcurrentHashMap<Peer, ExchangeStream>()).toList();
         this.steps = new long[options.microBatches()];
         workers.forEach(this::add);
@@ -220,7 +216,7 @@ public final class RemoteAttentionStage implements AttentionStage, AutoCloseable
 
     private float[] exchange(Peer peer, int layer, int microBatch, List<SequenceChunk> chunks, float[] hidden, int[] rows) {
         ExchangeStream stream = streams.get(microBatch).computeIfAbsent(peer,
-                p -> connections.stream(p, descriptor, DataPlaneSchemas.hidden(config.hiddenSize(), options.hiddenType())));
+                p -> connections.stream(p, DataPlaneSchemas.ATTENTION_STREAM, DataPlaneSchemas.hidden(config.hiddenSize(), options.hiddenType())));
         int dim = config.hiddenSize();
         VectorSchemaRoot request = stream.request();
         HiddenRows.write((FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD), hidden, rows, dim);

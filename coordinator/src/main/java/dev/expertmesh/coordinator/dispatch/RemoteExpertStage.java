@@ -4,7 +4,6 @@ import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.moe.ExpertRoutes;
 import dev.expertmesh.moe.ExpertStage;
 import dev.expertmesh.proto.ExpertBatch;
-import dev.expertmesh.proto.ExpertExchange;
 import dev.expertmesh.transport.DataPlaneSchemas;
 import dev.expertmesh.transport.ExchangeStream;
 import dev.expertmesh.transport.ExpertSlots;
@@ -12,7 +11,6 @@ import dev.expertmesh.transport.HiddenRows;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.PeerFailureException;
 import dev.expertmesh.transport.TransportOptions;
-import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 
@@ -44,7 +42,6 @@ import java.util.stream.IntStream;
 public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
     private final ModelConfig config;
     private final PeerConnections connections;
-    private final FlightDescriptor descriptor;
     private final TransportOptions options;
     private final ExpertFailover failover;
     private final ReplicaLoads loads;
@@ -68,7 +65,6 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
         this.options = options;
         this.failover = failover;
         this.connections = new PeerConnections(options.replyTimeout(), options.tls());
-        this.descriptor = FlightDescriptor.command(ExpertExchange.getDefaultInstance().toByteArray());
         this.streams = IntStream.range(0, options.microBatches()).mapToObj(m -> (Map<Peer, ExchangeStream>) new ConcurrentHashMap<Peer, ExchangeStream>()).toList();
         this.steps = new long[options.microBatches()];
     }
@@ -85,7 +81,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
 
     /**
      * Closes, in the background, the streams to workers the plan no longer has (routed around or
-     * left out), so that none of them waits out Flight's grace period for streams nobody will use.
+     * left out), so that none of them keeps a connection nobody will use.
      * Called between steps, when no call is in flight.
      */
     public void disconnectUnplanned() {
@@ -197,7 +193,7 @@ public final class RemoteExpertStage implements ExpertStage, AutoCloseable {
 
     private float[] exchange(Peer peer, int layer, int microBatch, long epoch, float[] x, Shares shares, int worker) {
         ExchangeStream stream = streams.get(microBatch).computeIfAbsent(peer,
-                p -> connections.stream(p, descriptor, DataPlaneSchemas.expertRequest(config, options.hiddenType())));
+                p -> connections.stream(p, DataPlaneSchemas.EXPERT_STREAM, DataPlaneSchemas.expertRequest(config, options.hiddenType())));
         int rows = shares.rows[worker];
         int dim = config.hiddenSize();
         VectorSchemaRoot request = stream.request();

@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** Every call's reply or failure in its own slot, the last call run on the caller's thread. */
 class ConcurrentRepliesTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
-    private static final List<Peer> PEERS = List.of(Peer.of("a", "127.0.0.1", 1), Peer.of("b", "127.0.0.1", 2), Peer.of("c", "127.0.0.1", 3));
+    private static final List<Peer> PEERS = List.of(Peer.of("a", "127.0.0.1", 1, 4), Peer.of("b", "127.0.0.1", 2, 5), Peer.of("c", "127.0.0.1", 3, 6));
 
     private final ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor();
 

@@ -25,7 +25,7 @@ class ReplicaDispatchTest {
     private static final int SHARED = 16;
 
     private static ExpertPeer worker(String name, int... experts) {
-        return new ExpertPeer(Peer.of(name, "127.0.0.1", 1), new HostedExperts(Map.of(1, experts, 2, experts, 3, experts)));
+        return new ExpertPeer(Peer.of(name, "127.0.0.1", 1, 2), new HostedExperts(Map.of(1, experts, 2, experts, 3, experts)));
     }
 
     private static RemoteExpertStage stage(DispatchPlan plan) {

@@ -13,7 +13,6 @@ import dev.expertmesh.engine.DeepseekModel;
 import dev.expertmesh.expertworker.ExpertWorkerServer;
 import dev.expertmesh.model.ModelConfig;
 import dev.expertmesh.placement.HostedExperts;
-import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.TransportOptions;
 import dev.expertmesh.quantization.QuantizationPlan;
 
@@ -53,15 +52,15 @@ public final class ClusterRig implements DecodeRig {
             for (int w = 0; w < EXPERT_WORKERS; w++) {
                 Track track = new Track(Track.Role.EXPERT_WORKER, w);
                 HostedExperts hosted = HostedExperts.striped(config, w, EXPERT_WORKERS);
-                ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, 0, weights, config,
+                ExpertWorkerServer server = ExpertWorkerServer.start("expert-" + w, HOST, weights, config,
                         new TimedDevice(device, workerTimer(track)), plan, hosted, EPOCH);
                 workers.add(server);
-                expertPeers.add(new ExpertPeer(Peer.of(server.name(), HOST, server.port()), hosted));
+                expertPeers.add(new ExpertPeer(server.peer(HOST), hosted));
             }
-            AttentionWorkerServer attentionServer = AttentionWorkerServer.start("attention-0", HOST, 0, weights, config,
+            AttentionWorkerServer attentionServer = AttentionWorkerServer.start("attention-0", HOST, weights, config,
                     new TimedDevice(device, workerTimer(ATTENTION_WORKER)), plan, CacheBlocks.DEFAULT_BLOCK_TOKENS, cacheBlocks);
             workers.add(attentionServer);
-            attention = new RemoteAttentionStage(config, List.of(Peer.of(attentionServer.name(), HOST, attentionServer.port())),
+            attention = new RemoteAttentionStage(config, List.of(attentionServer.peer(HOST)),
                     transport, (lost, since) -> { });
             experts = new RemoteExpertStage(config, DispatchPlan.of(config, EPOCH, expertPeers), transport, ExpertFailover.REPLICAS);
             model = DeepseekModel.load(weights, config, device.backend(), arena,

@@ -3,13 +3,11 @@ package dev.expertmesh.benchmarks;
 import dev.expertmesh.proto.AttentionBatch;
 import dev.expertmesh.proto.HiddenType;
 import dev.expertmesh.transport.DataPlaneSchemas;
+import dev.expertmesh.transport.DataPlaneSockets;
 import dev.expertmesh.transport.ExchangeStream;
-import dev.expertmesh.transport.FlightClients;
 import dev.expertmesh.transport.HiddenRows;
 import dev.expertmesh.transport.Peer;
 import dev.expertmesh.transport.ReplyDeadlines;
-import org.apache.arrow.flight.FlightClient;
-import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
@@ -40,16 +38,16 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Round trips of {@code rows} hidden rows of DeepSeek-V2-Lite's width in bf16 (4 KiB a row; 256
- * rows make 1 MiB) over loopback: through the data plane's {@link ExchangeStream} to a Flight echo,
- * and, in the same run, as the same bytes through a plain TCP socket echo. Flight's warm-up is
- * long: gRPC's and Netty's code paths keep getting faster for some ten seconds of round trips.
+ * rows make 1 MiB) over loopback: through the data plane's {@link ExchangeStream} to a worker's
+ * {@link dev.expertmesh.transport.DataPlaneServer} echoing them, and, in the same run, as the same
+ * bytes through a plain TCP socket echo.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 10, time = 1)
 @Measurement(iterations = 5, time = 1)
-public class FlightThroughputBenchmark {
+public class DataPlaneThroughputBenchmark {
     private static final int DIM = 2048;
     private static final HiddenType TYPE = HiddenType.BF16;
 
@@ -57,9 +55,8 @@ public class FlightThroughputBenchmark {
     public int rows;
 
     private int messageBytes;
-    private FlightEchoServer flightServer;
+    private DataPlaneEchoServer echoServer;
     private BufferAllocator allocator;
-    private FlightClient client;
     private ReplyDeadlines deadlines;
     private ExchangeStream stream;
     private long step;
@@ -74,19 +71,18 @@ public class FlightThroughputBenchmark {
     public void connect() throws IOException {
         messageBytes = rows * DIM * HiddenRows.bytesPerValue(TYPE);
         SplittableRandom random = new SplittableRandom(5);
-        // The TCP echo sends these same bf16 rows, copied out of the Flight request.
+        // The TCP echo sends these same bf16 rows, copied out of the data plane's request.
         float[] hidden = new float[rows * DIM];
         for (int i = 0; i < hidden.length; i++) {
             hidden[i] = (float) random.nextDouble(-1, 1);
         }
 
-        flightServer = new FlightEchoServer();
+        echoServer = new DataPlaneEchoServer();
         allocator = new RootAllocator();
-        Peer peer = Peer.of("echo", "127.0.0.1", flightServer.port());
-        client = FlightClients.open(allocator, peer.location(), Optional.empty());
+        Peer peer = Peer.of("echo", "127.0.0.1", 0, echoServer.port());
         deadlines = new ReplyDeadlines(Duration.ofSeconds(10));
-        stream = new ExchangeStream(peer, client, FlightDescriptor.command(new byte[0]), DataPlaneSchemas.hidden(DIM, TYPE),
-                allocator, deadlines);
+        stream = new ExchangeStream(peer, DataPlaneSockets.of(Optional.empty()), DataPlaneSchemas.ATTENTION_STREAM,
+                DataPlaneSchemas.hidden(DIM, TYPE), allocator, deadlines);
         VectorSchemaRoot request = stream.request();
         FixedSizeBinaryVector requestRows = (FixedSizeBinaryVector) request.getVector(HiddenRows.FIELD);
         HiddenRows.writeAll(requestRows, hidden, DIM);
@@ -108,18 +104,17 @@ public class FlightThroughputBenchmark {
         socket.close();
         tcpServer.close();
         stream.close();
-        client.close();
         deadlines.close();
         allocator.close();
-        flightServer.close();
+        echoServer.close();
     }
 
     /** The metadata is an attention batch's, so that each message also carries what a real one does. */
     @Benchmark
-    public int flightEcho(WireBytes wire) {
+    public int dataPlaneEcho(WireBytes wire) {
         VectorSchemaRoot reply = stream.exchange(AttentionBatch.newBuilder().setStep(step++).setHiddenType(TYPE).build(), "echo");
         if (reply.getRowCount() != rows) {
-            throw new IllegalStateException("the Flight echo answered " + reply.getRowCount() + " rows for " + rows);
+            throw new IllegalStateException("the data-plane echo answered " + reply.getRowCount() + " rows for " + rows);
         }
         wire.add(2L * messageBytes);
         return reply.getRowCount();
