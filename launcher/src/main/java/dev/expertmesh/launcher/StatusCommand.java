@@ -106,6 +106,9 @@ final class StatusCommand implements Callable<Integer> {
         json.put("node_id", m.getNodeId());
         json.put("role", RoleName.of(m.getRole()));
         json.put("endpoint", m.getHost() + ":" + m.getPort());
+        if (m.getDataPort() != 0) {
+            json.put("data_port", m.getDataPort());
+        }
         json.put("device", m.getDevice());
         if (!m.getExpertQuantization().isEmpty()) {
             json.put("expert_quantization", m.getExpertQuantization());

@@ -83,22 +83,29 @@ class ClusterCommandsTest {
                     "--port", String.valueOf(grpc), "--http-port", "0", "--transport", "fp32");
             Commands.awaitReadyLine(coordinator);
             String join = "127.0.0.1:" + hazelcast;
+            int dataPort = Commands.freePort();
             List<Process> workers = List.of(
                     start(processes, "attention-worker", common, "--members", join, "--hazelcast-port", String.valueOf(hazelcast + 1)),
                     start(processes, "expert-worker", common, "--members", join, "--hazelcast-port", String.valueOf(hazelcast + 1)),
-                    start(processes, "expert-worker", common, "--members", join, "--hazelcast-port", String.valueOf(hazelcast + 1)));
+                    start(processes, "expert-worker", common, "--members", join, "--hazelcast-port", String.valueOf(hazelcast + 1),
+                            "--data-port", String.valueOf(dataPort)));
             for (Process p : workers) {
                 Commands.awaitReadyLine(p);
             }
             String address = "127.0.0.1:" + grpc;
             JsonNode status = awaitStatus(address, 2);
             assertThat(status.get("members")).hasSize(4);
+            List<Integer> dataPorts = new ArrayList<>();
             for (JsonNode member : status.get("members")) {
                 if (member.get("role").asText().equals("expert-worker")) {
                     assertThat(member.get("expert_quantization").asText()).isEqualTo("none");
                     assertThat(member.get("attention_and_dense_quantization").asText()).isEqualTo("none");
                 }
+                if (!member.get("role").asText().equals("coordinator")) {
+                    dataPorts.add(member.get("data_port").asInt());
+                }
             }
+            assertThat(dataPorts).as("every worker's data plane, one on the port given").hasSize(3).doesNotContain(0).contains(dataPort);
             assertThat(status.get("epoch").asLong()).isPositive();
 
             int forwarded;
