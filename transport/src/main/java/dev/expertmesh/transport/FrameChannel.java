@@ -38,8 +38,8 @@ import java.util.List;
  */
 final class FrameChannel implements AutoCloseable {
     static final int VERSION = 1;
-    /** Far beyond any batch of hidden rows: a longer field is not a frame of this protocol. */
-    private static final int LARGEST_FIELD = 1 << 30;
+    /** Far beyond any batch's metadata, stream name or reason: a longer field is not a frame of this protocol. */
+    private static final int LARGEST_FIELD = 1 << 24;
 
     enum Kind {
         HELLO, BATCH, REFUSED, FAILED
