@@ -58,7 +58,8 @@ public final class DataPlaneServer implements AutoCloseable {
         try {
             return new DataPlaneServer(name, stream, sockets.listen(host, port), allocator, handler);
         } catch (IOException e) {
-            throw new UncheckedIOException(name + " could not listen for its data plane on " + host + ":" + port + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(name + " could not listen for its data plane on " + host + ":" + port + ": " + e.getMessage()
+                    + " (give another data-port, or 0 for any free one)", e);
         }
     }
 

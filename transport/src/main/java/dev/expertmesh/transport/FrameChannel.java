@@ -29,8 +29,8 @@ import java.util.List;
  * opens with a HELLO (a version, the stream's kind and the request schema as an IPC schema message); then each
  * request and each reply is a BATCH: its metadata (a protobuf message, length first) and one IPC record batch
  * message. Integers are little-endian, as in Arrow's messages, and each IPC message is padded to start at a
- * multiple of 8 bytes into the connection. A worker that refuses a batch, or fails on it, answers REFUSED or FAILED with the reason and closes
- * the connection.
+ * multiple of 8 bytes into the connection. A worker that refuses a batch, or fails on it, answers REFUSED or
+ * FAILED with the reason and closes the connection.
  * <p>
  * Over plain TCP a frame costs what a TCP echo of its bytes does: it goes out in one gathering write, the
  * columns straight from their Arrow buffers, and a batch's body is read straight into the Arrow buffer its
