@@ -569,7 +569,7 @@ public class CpuBackend implements Backend {
      * The lanes added first to last. Compiled code may reassociate reduceLanes(ADD) differently from
      * the interpreter, and a sum must not depend on whether its caller has been JIT-compiled yet. The
      * lanes go through memory: one vector store and scalar loads cost a fraction of extracting each
-     * lane from the register (a shuffle per lane of a 512-bit vector), which took a quarter to a third
+     * lane from the register (a shuffle per lane of a 512-bit vector), which took about a third
      * of a 3 x 4 tile's time at 2048 columns.
      */
     private static float sumLanes(FloatVector v) {
