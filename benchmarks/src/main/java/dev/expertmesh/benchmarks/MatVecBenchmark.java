@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * CpuBackend's matrix-vector product (batch 1, 8 and 32, a decode step's cases) on DeepSeek-V2-Lite's
+ * CpuBackend's matrix-vector product (batch 1, 2, 8 and 32, a decode step's cases) on DeepSeek-V2-Lite's
  * shapes, with BF16 weights or those each {@code --quantize} format makes of them.
  */
 @State(Scope.Benchmark)
@@ -48,8 +48,8 @@ public class MatVecBenchmark {
     @Param({"none", "int8", "int4-g64", "int4-g128", "fp8"})
     public String quantize;
 
-    /** Tokens multiplied by each weight matrix at once. */
-    @Param({"1", "8", "32"})
+    /** Tokens multiplied by each weight matrix at once: 2 is a routed expert's common case at batch 8. */
+    @Param({"1", "2", "8", "32"})
     public int batch;
 
     private final CpuBackend backend = new CpuBackend();
