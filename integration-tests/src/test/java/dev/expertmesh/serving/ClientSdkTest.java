@@ -158,9 +158,12 @@ class ClientSdkTest {
 
     @Test
     void aRequestDeadlineEndsAGenerationAndFreesItsBlocks() throws Exception {
-        GenerationRequest endless = GenerationRequest.tokenIds(cases().get(1).prompt()).ignoreEos(true)
-                .deadline(Duration.ofMillis(500));
-        assertThatThrownBy(() -> client.complete(endless))
+        GenerationRequest endless = GenerationRequest.tokenIds(cases().get(1).prompt()).ignoreEos(true);
+        long start = System.nanoTime();
+        client.complete(endless);
+        // A quarter of what filling the context takes: the deadline passes mid-generation however fast the cluster is.
+        Duration deadline = Duration.ofNanos((System.nanoTime() - start) / 4);
+        assertThatThrownBy(() -> client.complete(endless.deadline(deadline)))
                 .isInstanceOfSatisfying(ExpertMeshException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
         cluster.awaitIdle();
     }
