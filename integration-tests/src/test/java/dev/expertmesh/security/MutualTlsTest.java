@@ -36,11 +36,8 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -143,7 +140,7 @@ class MutualTlsTest {
         }
         // TLS that trusts the worker but presents no certificate: the worker ends the connection.
         SSLContext anonymous = SSLContext.getInstance("TLS");
-        anonymous.init(null, trusting(ours.ca()), null);
+        anonymous.init(null, trusting(ours.tls()), null);
         try (SSLSocket socket = (SSLSocket) anonymous.getSocketFactory().createSocket(TestCertificates.HOST, worker.dataPort())) {
             assertThatThrownBy(() -> {
                 socket.getOutputStream().write(new byte[8]);
@@ -183,12 +180,10 @@ class MutualTlsTest {
                 .hasMessageContaining("serves plain text, and this node uses TLS");
     }
 
-    private static TrustManager[] trusting(Path ca) throws Exception {
+    private static TrustManager[] trusting(TlsFiles tls) throws Exception {
         KeyStore store = KeyStore.getInstance("PKCS12");
         store.load(null, null);
-        try (InputStream in = Files.newInputStream(ca)) {
-            store.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
+        store.setCertificateEntry("ca", tls.authorities().getFirst());
         TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         trust.init(store);
         return trust.getTrustManagers();

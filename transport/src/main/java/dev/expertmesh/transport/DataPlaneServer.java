@@ -12,7 +12,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.channels.ClosedChannelException;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -24,6 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class DataPlaneServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DataPlaneServer.class);
+    /** A reply is its rows alone. */
+    private static final byte[] NO_METADATA = new byte[0];
 
     /** Answers one request batch by filling {@code reply}. */
     @FunctionalInterface
@@ -36,8 +38,8 @@ public final class DataPlaneServer implements AutoCloseable {
     private final ServerSocket listener;
     private final BufferAllocator allocator;
     private final Handler handler;
-    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
-    private final Set<Thread> servers = ConcurrentHashMap.newKeySet();
+    /** Each open connection and the thread serving it. */
+    private final Map<Socket, Thread> connections = new ConcurrentHashMap<>();
     private final Thread acceptor;
 
     private DataPlaneServer(String name, String stream, ServerSocket listener, BufferAllocator allocator, Handler handler) {
@@ -72,9 +74,8 @@ public final class DataPlaneServer implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket socket = listener.accept();
-                connections.add(socket);
                 Thread server = Thread.ofPlatform().daemon().name(name + "-data-plane-" + ++accepted).unstarted(() -> serve(socket));
-                servers.add(server);
+                connections.put(socket, server);
                 server.start();
             } catch (IOException e) {
                 if (!listener.isClosed()) {
@@ -92,7 +93,6 @@ public final class DataPlaneServer implements AutoCloseable {
             log.debug("{}: data-plane connection from {} could not start: {}", name, client, e.toString());
         } finally {
             connections.remove(socket);
-            servers.remove(Thread.currentThread());
         }
     }
 
@@ -121,7 +121,7 @@ public final class DataPlaneServer implements AutoCloseable {
                 byte[] metadata = channel.metadata();
                 channel.load(request, allocator);
                 handler.answer(request, metadata, reply);
-                channel.sendBatch(new byte[0], reply);
+                channel.sendBatch(NO_METADATA, reply);
             }
         } catch (EOFException | SocketException | ClosedChannelException e) {
             // The client closed its stream (a coordinator moving to a new shard map, or stopping, is routine), or this server stopped.
@@ -164,14 +164,15 @@ public final class DataPlaneServer implements AutoCloseable {
             log.debug("{}: closing the data-plane listener: {}", name, e.getMessage());
         }
         acceptor.join();
-        for (Socket socket : connections) {
+        Map<Socket, Thread> open = Map.copyOf(connections);
+        for (Socket socket : open.keySet()) {
             try {
                 socket.close();
             } catch (IOException e) {
                 log.debug("{}: closing a data-plane connection: {}", name, e.getMessage());
             }
         }
-        for (Thread server : servers) {
+        for (Thread server : open.values()) {
             server.join();
         }
     }

@@ -7,7 +7,6 @@ import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -15,10 +14,9 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
-import java.security.PrivateKey;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -83,25 +81,18 @@ public final class DataPlaneSockets {
     /** The node's key and certificate to present, and its CA to check the other end's against. */
     private static SSLContext context(TlsFiles files) {
         try {
-            CertificateFactory x509 = CertificateFactory.getInstance("X.509");
-            Certificate[] chain;
-            try (InputStream in = files.certificateChain()) {
-                chain = x509.generateCertificates(in).toArray(Certificate[]::new);
-            }
-            PrivateKey key = files.signingKey();
+            List<X509Certificate> chain = files.chain();
             KeyStore identity = KeyStore.getInstance("PKCS12");
             identity.load(null, null);
-            identity.setKeyEntry("node", key, new char[0], chain);
+            identity.setKeyEntry("node", files.signingKey(chain), new char[0], chain.toArray(X509Certificate[]::new));
             KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             keys.init(identity, new char[0]);
 
             KeyStore authorities = KeyStore.getInstance("PKCS12");
             authorities.load(null, null);
-            try (InputStream in = files.caCertificates()) {
-                int i = 0;
-                for (Certificate ca : x509.generateCertificates(in)) {
-                    authorities.setCertificateEntry("ca-" + i++, ca);
-                }
+            List<X509Certificate> cas = files.authorities();
+            for (int i = 0; i < cas.size(); i++) {
+                authorities.setCertificateEntry("ca-" + i, cas.get(i));
             }
             TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             trust.init(authorities);

@@ -82,9 +82,19 @@ public record TlsFiles(Path certificate, Path privateKey, Path ca) {
         return open(ca);
     }
 
-    /** The certificate's private key. */
-    public PrivateKey signingKey() {
-        return key(privateKey, certificates(certificate, CERT_KEY).getFirst().getPublicKey().getAlgorithm());
+    /** The certificate chain, read again now. */
+    public List<X509Certificate> chain() {
+        return certificates(certificate, CERT_KEY);
+    }
+
+    /** The CA certificates peers' certificates must be signed by, read again now. */
+    public List<X509Certificate> authorities() {
+        return certificates(ca, CA_KEY);
+    }
+
+    /** The private key of {@code chain}'s first certificate, read again now. */
+    public PrivateKey signingKey(List<X509Certificate> chain) {
+        return key(privateKey, chain.getFirst().getPublicKey().getAlgorithm());
     }
 
     private static InputStream open(Path file) {
